@@ -1,0 +1,206 @@
+// Package api is the Go client of Shearch's HTTP API, used by gnife and
+// by backend services.
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shearch/shearch/search"
+)
+
+// DefaultAddress is where gnife looks for Shearch when nothing is set.
+const DefaultAddress = "http://127.0.0.1:4000"
+
+// Config says how to reach Shearch.
+type Config struct {
+	// Address is Shearch's base URL.
+	Address string
+	// Token is sent as a bearer token when set.
+	Token      string
+	HTTPClient *http.Client
+	// Timeout bounds each request (default 60s: a fan-out waits for its
+	// slowest shard).
+	Timeout time.Duration
+}
+
+// DefaultConfig reads SHEARCH_URL and SHEARCH_TOKEN.
+func DefaultConfig() *Config {
+	c := &Config{Address: DefaultAddress, Timeout: 60 * time.Second}
+	if v := os.Getenv("SHEARCH_URL"); v != "" {
+		c.Address = v
+	}
+	c.Token = os.Getenv("SHEARCH_TOKEN")
+	return c
+}
+
+// Client calls Shearch.
+type Client struct {
+	cfg  Config
+	base *url.URL
+	http *http.Client
+}
+
+// NewClient checks the address and builds a client.
+func NewClient(cfg *Config) (*Client, error) {
+	if cfg == nil {
+		cfg = DefaultConfig()
+	}
+	u, err := url.Parse(strings.TrimSuffix(cfg.Address, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("bad Shearch URL %q: want http(s)://host:port (set --server-url or SHEARCH_URL)", cfg.Address)
+	}
+	hc := cfg.HTTPClient
+	if hc == nil {
+		t := cfg.Timeout
+		if t == 0 {
+			t = 60 * time.Second
+		}
+		hc = &http.Client{Timeout: t}
+	}
+	return &Client{cfg: *cfg, base: u, http: hc}, nil
+}
+
+// Address is the base URL in use.
+func (c *Client) Address() string { return c.base.String() }
+
+// StatusError is a non-2xx answer from Shearch.
+type StatusError struct {
+	Status   int
+	Messages []string
+}
+
+func (e *StatusError) Error() string {
+	if len(e.Messages) == 0 {
+		return fmt.Sprintf("Shearch answered HTTP %d", e.Status)
+	}
+	return strings.Join(e.Messages, "\n")
+}
+
+// NotFound reports whether err is a 404 from Shearch.
+func NotFound(err error) bool {
+	se, ok := err.(*StatusError)
+	return ok && se.Status == http.StatusNotFound
+}
+
+// ConnectError is Shearch not answering at all.
+type ConnectError struct {
+	Address string
+	Err     error
+}
+
+func (e *ConnectError) Error() string {
+	return fmt.Sprintf("cannot reach Shearch at %s: %v (is `shearch serve` running? set --server-url or SHEARCH_URL)", e.Address, e.Err)
+}
+
+// Do is the one request pipeline: it sends, checks the status and returns
+// the body of a 2xx answer.
+func (c *Client) Do(ctx context.Context, method, path string, query url.Values, body any) ([]byte, error) {
+	u := *c.base
+	u.Path = strings.TrimSuffix(u.Path, "/") + path
+	u.RawQuery = query.Encode()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.cfg.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.cfg.Token)
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		if ue, ok := err.(*url.Error); ok {
+			err = ue.Err
+		}
+		return nil, &ConnectError{Address: c.base.String(), Err: err}
+	}
+	defer res.Body.Close()
+	data, err := io.ReadAll(res.Body)
+	if err != nil {
+		return nil, &ConnectError{Address: c.base.String(), Err: err}
+	}
+	if res.StatusCode < 200 || res.StatusCode > 299 {
+		se := &StatusError{Status: res.StatusCode}
+		var e struct {
+			Error []string `json:"error"`
+		}
+		if json.Unmarshal(data, &e) == nil && len(e.Error) > 0 {
+			se.Messages = e.Error
+		} else if s := strings.TrimSpace(string(data)); s != "" {
+			se.Messages = []string{s}
+		}
+		return nil, se
+	}
+	return data, nil
+}
+
+// GetJSON fetches path and decodes it, numbers kept as json.Number.
+func (c *Client) GetJSON(ctx context.Context, path string, query url.Values, v any) error {
+	data, err := c.Do(ctx, http.MethodGet, path, query, nil)
+	if err != nil {
+		return err
+	}
+	return decode(data, v)
+}
+
+func decode(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("Shearch sent an answer that is not the expected JSON: %v", err)
+	}
+	return nil
+}
+
+// Search runs a federated search through the native API.
+func (c *Client) Search(ctx context.Context, req search.Request) (*search.Result, error) {
+	q := url.Values{}
+	q.Set("q", req.Query)
+	q.Set("start", strconv.Itoa(req.Start))
+	if req.Rows > 0 {
+		q.Set("rows", strconv.Itoa(req.Rows))
+	}
+	if req.Stack != "" {
+		q.Set("stack", req.Stack)
+	}
+	if len(req.Shards) > 0 {
+		q.Set("shards", strings.Join(req.Shards, ","))
+	}
+	if req.Deny {
+		q.Set("partial", "deny")
+	}
+	method := http.MethodGet
+	var body any
+	if req.Partial != nil {
+		method, body = http.MethodPost, req.Partial
+	}
+	data, err := c.Do(ctx, method, "/v1/search/"+url.PathEscape(req.Index), q, body)
+	if err != nil {
+		return nil, err
+	}
+	var res search.Result
+	if err := decode(data, &res); err != nil {
+		return nil, err
+	}
+	return &res, nil
+}

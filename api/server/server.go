@@ -1,0 +1,270 @@
+// Package server is Shearch's HTTP front: the native /v1 API and the
+// Chef-compatible endpoints, both backed by the federated engine.
+package server
+
+import (
+	"bufio"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/shearch/shearch/search"
+)
+
+// Server serves the API.
+type Server struct {
+	Engine *search.Engine
+	Log    *slog.Logger
+	// Tokens, when not empty, are the bearer tokens accepted.
+	Tokens map[string]bool
+	// Topology gives /v1/shards its body; nil answers with the engine's
+	// shard list.
+	Topology func() any
+
+	mux     *http.ServeMux
+	metrics *metrics
+}
+
+// New wires the routes.
+func New(e *search.Engine, log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	s := &Server{Engine: e, Log: log, mux: http.NewServeMux(), metrics: newMetrics()}
+	s.routes()
+	return s
+}
+
+func (s *Server) routes() {
+	m := s.mux
+	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	m.HandleFunc("GET /readyz", s.readyz)
+	m.HandleFunc("GET /metrics", s.metrics.serve)
+	m.HandleFunc("GET /v1/search/{index}", s.nativeSearch)
+	m.HandleFunc("POST /v1/search/{index}", s.nativeSearch)
+	m.HandleFunc("GET /v1/shards", s.shardsHandler)
+	for _, prefix := range []string{"", "/organizations/{org}"} {
+		m.HandleFunc("GET "+prefix+"/search/{index}", s.chefSearch)
+		m.HandleFunc("POST "+prefix+"/search/{index}", s.chefSearch)
+	}
+	s.readRoutes()
+}
+
+// ServeHTTP checks the bearer token, then routes.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if len(s.Tokens) > 0 && !open(r.URL.Path) && !s.authorized(r) {
+		writeError(w, http.StatusUnauthorized, "missing or unknown bearer token: send Authorization: Bearer <token> (SHEARCH_TOKEN for gnife)")
+		return
+	}
+	rec := &statusRecorder{ResponseWriter: w, status: 200}
+	s.mux.ServeHTTP(rec, r)
+	s.metrics.observe(r, rec.status)
+}
+
+func open(path string) bool {
+	return path == "/healthz" || path == "/readyz" || path == "/metrics"
+}
+
+func (s *Server) authorized(r *http.Request) bool {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return false
+	}
+	for t := range s.Tokens {
+		if subtle.ConstantTimeCompare([]byte(t), []byte(tok)) == 1 {
+			return true
+		}
+	}
+	return false
+}
+
+// LoadTokens reads one token a line; blank lines and # comments skipped.
+func LoadTokens(path string) (map[string]bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("auth.tokens_file: %v", err)
+	}
+	defer f.Close()
+	out := map[string]bool{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		t := strings.TrimSpace(sc.Text())
+		if t != "" && !strings.HasPrefix(t, "#") {
+			out[t] = true
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("auth.tokens_file %s holds no token: add one token a line, or leave tokens_file empty", path)
+	}
+	return out, sc.Err()
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if len(s.Engine.Topology.Shards("all")) == 0 {
+		writeError(w, http.StatusServiceUnavailable, "no shards known yet")
+		return
+	}
+	fmt.Fprintln(w, "ready")
+}
+
+func (s *Server) shardsHandler(w http.ResponseWriter, r *http.Request) {
+	if s.Topology != nil {
+		writeJSON(w, http.StatusOK, s.Topology())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"shards": s.Engine.Topology.Shards("all")})
+}
+
+// parseSearch reads a search request the way Chef Server does: a missing
+// q is *:*, an empty one is a 400, start and rows are non-negative
+// integers. For the Chef-compatible endpoints q is URL-decoded once more,
+// as Chef Server does (knife leaves some characters unencoded); the native
+// API takes q as sent.
+func parseSearch(r *http.Request, chef bool) (search.Request, error) {
+	v := r.URL.Query()
+	req := search.Request{Index: r.PathValue("index"), Stack: v.Get("stack")}
+	if qs, ok := v["q"]; ok {
+		if qs[0] == "" {
+			return req, errors.New("the q parameter is empty: give a query such as *:* or role:web")
+		}
+		req.Query = qs[0]
+		if chef {
+			if q, err := url.PathUnescape(qs[0]); err == nil {
+				req.Query = q
+			}
+		}
+	} else {
+		req.Query = "*:*"
+	}
+	var err error
+	if req.Start, err = nonNegative(v, "start"); err != nil {
+		return req, err
+	}
+	if req.Rows, err = nonNegative(v, "rows"); err != nil {
+		return req, err
+	}
+	if sh := v.Get("shards"); sh != "" {
+		req.Shards = strings.Split(sh, ",")
+	}
+	switch p := v.Get("partial"); p {
+	case "", "allow":
+	case "deny":
+		req.Deny = true
+	default:
+		return req, fmt.Errorf("partial=%s: use allow or deny", p)
+	}
+	if r.Method == http.MethodPost {
+		body := map[string][]string{}
+		dec := json.NewDecoder(r.Body)
+		if err := dec.Decode(&body); err != nil {
+			return req, fmt.Errorf("partial search body must be a JSON object of key -> [attribute path]: %v", err)
+		}
+		req.Partial = body
+	}
+	return req, nil
+}
+
+func nonNegative(v url.Values, key string) (int, error) {
+	s := v.Get(key)
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%s=%q: must be a non-negative integer", key, s)
+	}
+	return n, nil
+}
+
+func (s *Server) nativeSearch(w http.ResponseWriter, r *http.Request) {
+	req, err := parseSearch(r, false)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	res, err := s.Engine.Search(r.Context(), req)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	shardHeaders(w, res)
+	writeJSON(w, http.StatusOK, res)
+}
+
+// chefSearch answers exactly as a Chef server: {"total","start","rows"},
+// partial rows as {"url","data"}.
+func (s *Server) chefSearch(w http.ResponseWriter, r *http.Request) {
+	req, err := parseSearch(r, true)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	res, err := s.Engine.Search(r.Context(), req)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	rows := make([]any, len(res.Rows))
+	for i, row := range res.Rows {
+		if req.Partial != nil {
+			rows[i] = map[string]any{"url": row.URL, "data": row.Data}
+		} else {
+			rows[i] = row.Data
+		}
+	}
+	shardHeaders(w, res)
+	writeJSON(w, http.StatusOK, map[string]any{"total": res.Total, "start": res.Start, "rows": rows})
+}
+
+func shardHeaders(w http.ResponseWriter, res *search.Result) {
+	w.Header().Set("X-Shearch-Shards", fmt.Sprintf("%d/%d", res.Shards.OK, res.Shards.Total))
+	if failed := res.Shards.FailedNames(); len(failed) > 0 {
+		w.Header().Set("X-Shearch-Failed", strings.Join(failed, ","))
+	}
+}
+
+func (s *Server) fail(w http.ResponseWriter, err error) {
+	var se *search.Error
+	if errors.As(err, &se) {
+		writeError(w, se.Status, se.Message)
+		return
+	}
+	s.Log.Error("request failed", "err", err)
+	writeError(w, http.StatusInternalServerError, err.Error())
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+}
+
+// writeError answers as Chef does: {"error": ["message"]}.
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]any{"error": []string{msg}})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}

@@ -1,0 +1,241 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shearch/shearch/api"
+	"github.com/shearch/shearch/api/server"
+	"github.com/shearch/shearch/devfleet"
+	"github.com/shearch/shearch/search"
+	"github.com/shearch/shearch/shards"
+)
+
+// fleet is three goiardi shards holding the fixture, shared by the tests
+// of this package: starting them is the slow part.
+type fleet struct {
+	cluster *devfleet.Cluster
+	engine  *search.Engine
+	srv     *httptest.Server
+	client  *api.Client
+}
+
+var (
+	fleetOnce sync.Once
+	theFleet  *fleet
+	fleetErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if theFleet != nil {
+		theFleet.srv.Close()
+		theFleet.cluster.Stop()
+	}
+	os.Exit(code)
+}
+
+func startFleet(t *testing.T) *fleet {
+	t.Helper()
+	fleetOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		fx, err := devfleet.ReadFixture("../../testdata/fixture")
+		if err != nil {
+			fleetErr = err
+			return
+		}
+		c, err := devfleet.StartCluster(ctx, "chef", "prod", 3, fx)
+		if err != nil {
+			fleetErr = err
+			return
+		}
+		e := &search.Engine{Topology: search.StaticShards(c.ShardList()), DefaultStack: "prod", Timeout: 5 * time.Second}
+		srv := httptest.NewServer(server.New(e, nil))
+		cl, err := api.NewClient(&api.Config{Address: srv.URL})
+		if err != nil {
+			fleetErr = err
+			return
+		}
+		theFleet = &fleet{cluster: c, engine: e, srv: srv, client: cl}
+	})
+	if fleetErr != nil {
+		t.Fatalf("starting the fleet: %v", fleetErr)
+	}
+	return theFleet
+}
+
+// direct asks every shard itself and returns the union in name order.
+func (f *fleet) direct(t *testing.T, index, q string, partial map[string][]string) []string {
+	t.Helper()
+	var names []string
+	for _, g := range f.cluster.Shards {
+		c, err := g.Client()
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := c.Search(context.Background(), index, q, partial)
+		if err != nil {
+			t.Fatalf("direct %s on %s: %v", q, g.Name, err)
+		}
+		for _, r := range rows {
+			names = append(names, r.Name+" "+canon(t, r.Data))
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+func canon(t *testing.T, v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func rowsOf(t *testing.T, rows []search.Row) []string {
+	out := make([]string, len(rows))
+	for i, r := range rows {
+		out[i] = r.Name + " " + canon(t, r.Data)
+	}
+	return out
+}
+
+// The fixture's nodes spread over three shards must come back from
+// Shearch exactly as the union of the shards' own answers, in name order,
+// and pages must add up to the whole.
+func TestUnionOfShards(t *testing.T) {
+	f := startFleet(t)
+	cases := []struct {
+		index, q string
+		partial  map[string][]string
+		min      int
+	}{
+		{"node", "role:web", nil, 3},
+		{"node", "chef_environment:prod", nil, 7},
+		{"node", "tags:foo", nil, 3},
+		{"node", "name:web*", nil, 3},
+		{"node", "*:*", nil, 12},
+		{"node", "platform_version:[20 TO 22.04]", nil, 1},
+		{"node", "role:web AND chef_environment:prod", nil, 2},
+		{"node", "role:web OR role:db", nil, 6},
+		{"node", "platform:ubuntu AND NOT chef_environment:dev", nil, 1},
+		{"node", "NOT chef_environment:prod", nil, 1},
+		{"node", "role:nonexistent", nil, 0},
+		{"node", "recipes:nginx", nil, 3},
+		{"node", "chef_environment:prod", map[string][]string{"ip": {"ipaddress"}, "az": {"ec2", "placement_availability_zone"}, "name": {"name"}}, 7},
+		{"node", "*:*", map[string][]string{"kernel": {"kernel", "release"}}, 12},
+		{"role", "*:*", nil, 4},
+		{"environment", "*:*", nil, 4},
+		{"users", "id:*", nil, 3},
+	}
+	for _, tc := range cases {
+		t.Run(tc.index+" "+tc.q, func(t *testing.T) {
+			want := f.direct(t, tc.index, tc.q, tc.partial)
+			if tc.index != "node" {
+				want = dedupe(want)
+			}
+			res, err := f.client.Search(context.Background(), search.Request{Index: tc.index, Query: tc.q, Partial: tc.partial})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := rowsOf(t, res.Rows)
+			if !reflect.DeepEqual(got, want) && len(got)+len(want) > 0 {
+				t.Fatalf("Shearch rows differ from the union of the shards\n got %d: %q\nwant %d: %q", len(got), got, len(want), want)
+			}
+			if len(got) < tc.min || res.Total != len(got) {
+				t.Fatalf("got %d rows, total %d; want at least %d", len(got), res.Total, tc.min)
+			}
+			if res.Shards.OK != 3 || res.Shards.Failed != 0 {
+				t.Fatalf("shards: %+v", res.Shards)
+			}
+			for _, size := range []int{1, 2, 5} {
+				var paged []string
+				for start := 0; start < res.Total; start += size {
+					p, err := f.client.Search(context.Background(), search.Request{Index: tc.index, Query: tc.q, Partial: tc.partial, Start: start, Rows: size})
+					if err != nil {
+						t.Fatal(err)
+					}
+					paged = append(paged, rowsOf(t, p.Rows)...)
+				}
+				if !reflect.DeepEqual(paged, got) && len(got) > 0 {
+					t.Fatalf("pages of %d do not add up to the whole:\n%q\n%q", size, paged, got)
+				}
+			}
+		})
+	}
+}
+
+// dedupe keeps one of each identical row: roles, environments and data
+// bags are on every shard.
+func dedupe(rows []string) []string {
+	var out []string
+	for i, r := range rows {
+		if i == 0 || r != rows[i-1] {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// With a shard down, the others still answer and the answer names it;
+// with partial=deny it is a 502 naming the shard.
+func TestFailedShard(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	fx, err := devfleet.ReadFixture("../../testdata/fixture")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := devfleet.StartCluster(ctx, "chef", "prod", 3, fx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop()
+	e := &search.Engine{Topology: search.StaticShards(c.ShardList()), DefaultStack: "prod", Timeout: 3 * time.Second}
+	srv := httptest.NewServer(server.New(e, nil))
+	defer srv.Close()
+	cl, _ := api.NewClient(&api.Config{Address: srv.URL})
+
+	all, err := cl.Search(ctx, search.Request{Index: "node", Query: "*:*"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Shards[1].Stop()
+	lost := len(c.Parts[1].Nodes)
+	res, err := cl.Search(ctx, search.Request{Index: "node", Query: "*:*"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Total != all.Total-lost || res.Shards.Failed != 1 || res.Shards.OK != 2 {
+		t.Fatalf("with chef-2 down: total %d (all %d, lost %d), shards %+v", res.Total, all.Total, lost, res.Shards)
+	}
+	var failed shards.Shard
+	for _, d := range res.Shards.Details {
+		if d.Status == search.StatusFailed {
+			failed.Name = d.Name
+			if !strings.Contains(d.Error, "connection refused") {
+				t.Fatalf("failed shard's error does not say why: %q", d.Error)
+			}
+		}
+	}
+	if failed.Name != "chef-2" {
+		t.Fatalf("failed shard is %q, want chef-2", failed.Name)
+	}
+	_, err = cl.Search(ctx, search.Request{Index: "node", Query: "*:*", Deny: true})
+	var se *api.StatusError
+	if !errors.As(err, &se) || se.Status != http.StatusBadGateway || !strings.Contains(se.Error(), "chef-2") {
+		t.Fatalf("partial=deny: want a 502 naming chef-2, got %v", err)
+	}
+}

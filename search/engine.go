@@ -1,0 +1,341 @@
+package search
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/shearch/shearch/shards"
+)
+
+// ShardLister gives the shards of a stack ("all" for every stack). The
+// topology implements it; tests can pass a fixed list.
+type ShardLister interface {
+	Shards(stack string) []shards.Shard
+}
+
+// StaticShards is a fixed ShardLister.
+type StaticShards []shards.Shard
+
+// Shards returns the shards of stack, or all of them for "all" or "".
+func (s StaticShards) Shards(stack string) []shards.Shard {
+	var out []shards.Shard
+	for _, sh := range s {
+		if stack == "" || stack == "all" || sh.Stack == stack {
+			out = append(out, sh)
+		}
+	}
+	return out
+}
+
+// Engine runs federated searches. The zero value is not usable: set
+// Topology at least.
+type Engine struct {
+	Topology     ShardLister
+	DefaultStack string
+	// Concurrency bounds the shards asked at once (default 16).
+	Concurrency int
+	// Timeout per shard request, when the shard has none of its own.
+	Timeout time.Duration
+	// Validate parses the query once before fan-out; a bad query never
+	// reaches a shard.
+	Validate func(q string) error
+	// Fallback answers node queries for a shard that failed.
+	Fallback Fallback
+	// PageSize is the page size used against each shard.
+	PageSize int
+
+	clients sync.Map // clientKey -> *shards.Client
+}
+
+// Fallback answers a node query for the nodes of failed shards.
+type Fallback interface {
+	// Nodes returns the rows of the nodes registered on shard that match
+	// query, and the query fields it could not check.
+	Nodes(ctx context.Context, shard, query string, partial map[string][]string) (rows []shards.Row, unchecked []string, err error)
+}
+
+// Stack resolves the stack a request is for.
+func (e *Engine) Stack(s string) string {
+	if s == "" {
+		s = e.DefaultStack
+	}
+	if s == "" {
+		s = "all"
+	}
+	return s
+}
+
+// Targets lists the shards a request goes to, pruned by stack and name.
+func (e *Engine) Targets(stack string, names []string) ([]shards.Shard, error) {
+	stack = e.Stack(stack)
+	all := e.Topology.Shards(stack)
+	if len(all) == 0 {
+		return nil, errorf(http.StatusServiceUnavailable, "no shards known for stack %q: check the shards, route53 and consul settings (GET /v1/shards)", stack)
+	}
+	if len(names) == 0 {
+		return all, nil
+	}
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	var out []shards.Shard
+	for _, s := range all {
+		if want[s.Name] {
+			out = append(out, s)
+			delete(want, s.Name)
+		}
+	}
+	if len(want) > 0 {
+		var unknown []string
+		for n := range want {
+			unknown = append(unknown, n)
+		}
+		sort.Strings(unknown)
+		return nil, errorf(http.StatusBadRequest, "unknown shard(s) %s in stack %q: see GET /v1/shards", strings.Join(unknown, ", "), stack)
+	}
+	return out, nil
+}
+
+// Client returns the cached signed client of a shard.
+func (e *Engine) Client(s shards.Shard) (*shards.Client, error) {
+	if s.Timeout == 0 {
+		s.Timeout = e.Timeout
+	}
+	key := strings.Join([]string{s.Name, s.URL, s.ClientName, s.ClientKey, s.Timeout.String()}, "\x00")
+	if c, ok := e.clients.Load(key); ok {
+		return c.(*shards.Client), nil
+	}
+	c, err := shards.NewClient(s)
+	if err != nil {
+		return nil, err
+	}
+	if e.PageSize > 0 {
+		c.PageSize = e.PageSize
+	}
+	e.clients.Store(key, c)
+	return c, nil
+}
+
+// shardAnswer is what one shard gave for one request.
+type shardAnswer struct {
+	shard  shards.Shard
+	rows   []shards.Row
+	status ShardStatus
+	err    error
+	// fromFallback marks rows that came from the fallback, not Chef.
+	fromFallback bool
+}
+
+// fanOut asks every target at once (bounded) and never cancels the others
+// when one fails: a failed shard is reported, not fatal.
+func (e *Engine) fanOut(ctx context.Context, targets []shards.Shard, call func(context.Context, *shards.Client) ([]shards.Row, error)) []shardAnswer {
+	answers := make([]shardAnswer, len(targets))
+	var g errgroup.Group
+	limit := e.Concurrency
+	if limit <= 0 {
+		limit = 16
+	}
+	g.SetLimit(limit)
+	for i, s := range targets {
+		g.Go(func() error {
+			begin := time.Now()
+			a := shardAnswer{shard: s, status: ShardStatus{Name: s.Name, Stack: s.Stack, Status: StatusOK}}
+			c, err := e.Client(s)
+			if err == nil {
+				a.rows, err = call(ctx, c)
+			}
+			a.status.TookMS = time.Since(begin).Milliseconds()
+			if err != nil {
+				a.err = err
+				a.status.Status = StatusFailed
+				a.status.Error = shortError(err, s.Name)
+			}
+			a.status.Rows = len(a.rows)
+			answers[i] = a
+			return nil
+		})
+	}
+	g.Wait()
+	return answers
+}
+
+// shortError drops the "shard NAME: " prefix: the status already names it.
+func shortError(err error, shard string) string {
+	return strings.TrimPrefix(err.Error(), "shard "+shard+": ")
+}
+
+// Search runs a federated search.
+func (e *Engine) Search(ctx context.Context, req Request) (*Result, error) {
+	if req.Index == "" {
+		return nil, errorf(http.StatusBadRequest, "no index given: use node, role, client, environment or a data bag name")
+	}
+	if req.Query == "" {
+		req.Query = "*:*"
+	}
+	if req.Start < 0 || req.Rows < 0 {
+		return nil, errorf(http.StatusBadRequest, "start and rows must be non-negative integers")
+	}
+	if e.Validate != nil {
+		if err := e.Validate(req.Query); err != nil {
+			return nil, errorf(http.StatusBadRequest, "%v", err)
+		}
+	}
+	targets, err := e.Targets(req.Stack, req.Shards)
+	if err != nil {
+		return nil, err
+	}
+	partial := req.Partial
+	isNode := req.Index == "node"
+	if partial != nil && isNode {
+		// The newest copy of a duplicated node wins; partial rows need
+		// ohai_time to tell which that is.
+		partial = withKey(partial, ohaiKey, []string{"ohai_time"})
+	}
+	answers := e.fanOut(ctx, targets, func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
+		return c.Search(ctx, req.Index, req.Query, partial)
+	})
+	if err := classify(answers); err != nil {
+		return nil, err
+	}
+	if isNode && e.Fallback != nil {
+		e.fallBack(ctx, req, answers)
+	}
+	summary := summarize(answers)
+	if req.Deny && summary.Failed > 0 {
+		return nil, errorf(http.StatusBadGateway, "partial=deny and shard(s) failed: %s", failedShardsMessage(summary.Details))
+	}
+	if summary.OK == 0 && !anyFallback(summary) {
+		return nil, errorf(http.StatusBadGateway, "every shard failed: %s", failedShardsMessage(summary.Details))
+	}
+	merged, dups := merge(req.Index, answers)
+	if partial != nil && isNode {
+		for i := range merged {
+			delete(merged[i].Data, ohaiKey)
+		}
+	}
+	res := &Result{Total: len(merged), Start: req.Start, Shards: summary, Duplicates: dups}
+	res.Rows = page(merged, req.Start, req.Rows)
+	return res, nil
+}
+
+const ohaiKey = "__shearch_ohai_time"
+
+func withKey(m map[string][]string, k string, v []string) map[string][]string {
+	out := make(map[string][]string, len(m)+1)
+	for kk, vv := range m {
+		out[kk] = vv
+	}
+	out[k] = v
+	return out
+}
+
+// page applies start/rows to the merged order; rows 0 means Chef's 1000.
+func page(rows []Row, start, n int) []Row {
+	if n == 0 {
+		n = shards.DefaultPageSize
+	}
+	if start >= len(rows) {
+		return []Row{}
+	}
+	end := start + n
+	if end > len(rows) || end < start {
+		end = len(rows)
+	}
+	return rows[start:end]
+}
+
+// classify turns answers where every shard refused the request the same
+// way into that refusal: a 400 from all of them is a bad query, a 404
+// from all of them is an unknown index. A 404 from only some shards is a
+// data bag missing there: that shard simply has no rows.
+func classify(answers []shardAnswer) error {
+	var n400, n404 int
+	var first400, first404 *shards.StatusError
+	for i := range answers {
+		var se *shards.StatusError
+		if !errors.As(answers[i].err, &se) {
+			continue
+		}
+		switch se.Status {
+		case http.StatusBadRequest:
+			n400++
+			if first400 == nil {
+				first400 = se
+			}
+		case http.StatusNotFound:
+			n404++
+			if first404 == nil {
+				first404 = se
+			}
+		}
+	}
+	switch {
+	case n404 == len(answers):
+		return &Error{Status: http.StatusNotFound, Message: strings.Join(first404.Messages, "\n")}
+	case n400 > 0 && n400+n404 == len(answers):
+		return &Error{Status: http.StatusBadRequest, Message: strings.Join(first400.Messages, "\n")}
+	}
+	if n404 > 0 {
+		for i := range answers {
+			var se *shards.StatusError
+			if errors.As(answers[i].err, &se) && se.Status == http.StatusNotFound {
+				answers[i].err = nil
+				answers[i].status.Status = StatusOK
+				answers[i].status.Error = ""
+			}
+		}
+	}
+	return nil
+}
+
+func summarize(answers []shardAnswer) ShardsSummary {
+	s := ShardsSummary{Total: len(answers), Details: make([]ShardStatus, 0, len(answers))}
+	for _, a := range answers {
+		if a.status.Status == StatusOK {
+			s.OK++
+		} else {
+			s.Failed++
+		}
+		s.Details = append(s.Details, a.status)
+	}
+	return s
+}
+
+func anyFallback(s ShardsSummary) bool {
+	for _, d := range s.Details {
+		if d.Status == StatusFallback {
+			return true
+		}
+	}
+	return false
+}
+
+// fallBack fills failed shards' node rows from the fallback source.
+func (e *Engine) fallBack(ctx context.Context, req Request, answers []shardAnswer) {
+	for i := range answers {
+		a := &answers[i]
+		if a.err == nil {
+			continue
+		}
+		rows, unchecked, err := e.Fallback.Nodes(ctx, a.shard.Name, req.Query, req.Partial)
+		if err != nil {
+			a.status.Error = fmt.Sprintf("%s; fallback failed: %v", a.status.Error, err)
+			continue
+		}
+		a.rows = rows
+		a.status.Status = StatusFallback
+		a.status.Rows = len(rows)
+		a.status.FallbackRows = len(rows)
+		a.status.Unchecked = unchecked
+		a.fromFallback = true
+	}
+}

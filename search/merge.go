@@ -1,0 +1,133 @@
+package search
+
+import (
+	"crypto/sha256"
+	"encoding/json"
+	"math/big"
+	"sort"
+)
+
+// merge puts every shard's rows in one global order (name, then shard)
+// and keeps one row per name. Nodes keep the copy with the newest
+// automatic.ohai_time; objects uploaded to every shard (roles,
+// environments, data bags, built-in clients) keep the copy most shards
+// agree on, a tie going to the first shard by name, as one Chef server
+// would hold only one.
+func merge(index string, answers []shardAnswer) ([]Row, []Duplicate) {
+	var all []Row
+	for _, a := range answers {
+		src := SourceChef
+		if a.fromFallback {
+			src = SourceConsul
+		}
+		for _, r := range a.rows {
+			all = append(all, Row{Name: r.Name, Shard: a.shard.Name, Source: src, URL: r.URL, Data: r.Data})
+		}
+	}
+	sort.SliceStable(all, func(i, j int) bool {
+		if all[i].Name != all[j].Name {
+			return all[i].Name < all[j].Name
+		}
+		return all[i].Shard < all[j].Shard
+	})
+	out := all[:0:0]
+	var dups []Duplicate
+	for i := 0; i < len(all); {
+		j := i + 1
+		for j < len(all) && all[j].Name == all[i].Name {
+			j++
+		}
+		group := all[i:j]
+		i = j
+		if len(group) == 1 {
+			out = append(out, group[0])
+			continue
+		}
+		var keep int
+		var differs bool
+		if index == "node" {
+			keep = newest(group)
+			differs = true
+		} else {
+			keep, differs = majority(group)
+		}
+		d := Duplicate{Name: group[keep].Name, Kept: group[keep].Shard, Differs: differs}
+		for k, r := range group {
+			if k != keep {
+				d.Stale = append(d.Stale, r.Shard)
+			}
+		}
+		out = append(out, group[keep])
+		// Identical copies of shared objects are how a sharded fleet is
+		// meant to look; only report them when they drift. goiardi's
+		// built-in clients exist, with their own keys, on every shard.
+		builtin := index == "client" && (d.Name == "chef-validator" || d.Name == "chef-webui")
+		if index == "node" || differs && !builtin {
+			dups = append(dups, d)
+		}
+	}
+	return out, dups
+}
+
+// newest picks the row with the highest ohai_time; a Chef row beats a
+// fallback row on a tie, since Consul holds less of the node.
+func newest(group []Row) int {
+	best, bestT := 0, ohaiTime(group[0])
+	for k := 1; k < len(group); k++ {
+		t := ohaiTime(group[k])
+		c := t.Cmp(bestT)
+		if c > 0 || c == 0 && group[best].Source != SourceChef && group[k].Source == SourceChef {
+			best, bestT = k, t
+		}
+	}
+	return best
+}
+
+// ohaiTime reads automatic.ohai_time (or the partial-search copy) as an
+// exact number: json.Number text compared as a big.Float so 1795348487.52
+// and 1795348487.5 are told apart.
+func ohaiTime(r Row) *big.Float {
+	var v any
+	if auto, ok := r.Data["automatic"].(map[string]any); ok {
+		v = auto["ohai_time"]
+	} else if x, ok := r.Data[ohaiKey]; ok {
+		v = x
+	} else {
+		v = r.Data["ohai_time"]
+	}
+	f := new(big.Float)
+	switch n := v.(type) {
+	case json.Number:
+		if _, ok := f.SetString(string(n)); ok {
+			return f
+		}
+	case float64:
+		return f.SetFloat64(n)
+	}
+	return f.SetInt64(-1)
+}
+
+// majority picks the copy most shards hold (group is in shard order, so
+// the first of equally common copies belongs to the first shard by name).
+func majority(group []Row) (keep int, differs bool) {
+	counts := map[[32]byte]int{}
+	hashes := make([][32]byte, len(group))
+	for k, r := range group {
+		hashes[k] = ContentHash(r.Data)
+		counts[hashes[k]]++
+	}
+	best := 0
+	for k := range group {
+		if counts[hashes[k]] > counts[hashes[best]] {
+			best = k
+		}
+	}
+	return best, len(counts) > 1
+}
+
+// ContentHash hashes an object's JSON; Go writes map keys sorted, so the
+// same content always hashes the same.
+func ContentHash(v any) [32]byte {
+	b, _ := json.Marshal(v)
+	return sha256.Sum256(b)
+}

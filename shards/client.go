@@ -1,0 +1,188 @@
+package shards
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/go-chef/chef"
+)
+
+// DefaultPageSize is what Chef Server uses when rows is not given.
+const DefaultPageSize = 1000
+
+// Client talks to one shard. go-chef/chef signs the requests; paging and
+// query escaping are ours, because its search helper trusts `total` (goiardi
+// reports the page length there) and sends the query unescaped.
+type Client struct {
+	Shard    Shard
+	PageSize int
+	chef     *chef.Client
+}
+
+// NewClient builds a signed client for a shard. The key file is read once
+// here so a bad path fails at start-up, naming the shard and the file.
+func NewClient(s Shard) (*Client, error) {
+	if s.ClientKey == "" {
+		return nil, fmt.Errorf("shard %s: no client_key set: give the path of the PEM key for %q", s.Name, s.ClientName)
+	}
+	key, err := os.ReadFile(s.ClientKey)
+	if err != nil {
+		return nil, fmt.Errorf("shard %s: cannot read client key %s: %v", s.Name, s.ClientKey, errors.Unwrap(err))
+	}
+	return NewClientWithKey(s, string(key))
+}
+
+// NewClientWithKey is NewClient with the PEM text already in hand.
+func NewClientWithKey(s Shard, pem string) (*Client, error) {
+	u, err := url.Parse(s.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("shard %s: bad url %q: want http(s)://host[:port][/organizations/ORG]", s.Name, s.URL)
+	}
+	if _, err := chef.PrivateKeyFromString([]byte(pem)); err != nil {
+		return nil, fmt.Errorf("shard %s: client key %s is not a PEM RSA private key: %v", s.Name, s.ClientKey, err)
+	}
+	base := strings.TrimSuffix(s.URL, "/") + "/"
+	timeout := s.Timeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	c, err := chef.NewClient(&chef.Config{
+		Name:                  s.ClientName,
+		Key:                   pem,
+		BaseURL:               base,
+		AuthenticationVersion: "1.0",
+		Client:                &http.Client{Timeout: timeout, Transport: sharedTransport},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("shard %s: %v", s.Name, err)
+	}
+	return &Client{Shard: s, PageSize: DefaultPageSize, chef: c}, nil
+}
+
+// sharedTransport keeps connections to every shard alive across requests;
+// a fan-out opens one per shard per query otherwise.
+var sharedTransport = &http.Transport{
+	Proxy:               http.ProxyFromEnvironment,
+	MaxIdleConnsPerHost: 32,
+	IdleConnTimeout:     90 * time.Second,
+}
+
+// StatusError is a non-2xx answer from a shard.
+type StatusError struct {
+	Shard  string
+	Status int
+	// Messages is the server's {"error": [...]} list, or the raw body.
+	Messages []string
+}
+
+func (e *StatusError) Error() string {
+	msg := strings.Join(e.Messages, "; ")
+	if msg == "" {
+		msg = http.StatusText(e.Status)
+	}
+	return fmt.Sprintf("shard %s: HTTP %d: %s", e.Shard, e.Status, msg)
+}
+
+// Do sends one signed request and returns the raw body of a 2xx answer.
+func (c *Client) Do(ctx context.Context, method, path string, body any) ([]byte, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := c.chef.NewRequest(method, strings.TrimPrefix(path, "/"), rd)
+	if err != nil {
+		return nil, fmt.Errorf("shard %s: %v", c.Shard.Name, err)
+	}
+	req = req.WithContext(ctx)
+	res, err := c.chef.Client.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("shard %s: %w", c.Shard.Name, ctx.Err())
+		}
+		return nil, fmt.Errorf("shard %s: %s", c.Shard.Name, describeNetError(err))
+	}
+	defer res.Body.Close()
+	data, err := io.ReadAll(res.Body)
+	if err != nil {
+		return nil, fmt.Errorf("shard %s: reading answer: %v", c.Shard.Name, err)
+	}
+	if res.StatusCode < 200 || res.StatusCode > 299 {
+		return nil, &StatusError{Shard: c.Shard.Name, Status: res.StatusCode, Messages: errorMessages(data)}
+	}
+	return data, nil
+}
+
+// GetJSON fetches path and decodes it keeping numbers as json.Number, so
+// `1794484758.0` survives the trip as typed.
+func (c *Client) GetJSON(ctx context.Context, path string, v any) error {
+	data, err := c.Do(ctx, http.MethodGet, path, nil)
+	if err != nil {
+		return err
+	}
+	return DecodeJSON(data, v)
+}
+
+// DecodeJSON decodes with UseNumber.
+func DecodeJSON(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	return dec.Decode(v)
+}
+
+func errorMessages(data []byte) []string {
+	var e struct {
+		Error any `json:"error"`
+	}
+	if json.Unmarshal(data, &e) == nil {
+		switch v := e.Error.(type) {
+		case string:
+			return []string{v}
+		case []any:
+			var out []string
+			for _, m := range v {
+				if s, ok := m.(string); ok {
+					out = append(out, s)
+				}
+			}
+			if len(out) > 0 {
+				return out
+			}
+		}
+	}
+	s := strings.TrimSpace(string(data))
+	if s == "" {
+		return nil
+	}
+	if len(s) > 200 {
+		s = s[:200] + "..."
+	}
+	return []string{s}
+}
+
+func describeNetError(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "connection refused") {
+		return "connection refused (is the Chef server up?)"
+	}
+	if strings.Contains(msg, "Client.Timeout") || strings.Contains(msg, "deadline exceeded") {
+		return "timed out"
+	}
+	return msg
+}
