@@ -51,6 +51,9 @@ type Engine struct {
 	Fallback Fallback
 	// PageSize is the page size used against each shard.
 	PageSize int
+	// OnShardResult hears every shard request's outcome (nil error for a
+	// success), so the topology can show each shard's last error.
+	OnShardResult func(shard string, err error)
 
 	clients sync.Map // clientKey -> *shards.Client
 }
@@ -160,6 +163,9 @@ func (e *Engine) fanOut(ctx context.Context, targets []shards.Shard, call func(c
 				a.status.Error = shortError(err, s.Name)
 			}
 			a.status.Rows = len(a.rows)
+			if e.OnShardResult != nil {
+				e.OnShardResult(s.Name, err)
+			}
 			answers[i] = a
 			return nil
 		})
@@ -210,11 +216,8 @@ func (e *Engine) Search(ctx context.Context, req Request) (*Result, error) {
 		e.fallBack(ctx, req, answers)
 	}
 	summary := summarize(answers)
-	if req.Deny && summary.Failed > 0 {
-		return nil, errorf(http.StatusBadGateway, "partial=deny and shard(s) failed: %s", failedShardsMessage(summary.Details))
-	}
-	if summary.OK == 0 && !anyFallback(summary) {
-		return nil, errorf(http.StatusBadGateway, "every shard failed: %s", failedShardsMessage(summary.Details))
+	if err := checkFailures(summary, req.Deny); err != nil {
+		return nil, err
 	}
 	merged, dups := merge(req.Index, answers)
 	if partial != nil && isNode {

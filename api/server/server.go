@@ -224,7 +224,7 @@ func (s *Server) chefSearch(w http.ResponseWriter, r *http.Request) {
 }
 
 func shardHeaders(w http.ResponseWriter, res *search.Result) {
-	w.Header().Set("X-Shearch-Shards", fmt.Sprintf("%d/%d", res.Shards.OK, res.Shards.Total))
+	w.Header().Set("X-Shearch-Shards", headerCount(res.Shards.OK, res.Shards.Total))
 	if failed := res.Shards.FailedNames(); len(failed) > 0 {
 		w.Header().Set("X-Shearch-Failed", strings.Join(failed, ","))
 	}

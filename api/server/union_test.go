@@ -239,3 +239,45 @@ func TestFailedShard(t *testing.T) {
 		t.Fatalf("partial=deny: want a 502 naming chef-2, got %v", err)
 	}
 }
+
+// Reads merged over shards answer as one Chef server holding everything.
+func TestReads(t *testing.T) {
+	f := startFleet(t)
+	ctx := context.Background()
+	var nodes map[string]string
+	if err := f.client.GetJSON(ctx, "/nodes", nil, &nodes); err != nil {
+		t.Fatal(err)
+	}
+	if len(nodes) != 12 || !strings.HasPrefix(nodes["web-01.prod.example.com"], f.srv.URL+"/nodes/") {
+		t.Fatalf("/nodes: %d names, web-01 at %q", len(nodes), nodes["web-01.prod.example.com"])
+	}
+	var roles map[string]string
+	if err := f.client.GetJSON(ctx, "/organizations/acme/roles", nil, &roles); err != nil || len(roles) != 4 {
+		t.Fatalf("/roles: %v %v", roles, err)
+	}
+	var node map[string]any
+	if err := f.client.GetJSON(ctx, "/nodes/monitor01", nil, &node); err != nil || node["chef_environment"] != "prod" {
+		t.Fatalf("/nodes/monitor01: %v %v", node, err)
+	}
+	var item map[string]any
+	if err := f.client.GetJSON(ctx, "/data/users/carol", nil, &item); err != nil || item["comment"] != "Carol Núñez-Østergård" {
+		t.Fatalf("/data/users/carol: %v %v", item, err)
+	}
+	var devNodes map[string]string
+	if err := f.client.GetJSON(ctx, "/environments/dev/nodes", nil, &devNodes); err != nil || len(devNodes) != 3 {
+		t.Fatalf("/environments/dev/nodes: %v %v", devNodes, err)
+	}
+	for _, p := range []string{"/nodes/missing-node", "/roles/missing-role", "/data/nosuchbag", "/data/users/nobody", "/environments/missing-env", "/clients/nobody"} {
+		err := f.client.GetJSON(ctx, p, nil, &item)
+		if !api.NotFound(err) {
+			t.Errorf("%s: want 404, got %v", p, err)
+		}
+	}
+	var loc struct {
+		Shards []string `json:"shards"`
+		Kept   string   `json:"kept"`
+	}
+	if err := f.client.GetJSON(ctx, "/v1/nodes/web-01.prod.example.com", nil, &loc); err != nil || len(loc.Shards) != 1 || loc.Kept != loc.Shards[0] {
+		t.Fatalf("/v1/nodes: %+v %v", loc, err)
+	}
+}

@@ -1,0 +1,66 @@
+# Shearch and Gnife. `make demo` runs the whole system here; `make test`
+# runs every test against real goiardi and consul.
+GO      ?= go
+SHELL   := /bin/bash
+export PATH := $(CURDIR)/bin:$(PATH)
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION) -X github.com/shearch/shearch/gnife.Version=$(VERSION)
+APT_PACKAGES := goiardi openssh-server openssh-client zsh fish bash-completion
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+FUZZTIME ?= 20s
+
+.PHONY: deps build test vet demo bench fuzz install-completion clean
+
+## deps: goiardi and the ssh/shell test tools from Debian, consul built into bin/ (idempotent)
+deps: bin/consul
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || \
+		{ echo "make deps: could not install$$missing with apt-get" >&2; exit 1; }; \
+	fi
+	@command -v goiardi >/dev/null || { echo "make deps: goiardi is still missing" >&2; exit 1; }
+	@bin/consul version | head -1
+
+# consul comes from a tools module with a committed go.sum, so the build
+# is verified and repeatable.
+bin/consul: tools/consul/go.mod tools/consul/go.sum
+	@mkdir -p bin
+	cd tools/consul && $(GO) build -trimpath -ldflags='-s -w' -o ../../bin/consul github.com/hashicorp/consul
+	@test -x bin/consul || { echo "make deps: consul did not build" >&2; exit 1; }
+
+build:
+	$(GO) build -ldflags '$(LDFLAGS)' -o bin/shearch ./cmd/shearch
+	$(GO) build -ldflags '$(LDFLAGS)' -o bin/gnife ./cmd/gnife
+
+vet:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+## test: vet, every test (integration tests included), then the parser fuzz target for a bounded time
+test: deps build vet
+	$(GO) test -count=1 -timeout 40m ./...
+	$(MAKE) fuzz
+
+fuzz:
+	$(GO) test ./search/query/ -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZTIME)
+
+## demo: the whole system on this machine, serving on 127.0.0.1:4000 until Ctrl-C
+demo: deps build
+	bin/shearch dev
+
+## bench: the benchmarks, with their figures
+bench: deps build
+	$(GO) test -run='^$$' -bench=. -benchtime=20x -benchmem ./...
+
+install-completion: build
+	@mkdir -p $(HOME)/.local/share/bash-completion/completions $(HOME)/.zfunc $(HOME)/.config/fish/completions
+	bin/gnife completion bash > $(HOME)/.local/share/bash-completion/completions/gnife
+	bin/gnife completion zsh > $(HOME)/.zfunc/_gnife
+	bin/gnife completion fish > $(HOME)/.config/fish/completions/gnife.fish
+	@echo "installed; for zsh add ~/.zfunc to fpath before compinit"
+
+clean:
+	rm -f bin/shearch bin/gnife

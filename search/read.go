@@ -1,0 +1,126 @@
+package search
+
+import (
+	"context"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/shearch/shearch/shards"
+)
+
+// Chef object endpoints a read can target, and the merge rule each uses:
+// nodes by newest ohai_time, everything else by majority.
+func kindOf(path string) string {
+	switch {
+	case strings.HasPrefix(path, "nodes"):
+		return "node"
+	case strings.HasPrefix(path, "clients"):
+		return "client"
+	}
+	return "shared"
+}
+
+// ReadResult is one object read from every shard of a stack.
+type ReadResult struct {
+	Object map[string]any `json:"object"`
+	// Kept is the shard whose copy is returned.
+	Kept string `json:"kept"`
+	// Holders are every shard holding a copy, in shard order.
+	Holders    []string      `json:"holders"`
+	Duplicates []Duplicate   `json:"duplicates"`
+	Shards     ShardsSummary `json:"shards"`
+}
+
+// Get reads one object (nodes/NAME, roles/NAME, data/BAG/ITEM, ...) from
+// every shard and returns the copy one Chef server would hold. A 404 on
+// every shard is a 404.
+func (e *Engine) Get(ctx context.Context, stack, path string, deny bool) (*ReadResult, error) {
+	targets, err := e.Targets(stack, nil)
+	if err != nil {
+		return nil, err
+	}
+	answers := e.fanOut(ctx, targets, func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
+		var obj map[string]any
+		if err := c.GetJSON(ctx, path, &obj); err != nil {
+			return nil, err
+		}
+		return []shards.Row{{Name: path, Data: obj}}, nil
+	})
+	if err := classify(answers); err != nil {
+		return nil, err
+	}
+	summary := summarize(answers)
+	if err := checkFailures(summary, deny); err != nil {
+		return nil, err
+	}
+	rows, dups := merge(kindOf(path), answers)
+	if len(rows) == 0 {
+		// Some shards failed and none of the rest has it: we cannot say
+		// it does not exist, but we cannot return it either.
+		return nil, errorf(http.StatusNotFound, "%s not found on the shards that answered; failed: %s", path, failedShardsMessage(summary.Details))
+	}
+	res := &ReadResult{Object: rows[0].Data, Kept: rows[0].Shard, Duplicates: dups, Shards: summary}
+	for _, a := range answers {
+		if len(a.rows) > 0 {
+			res.Holders = append(res.Holders, a.shard.Name)
+		}
+	}
+	return res, nil
+}
+
+// ListResult is a collection (nodes, roles, data/BAG, ...) merged over
+// shards: each name once, with the shards that hold it.
+type ListResult struct {
+	Names  map[string][]string
+	Shards ShardsSummary
+}
+
+// List reads a collection from every shard. Chef answers a collection as
+// {"name": "url"}; the URLs point at the shard, so only names are kept.
+func (e *Engine) List(ctx context.Context, stack, path string, deny bool) (*ListResult, error) {
+	targets, err := e.Targets(stack, nil)
+	if err != nil {
+		return nil, err
+	}
+	answers := e.fanOut(ctx, targets, func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
+		var m map[string]any
+		if err := c.GetJSON(ctx, path, &m); err != nil {
+			return nil, err
+		}
+		rows := make([]shards.Row, 0, len(m))
+		for name := range m {
+			rows = append(rows, shards.Row{Name: name})
+		}
+		return rows, nil
+	})
+	if err := classify(answers); err != nil {
+		return nil, err
+	}
+	summary := summarize(answers)
+	if err := checkFailures(summary, deny); err != nil {
+		return nil, err
+	}
+	res := &ListResult{Names: map[string][]string{}, Shards: summary}
+	for _, a := range answers {
+		for _, r := range a.rows {
+			res.Names[r.Name] = append(res.Names[r.Name], a.shard.Name)
+		}
+	}
+	for _, v := range res.Names {
+		sort.Strings(v)
+	}
+	return res, nil
+}
+
+// checkFailures applies the partial-response strategy: with deny, any
+// failed shard fails the request; without it, only all of them do.
+func checkFailures(s ShardsSummary, deny bool) error {
+	if deny && s.Failed > 0 {
+		return errorf(http.StatusBadGateway, "partial=deny and shard(s) failed: %s", failedShardsMessage(s.Details))
+	}
+	if s.OK == 0 && !anyFallback(s) {
+		return errorf(http.StatusBadGateway, "every shard failed: %s", failedShardsMessage(s.Details))
+	}
+	return nil
+}

@@ -1,0 +1,141 @@
+// Package service assembles Shearch from its configuration: the topology
+// of shards, the federated engine and the HTTP server.
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/shearch/shearch/api/server"
+	"github.com/shearch/shearch/config"
+	"github.com/shearch/shearch/search"
+	"github.com/shearch/shearch/shards"
+)
+
+// Service is a configured Shearch.
+type Service struct {
+	Config   *config.Config
+	Topology *shards.Topology
+	Engine   *search.Engine
+	Server   *server.Server
+	Log      *slog.Logger
+}
+
+// ConfigError is a configuration problem: the process should exit 2.
+type ConfigError struct{ Err error }
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// New checks the configuration (key files, URLs) and builds the parts;
+// nothing is started.
+func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	tc := shards.TopologyConfig{
+		Defaults:  shards.ShardDefaults{ClientName: cfg.Shards.ClientName, ClientKey: cfg.Shards.ClientKey, Timeout: cfg.Shards.Timeout.Duration},
+		CacheFile: cfg.CacheFile,
+	}
+	for _, s := range cfg.Shards.Static {
+		name, key := cfg.KeyFor(s)
+		sh := shards.Shard{Name: s.Name, URL: s.URL, Stack: s.Stack, ClientName: name, ClientKey: key,
+			Source: shards.SourceStatic, Health: shards.HealthUnknown, Timeout: cfg.Shards.Timeout.Duration}
+		// Read every key now: a missing or bad key is a start-up error,
+		// not a shard that fails on every query.
+		if _, err := shards.NewClient(sh); err != nil {
+			return nil, &ConfigError{err}
+		}
+		tc.Static = append(tc.Static, sh)
+	}
+	if len(cfg.Route53.Records) > 0 {
+		if err := checkKey(cfg.Shards.ClientKey, "shards.client_key"); err != nil {
+			return nil, &ConfigError{err}
+		}
+		r := &shards.Route53Config{Endpoint: cfg.Route53.Endpoint, ZoneID: cfg.Route53.ZoneID, URLTemplate: cfg.Route53.URLTemplate,
+			Refresh: cfg.Route53.Refresh.Duration, Region: cfg.Route53.Region}
+		for _, rec := range cfg.Route53.Records {
+			r.Records = append(r.Records, shards.Route53Record{Name: rec.Name, Stack: rec.Stack})
+		}
+		tc.Route53 = r
+	}
+	if cfg.Consul.Address != "" {
+		tc.Consul = &shards.ConsulConfig{Address: cfg.Consul.Address, ShardService: cfg.Consul.ShardService}
+	}
+	if len(tc.Static) == 0 && tc.Route53 == nil && tc.Consul == nil {
+		return nil, &ConfigError{errors.New("no shards: list shards.static, or configure route53 records or consul")}
+	}
+	topo, err := shards.NewTopology(tc, log)
+	if err != nil {
+		return nil, &ConfigError{err}
+	}
+	eng := &search.Engine{
+		Topology:      snapshotLister{topo},
+		DefaultStack:  cfg.DefaultStack,
+		Timeout:       cfg.Shards.Timeout.Duration,
+		Concurrency:   cfg.Search.Concurrency,
+		OnShardResult: topo.ReportShardError,
+	}
+	srv := server.New(eng, log)
+	srv.Topology = func() any { return topo.Snapshot().Status() }
+	if cfg.Auth.TokensFile != "" {
+		toks, err := server.LoadTokens(cfg.Auth.TokensFile)
+		if err != nil {
+			return nil, &ConfigError{err}
+		}
+		srv.Tokens = toks
+	} else {
+		log.Warn("auth.tokens_file is empty: the API answers anyone who can reach it")
+	}
+	return &Service{Config: cfg, Topology: topo, Engine: eng, Server: srv, Log: log}, nil
+}
+
+func checkKey(path, key string) error {
+	if path == "" {
+		return fmt.Errorf("%s is empty: discovered shards need a client key", key)
+	}
+	if _, err := os.ReadFile(path); err != nil {
+		return fmt.Errorf("%s: cannot read %s: %v", key, path, errors.Unwrap(err))
+	}
+	return nil
+}
+
+// snapshotLister reads the current topology on every request, so a
+// refresh takes effect without a restart.
+type snapshotLister struct{ t *shards.Topology }
+
+func (l snapshotLister) Shards(stack string) []shards.Shard { return l.t.Snapshot().Shards(stack) }
+
+// Serve starts the topology and serves on listen until ctx ends, then
+// shuts down gracefully. ready, when not nil, gets the bound address.
+func (s *Service) Serve(ctx context.Context, listen string, ready func(addr string)) error {
+	if err := s.Topology.Start(ctx); err != nil {
+		return err
+	}
+	defer s.Topology.Close()
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return &ConfigError{fmt.Errorf("cannot listen on %s: %v", listen, err)}
+	}
+	hs := &http.Server{Handler: s.Server, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	s.Log.Info("shearch serving", "addr", ln.Addr().String(), "shards", len(s.Topology.Snapshot().All))
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return hs.Shutdown(sctx)
+	}
+}
