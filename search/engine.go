@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/shearch/shearch/shards"
 )
@@ -55,7 +57,12 @@ type Engine struct {
 	// success), so the topology can show each shard's last error.
 	OnShardResult func(shard string, err error)
 
-	clients sync.Map // clientKey -> *shards.Client
+	// Cache keeps merged answers briefly; nil or a zero TTL is off.
+	Cache *Cache
+
+	clients    sync.Map // clientKey -> *shards.Client
+	flightOnce sync.Once
+	flights    *singleflight.Group
 }
 
 // Fallback answers a node query for the nodes of failed shards.
@@ -143,11 +150,7 @@ type shardAnswer struct {
 func (e *Engine) fanOut(ctx context.Context, targets []shards.Shard, call func(context.Context, *shards.Client) ([]shards.Row, error)) []shardAnswer {
 	answers := make([]shardAnswer, len(targets))
 	var g errgroup.Group
-	limit := e.Concurrency
-	if limit <= 0 {
-		limit = 16
-	}
-	g.SetLimit(limit)
+	g.SetLimit(e.limit())
 	for i, s := range targets {
 		g.Go(func() error {
 			begin := time.Now()
@@ -179,28 +182,88 @@ func shortError(err error, shard string) string {
 	return strings.TrimPrefix(err.Error(), "shard "+shard+": ")
 }
 
-// Search runs a federated search.
+// Search runs a federated search: validate once, fan out (shared with
+// identical concurrent requests, and cached when enabled), merge, page.
 func (e *Engine) Search(ctx context.Context, req Request) (*Result, error) {
+	if err := e.check(&req); err != nil {
+		return nil, err
+	}
+	m, cached, err := e.merged(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	rows := m.rows
+	start := req.Start
+	if req.Cursor != "" {
+		after, err := decodeCursor(req.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		// Keyset paging: the next page starts after the last name seen,
+		// so rows added or removed meanwhile never shift it.
+		rows = rows[sort.Search(len(rows), func(i int) bool { return rows[i].Name > after }):]
+		start = 0
+	}
+	res := &Result{Total: len(m.rows), Start: req.Start, Shards: m.shards, Duplicates: m.dups, Cached: cached}
+	pg := page(rows, start, req.Rows)
+	if m.namesOnly {
+		if pg, err = e.fillObjects(ctx, pg); err != nil {
+			return nil, err
+		}
+	}
+	res.Rows = pg
+	if len(pg) > 0 && start+len(pg) < len(rows) {
+		res.NextCursor = encodeCursor(pg[len(pg)-1].Name)
+	}
+	return res, nil
+}
+
+func (e *Engine) check(req *Request) error {
 	if req.Index == "" {
-		return nil, errorf(http.StatusBadRequest, "no index given: use node, role, client, environment or a data bag name")
+		return errorf(http.StatusBadRequest, "no index given: use node, role, client, environment or a data bag name")
 	}
 	if req.Query == "" {
 		req.Query = "*:*"
 	}
 	if req.Start < 0 || req.Rows < 0 {
-		return nil, errorf(http.StatusBadRequest, "start and rows must be non-negative integers")
+		return errorf(http.StatusBadRequest, "start and rows must be non-negative integers")
 	}
 	if e.Validate != nil {
 		if err := e.Validate(req.Query); err != nil {
-			return nil, errorf(http.StatusBadRequest, "%v", err)
+			return errorf(http.StatusBadRequest, "%v", err)
 		}
 	}
+	return nil
+}
+
+// mergedRows is a whole merged answer, before paging. With namesOnly the
+// rows carry names (and ohai_time) only, and a page's objects are fetched
+// from the shards that hold them.
+type mergedRows struct {
+	rows      []Row
+	shards    ShardsSummary
+	dups      []Duplicate
+	namesOnly bool
+}
+
+// namesFirst says whether to fetch names first and objects per page: worth
+// it when a page is a small part of a node result; a whole result (knife's
+// rows=1000) is cheaper in one pass.
+func namesFirst(req Request) bool {
+	return req.Index == "node" && req.Partial == nil && (req.Rows > 0 && req.Rows < shards.DefaultPageSize || req.Cursor != "" || req.stream)
+}
+
+func (e *Engine) fetchMerged(ctx context.Context, req Request) (*mergedRows, error) {
 	targets, err := e.Targets(req.Stack, req.Shards)
 	if err != nil {
 		return nil, err
 	}
 	partial := req.Partial
 	isNode := req.Index == "node"
+	m := &mergedRows{namesOnly: namesFirst(req)}
+	if m.namesOnly {
+		partial = map[string][]string{}
+	}
 	if partial != nil && isNode {
 		// The newest copy of a duplicated node wins; partial rows need
 		// ohai_time to tell which that is.
@@ -215,19 +278,60 @@ func (e *Engine) Search(ctx context.Context, req Request) (*Result, error) {
 	if isNode && e.Fallback != nil {
 		e.fallBack(ctx, req, answers)
 	}
-	summary := summarize(answers)
-	if err := checkFailures(summary, req.Deny); err != nil {
+	m.shards = summarize(answers)
+	if err := checkFailures(m.shards, req.Deny); err != nil {
 		return nil, err
 	}
-	merged, dups := merge(req.Index, answers)
+	m.rows, m.dups = merge(req.Index, answers)
 	if partial != nil && isNode {
-		for i := range merged {
-			delete(merged[i].Data, ohaiKey)
+		for i := range m.rows {
+			delete(m.rows[i].Data, ohaiKey)
 		}
 	}
-	res := &Result{Total: len(merged), Start: req.Start, Shards: summary, Duplicates: dups}
-	res.Rows = page(merged, req.Start, req.Rows)
-	return res, nil
+	return m, nil
+}
+
+// fillObjects replaces names-only rows by whole nodes, each read from the
+// shard whose copy won the merge. Consul rows have no Chef object and
+// stay as they are.
+func (e *Engine) fillObjects(ctx context.Context, rows []Row) ([]Row, error) {
+	out := make([]Row, len(rows))
+	copy(out, rows)
+	targets := map[string]shards.Shard{}
+	for _, s := range e.Topology.Shards("all") {
+		targets[s.Name] = s
+	}
+	var g errgroup.Group
+	g.SetLimit(e.limit())
+	for i := range out {
+		if out[i].Source != SourceChef {
+			continue
+		}
+		g.Go(func() error {
+			s, ok := targets[out[i].Shard]
+			if !ok {
+				return errorf(http.StatusBadGateway, "shard %s left the topology while paging; retry", out[i].Shard)
+			}
+			c, err := e.Client(s)
+			if err != nil {
+				return err
+			}
+			var obj map[string]any
+			if err := c.GetJSON(ctx, "nodes/"+url.PathEscape(out[i].Name), &obj); err != nil {
+				return errorf(http.StatusBadGateway, "reading node %s: %v", out[i].Name, err)
+			}
+			out[i].Data = obj
+			return nil
+		})
+	}
+	return out, g.Wait()
+}
+
+func (e *Engine) limit() int {
+	if e.Concurrency <= 0 {
+		return 16
+	}
+	return e.Concurrency
 }
 
 const ohaiKey = "__shearch_ohai_time"
@@ -341,4 +445,37 @@ func (e *Engine) fallBack(ctx context.Context, req Request, answers []shardAnswe
 		a.status.Unchecked = unchecked
 		a.fromFallback = true
 	}
+}
+
+// Stream emits every row of the merged answer from Start, in order, then
+// returns the answer without rows. Whole nodes are read a batch at a time
+// from the shards that hold them, so memory holds names, not the fleet.
+func (e *Engine) Stream(ctx context.Context, req Request, emit func(Row) error) (*Result, error) {
+	if err := e.check(&req); err != nil {
+		return nil, err
+	}
+	req.stream = true
+	m, cached, err := e.merged(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	rows := page(m.rows, req.Start, len(m.rows)+1)
+	if req.Rows > 0 && req.Rows < len(rows) {
+		rows = rows[:req.Rows]
+	}
+	const batch = 100
+	for i := 0; i < len(rows); i += batch {
+		part := rows[i:min(i+batch, len(rows))]
+		if m.namesOnly {
+			if part, err = e.fillObjects(ctx, part); err != nil {
+				return nil, err
+			}
+		}
+		for _, r := range part {
+			if err := emit(r); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return &Result{Total: len(m.rows), Start: req.Start, Rows: []Row{}, Shards: m.shards, Duplicates: m.dups, Cached: cached}, nil
 }

@@ -23,6 +23,11 @@ type Request struct {
 	Partial map[string][]string
 	// Deny turns a failed shard into an error instead of a partial answer.
 	Deny bool
+	// Cursor continues a walk where the previous page ended (its
+	// NextCursor); Start is then ignored.
+	Cursor string
+
+	stream bool
 }
 
 // Row is one merged hit.
@@ -98,6 +103,8 @@ type Result struct {
 	Shards     ShardsSummary `json:"shards"`
 	Duplicates []Duplicate   `json:"duplicates"`
 	Cached     bool          `json:"cached,omitempty"`
+	// NextCursor, when set, fetches the page after this one.
+	NextCursor string `json:"next_cursor,omitempty"`
 }
 
 // Error is a failure of the whole request, with the HTTP status the API

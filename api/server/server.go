@@ -150,6 +150,7 @@ func parseSearch(r *http.Request, chef bool) (search.Request, error) {
 	if req.Rows, err = nonNegative(v, "rows"); err != nil {
 		return req, err
 	}
+	req.Cursor = v.Get("cursor")
 	if sh := v.Get("shards"); sh != "" {
 		req.Shards = strings.Split(sh, ",")
 	}
@@ -189,6 +190,10 @@ func (s *Server) nativeSearch(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	if strings.Contains(r.Header.Get("Accept"), "application/x-ndjson") {
+		s.stream(w, r, req)
+		return
+	}
 	res, err := s.Engine.Search(r.Context(), req)
 	if err != nil {
 		s.fail(w, err)
@@ -196,6 +201,44 @@ func (s *Server) nativeSearch(w http.ResponseWriter, r *http.Request) {
 	}
 	shardHeaders(w, res)
 	writeJSON(w, http.StatusOK, res)
+}
+
+// stream writes one row a line as rows merge, then a summary line
+// {"summary": {...}}. Errors before the first row are ordinary HTTP
+// errors; after it, an {"error": [...]} line ends the stream.
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, req search.Request) {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	flusher, _ := w.(http.Flusher)
+	started := false
+	n := 0
+	res, err := s.Engine.Stream(r.Context(), req, func(row search.Row) error {
+		if !started {
+			w.Header().Set("Content-Type", "application/x-ndjson")
+			w.WriteHeader(http.StatusOK)
+			started = true
+		}
+		if err := enc.Encode(row); err != nil {
+			return err
+		}
+		if n++; n%100 == 0 && flusher != nil {
+			flusher.Flush()
+		}
+		return nil
+	})
+	if err != nil && !started {
+		s.fail(w, err)
+		return
+	}
+	if !started {
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		w.WriteHeader(http.StatusOK)
+	}
+	if err != nil {
+		enc.Encode(map[string]any{"error": []string{err.Error()}})
+		return
+	}
+	enc.Encode(map[string]any{"summary": res})
 }
 
 // chefSearch answers exactly as a Chef server: {"total","start","rows"},

@@ -1,0 +1,157 @@
+// Package gnife implements gnife's commands: knife's read subcommands,
+// flags, output bytes and exit codes, backed by Shearch's API.
+package gnife
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/shearch/shearch/api"
+)
+
+// Version is set at build time.
+var Version = "dev"
+
+// IOStreams are the streams a command writes to, injected so every
+// command can be tested without a terminal.
+type IOStreams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+}
+
+// Exit codes, as knife uses them.
+const (
+	ExitOK        = 0
+	ExitNoResults = 1 // zero results, or a missing argument
+	ExitUsage     = 1
+	ExitConfig    = 2   // gnife's own: a bad URL, a bad config file
+	ExitSSH       = 10  // ssh with nothing to reach
+	ExitSearch    = 99  // search failed
+	ExitNotFound  = 100 // any other HTTP error, such as 404
+)
+
+// ExitError ends a command with a code after its message (if any) has
+// been written to stderr. It is the one way commands choose an exit code.
+type ExitError struct {
+	Code int
+	// Stderr is written as is (it carries its own newline).
+	Stderr string
+	// Stdout is written before Stderr (usage listings go to stdout).
+	Stdout string
+}
+
+func (e *ExitError) Error() string { return strings.TrimSpace(e.Stderr) }
+
+// exitf builds an ExitError with one stderr line.
+func exitf(code int, format string, a ...any) *ExitError {
+	return &ExitError{Code: code, Stderr: fmt.Sprintf(format, a...) + "\n"}
+}
+
+// Env is what every command needs: streams, the Shearch client and the
+// clock (status ages depend on it).
+type Env struct {
+	IO     IOStreams
+	Client *api.Client
+	Now    func() time.Time
+	// Stack and Deny are gnife's additions, valid on every command.
+	Stack string
+	Deny  bool
+	// ClientConfig builds the client lazily from flags and env.
+	clientConfig *api.Config
+}
+
+// client returns the API client, built once from the global flags.
+func (e *Env) client() (*api.Client, error) {
+	if e.Client != nil {
+		return e.Client, nil
+	}
+	c, err := api.NewClient(e.clientConfig)
+	if err != nil {
+		return nil, exitf(ExitConfig, "ERROR: %v", err)
+	}
+	e.Client = c
+	return c, nil
+}
+
+func (e *Env) ctx() context.Context { return context.Background() }
+
+// Run runs gnife with args (without the program name) and returns the
+// exit code. Nothing is written to os.Stdout/os.Stderr directly.
+func Run(args []string, streams IOStreams, env *Env) int {
+	if env == nil {
+		env = &Env{}
+	}
+	env.IO = streams
+	if env.Now == nil {
+		env.Now = time.Now
+	}
+	if env.clientConfig == nil {
+		cfg, err := LoadConfig()
+		if err != nil {
+			fmt.Fprintf(streams.ErrOut, "ERROR: %v\n", err)
+			return ExitConfig
+		}
+		env.clientConfig = cfg
+	}
+	app := NewApp(env)
+	err := app.Run(append([]string{"gnife"}, Permute(app, args)...))
+	return exitCode(err, streams)
+}
+
+// exitCode writes an error's message and turns it into the exit code:
+// the one place where errors become codes.
+func exitCode(err error, streams IOStreams) int {
+	if err == nil {
+		return ExitOK
+	}
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		io.WriteString(streams.Out, ee.Stdout)
+		io.WriteString(streams.ErrOut, ee.Stderr)
+		return ee.Code
+	}
+	var ce *api.ConnectError
+	if errors.As(err, &ce) {
+		fmt.Fprintf(streams.ErrOut, "ERROR: Network Error: %v\nCheck your knife configuration and network settings\n", ce)
+		return ExitNotFound
+	}
+	fmt.Fprintf(streams.ErrOut, "ERROR: %v\n", err)
+	return ExitNotFound
+}
+
+// Main is cmd/gnife's whole body.
+func Main() {
+	os.Exit(Run(os.Args[1:], IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}, nil))
+}
+
+// NewApp builds the command tree. Completion reads it too.
+func NewApp(env *Env) *cli.App {
+	app := &cli.App{
+		Name:                      "gnife",
+		Usage:                     "knife's read commands over every Chef shard, through Shearch",
+		Version:                   Version,
+		HideHelpCommand:           true,
+		DisableSliceFlagSeparator: true,
+		Writer:                    env.IO.Out,
+		ErrWriter:                 env.IO.ErrOut,
+		ExitErrHandler:            func(*cli.Context, error) {},
+		Flags:                     globalFlags(),
+		Before: func(c *cli.Context) error {
+			applyGlobalFlags(c, env)
+			return nil
+		},
+		Commands: commands(env),
+	}
+	app.OnUsageError = func(c *cli.Context, err error, isSub bool) error {
+		return exitf(ExitUsage, "ERROR: %v", err)
+	}
+	return app
+}

@@ -1,0 +1,87 @@
+package gnife
+
+import (
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
+
+// Permute reorders args so that urfave/cli sees every option before the
+// positional arguments. knife (mixlib-cli) takes options anywhere:
+// `knife search node 'role:web' -a ipaddress`; urfave/cli stops at the
+// first positional. The command path (`data bag show`) stays in front.
+func Permute(app *cli.App, args []string) []string {
+	var path []string
+	cmds := app.Commands
+	var leaf *cli.Command
+	i := 0
+	for i < len(args) {
+		c := findCommand(cmds, args[i])
+		if c == nil {
+			break
+		}
+		path = append(path, args[i])
+		leaf = c
+		cmds = c.Subcommands
+		i++
+	}
+	if leaf == nil || len(leaf.Subcommands) > 0 {
+		return args
+	}
+	takesValue := map[string]bool{}
+	known := map[string]bool{}
+	for _, f := range leaf.Flags {
+		_, isBool := f.(*cli.BoolFlag)
+		for _, n := range f.Names() {
+			known[n] = true
+			takesValue[n] = !isBool
+		}
+	}
+	var flags, pos []string
+	rest := args[i:]
+	for j := 0; j < len(rest); j++ {
+		a := rest[j]
+		if a == "--" {
+			pos = append(pos, rest[j+1:]...)
+			break
+		}
+		name, hasValue := flagName(a)
+		if name == "" || !known[name] {
+			pos = append(pos, a)
+			continue
+		}
+		flags = append(flags, a)
+		if takesValue[name] && !hasValue && j+1 < len(rest) {
+			flags = append(flags, rest[j+1])
+			j++
+		}
+	}
+	out := append(path, flags...)
+	if len(pos) > 0 {
+		out = append(out, "--")
+		out = append(out, pos...)
+	}
+	return out
+}
+
+// flagName returns the name of an option argument ("-a", "--rows=2"),
+// or "" when the argument is not an option.
+func flagName(a string) (name string, hasValue bool) {
+	if len(a) < 2 || a[0] != '-' {
+		return "", false
+	}
+	a = strings.TrimLeft(a, "-")
+	if n, _, ok := strings.Cut(a, "="); ok {
+		return n, true
+	}
+	return a, false
+}
+
+func findCommand(cmds []*cli.Command, name string) *cli.Command {
+	for _, c := range cmds {
+		if c.HasName(name) {
+			return c
+		}
+	}
+	return nil
+}

@@ -1,0 +1,126 @@
+package gnife
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+	"gopkg.in/yaml.v3"
+
+	"github.com/shearch/shearch/api"
+)
+
+// fileConfig is ~/.config/gnife/config.yaml (or $GNIFE_CONFIG).
+type fileConfig struct {
+	ServerURL string `yaml:"server_url"`
+	Token     string `yaml:"token"`
+	Stack     string `yaml:"stack"`
+	Partial   string `yaml:"partial"`
+}
+
+// ConfigPath is where gnife's config file is looked for.
+func ConfigPath() string {
+	if p := os.Getenv("GNIFE_CONFIG"); p != "" {
+		return p
+	}
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "gnife", "config.yaml")
+}
+
+// LoadConfig builds the client config: the config file first, then
+// SHEARCH_URL and SHEARCH_TOKEN over it (flags come later, per command).
+func LoadConfig() (*api.Config, error) {
+	cfg := api.DefaultConfig()
+	fc, err := readFileConfig(ConfigPath())
+	if err != nil {
+		return nil, err
+	}
+	if fc.ServerURL != "" && os.Getenv("SHEARCH_URL") == "" {
+		cfg.Address = fc.ServerURL
+	}
+	if fc.Token != "" && os.Getenv("SHEARCH_TOKEN") == "" {
+		cfg.Token = fc.Token
+	}
+	defaults = fc
+	return cfg, nil
+}
+
+// defaults holds the config file's stack and partial settings.
+var defaults fileConfig
+
+func readFileConfig(path string) (fileConfig, error) {
+	var fc fileConfig
+	if path == "" {
+		return fc, nil
+	}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) && os.Getenv("GNIFE_CONFIG") == "" {
+		return fc, nil
+	}
+	if err != nil {
+		return fc, fmt.Errorf("gnife config: %v", errors.Unwrap(err))
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&fc); err != nil && err.Error() != "EOF" {
+		return fc, fmt.Errorf("gnife config %s: %s (keys: server_url, token, stack, partial)", path, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	return fc, nil
+}
+
+// commonFlags are on every command, as knife's are: where Shearch is,
+// and gnife's additions --stack and --partial.
+func commonFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "server-url", Aliases: []string{"s"}, Usage: "Shearch URL (default $SHEARCH_URL or http://127.0.0.1:4000)"},
+		&cli.StringFlag{Name: "stack", Usage: "the stack to search: prod, dev or all (default: Shearch's default_stack)"},
+		&cli.StringFlag{Name: "partial", Usage: "allow (default): answer from the shards that answered; deny: fail when a shard fails"},
+		&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "ignored: gnife reads $GNIFE_CONFIG"},
+		&cli.StringFlag{Name: "environment", Aliases: []string{"E"}, Usage: "Set the Chef Infra Client environment (except for in searches, where this will be flagrantly ignored)."},
+		&cli.BoolFlag{Name: "help", Aliases: []string{"h"}, Usage: "Show this help message."},
+	}
+}
+
+func globalFlags() []cli.Flag {
+	return []cli.Flag{&cli.StringFlag{Name: "server-url", Aliases: []string{"s"}}}
+}
+
+func applyGlobalFlags(c *cli.Context, env *Env) {
+	if u := c.String("server-url"); u != "" {
+		env.clientConfig.Address = u
+	}
+}
+
+// setup applies a command's common flags to env.
+func (e *Env) setup(c *cli.Context) error {
+	if u := c.String("server-url"); u != "" {
+		e.clientConfig.Address = u
+		e.Client = nil
+	}
+	e.Stack = firstNonEmpty(c.String("stack"), defaults.Stack)
+	switch p := firstNonEmpty(c.String("partial"), defaults.Partial); p {
+	case "", "allow":
+		e.Deny = false
+	case "deny":
+		e.Deny = true
+	default:
+		return exitf(ExitUsage, "ERROR: --partial %s: use allow or deny", p)
+	}
+	return nil
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

@@ -1,0 +1,158 @@
+package gnife
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/shearch/shearch/api"
+	"github.com/shearch/shearch/knife"
+	"github.com/shearch/shearch/search"
+)
+
+// SearchOptions are `gnife search`'s options, as knife's.
+type SearchOptions struct {
+	Index   string
+	Query   string
+	Display knife.SearchOptions
+	Start   int
+	Rows    int
+}
+
+func searchCommand(env *Env) *cli.Command {
+	return &cli.Command{
+		Name:      "search",
+		Usage:     "search any index over every shard",
+		ArgsUsage: "INDEX QUERY",
+		Flags: append(commonFlags(),
+			&cli.StringSliceFlag{Name: "attribute", Aliases: []string{"a"}},
+			&cli.StringFlag{Name: "filter-result", Aliases: []string{"f"}},
+			&cli.StringFlag{Name: "format", Aliases: []string{"F"}},
+			&cli.BoolFlag{Name: "id-only", Aliases: []string{"i"}},
+			&cli.BoolFlag{Name: "long", Aliases: []string{"l"}},
+			&cli.BoolFlag{Name: "medium", Aliases: []string{"m"}},
+			&cli.StringFlag{Name: "query", Aliases: []string{"q"}},
+			&cli.IntFlag{Name: "rows", Aliases: []string{"R"}, Value: 1000},
+			&cli.IntFlag{Name: "start", Aliases: []string{"b"}},
+			&cli.BoolFlag{Name: "run-list", Aliases: []string{"r"}},
+			&cli.StringFlag{Name: "field-separator", Aliases: []string{"S"}},
+		),
+		Action: func(c *cli.Context) error {
+			if c.Bool("help") {
+				return helpExit("search", 0)
+			}
+			if err := env.setup(c); err != nil {
+				return err
+			}
+			o := SearchOptions{Start: c.Int("start"), Rows: c.Int("rows")}
+			args := c.Args().Slice()
+			switch {
+			case c.String("query") != "":
+				o.Index, o.Query = "node", c.String("query")
+				if len(args) > 0 {
+					o.Index = args[0]
+				}
+			case len(args) >= 2:
+				o.Index, o.Query = args[0], args[1]
+			case len(args) == 1:
+				o.Index, o.Query = "node", args[0]
+			default:
+				return &ExitError{Code: ExitUsage, Stdout: knife.Help("search"), Stderr: "ERROR: No query specified\n"}
+			}
+			o.Display = knife.SearchOptions{
+				Index: o.Index, Format: c.String("format"), IDOnly: c.Bool("id-only"), RunList: c.Bool("run-list"),
+				Attributes: c.StringSlice("attribute"), FilterResult: c.String("filter-result"),
+				Medium: c.Bool("medium"), Long: c.Bool("long"), Environment: c.IsSet("environment"),
+			}
+			return runSearch(env, o)
+		},
+	}
+}
+
+// runSearch does what knife search does: fuzzify node queries without a
+// ":", fetch pages of `rows` from `start` until the whole result is in,
+// then print it with knife's presenters.
+func runSearch(env *Env, o SearchOptions) error {
+	cl, err := env.client()
+	if err != nil {
+		return err
+	}
+	q := o.Query
+	if o.Index == "node" {
+		q = knife.FuzzyNodeQuery(q)
+	}
+	if o.Rows <= 0 {
+		o.Rows = 1000
+	}
+	req := search.Request{Index: o.Index, Query: q, Start: o.Start, Rows: o.Rows, Partial: knife.SearchFilter(o.Display),
+		Stack: env.Stack, Deny: env.Deny}
+	var rows []map[string]any
+	failed := map[string]search.ShardStatus{}
+	var order []string
+	for {
+		res, err := cl.Search(env.ctx(), req)
+		if err != nil {
+			return searchFailed(err)
+		}
+		for _, r := range res.Rows {
+			rows = append(rows, r.Data)
+		}
+		for _, d := range res.Shards.Details {
+			if d.Status != search.StatusOK {
+				if _, ok := failed[d.Name]; !ok {
+					order = append(order, d.Name)
+				}
+				failed[d.Name] = d
+			}
+		}
+		req.Start += len(res.Rows)
+		if len(res.Rows) == 0 || req.Start >= res.Total {
+			break
+		}
+	}
+	out, err := knife.Search(o.Display, rows)
+	if err != nil {
+		return err
+	}
+	for _, name := range order {
+		fmt.Fprint(env.IO.ErrOut, shardWarning(failed[name]))
+	}
+	env.IO.Out.Write(out.Stdout)
+	env.IO.ErrOut.Write(out.Stderr)
+	if out.Exit != 0 {
+		return &ExitError{Code: out.Exit}
+	}
+	return nil
+}
+
+// shardWarning is gnife's line for a shard that did not answer from Chef.
+func shardWarning(d search.ShardStatus) string {
+	s := fmt.Sprintf("WARNING: shard %s failed: %s", d.Name, d.Error)
+	if d.Status == search.StatusFallback {
+		s += fmt.Sprintf("; %d rows from Consul", d.FallbackRows)
+		if len(d.Unchecked) > 0 {
+			s += fmt.Sprintf(" (could not check %s)", strings.Join(d.Unchecked, ", "))
+		}
+	}
+	return s + "\n"
+}
+
+// searchFailed prints a Shearch error as knife prints a failed search:
+// `ERROR: knife search failed: <message>`, continuation lines indented to
+// line up after "ERROR: ", exit 99.
+func searchFailed(err error) error {
+	var se *api.StatusError
+	if !errors.As(err, &se) {
+		return err
+	}
+	msg := strings.TrimRight(strings.Join(se.Messages, "\n"), "\n")
+	msg = strings.ReplaceAll(msg, "\n", "\n       ")
+	return &ExitError{Code: ExitSearch, Stderr: "ERROR: knife search failed: " + msg + "\n"}
+}
+
+// helpExit prints a command's knife-style option listing.
+func helpExit(cmd string, code int) error {
+	return &ExitError{Code: code, Stdout: knife.Help(cmd)}
+}
