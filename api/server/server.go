@@ -50,6 +50,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /v1/search/{index}", s.nativeSearch)
 	m.HandleFunc("POST /v1/search/{index}", s.nativeSearch)
 	m.HandleFunc("GET /v1/shards", s.shardsHandler)
+	m.HandleFunc("GET /v1/consistency", s.consistency)
 	for _, prefix := range []string{"", "/organizations/{org}"} {
 		m.HandleFunc("GET "+prefix+"/search/{index}", s.chefSearch)
 		m.HandleFunc("POST "+prefix+"/search/{index}", s.chefSearch)
@@ -112,6 +113,15 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fmt.Fprintln(w, "ready")
+}
+
+func (s *Server) consistency(w http.ResponseWriter, r *http.Request) {
+	rep, err := s.Engine.Consistency(r.Context(), r.URL.Query().Get("stack"))
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
 }
 
 func (s *Server) shardsHandler(w http.ResponseWriter, r *http.Request) {

@@ -1,0 +1,237 @@
+package search
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"reflect"
+	"sort"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/shearch/shearch/shards"
+)
+
+// Drift is one object that is not the same on every shard of a stack.
+type Drift struct {
+	Kind string `json:"kind"` // role, environment, data_bag_item, cookbook_version
+	Name string `json:"name"`
+	// Versions groups the shards by the copy they hold, most common first.
+	Versions []DriftVersion `json:"versions"`
+	// Missing lists the shards that do not have the object at all.
+	Missing []string `json:"missing"`
+}
+
+// DriftVersion is one copy of a drifting object.
+type DriftVersion struct {
+	Hash   string   `json:"hash"`
+	Shards []string `json:"shards"`
+	// Keys are the top-level keys where this copy differs from the most
+	// common one (empty for the most common copy itself).
+	Keys []string `json:"differing_keys"`
+}
+
+// Consistency is the drift report of a stack.
+type Consistency struct {
+	Stack   string        `json:"stack"`
+	Checked int           `json:"checked"`
+	Drift   []Drift       `json:"drift"`
+	Shards  ShardsSummary `json:"shards"`
+}
+
+// Consistency compares roles, environments, data bag items and cookbook
+// versions across the shards of a stack: the check that catches an upload
+// that reached some shards and not others. A failed shard is reported and
+// left out of the comparison (its objects are not "missing").
+func (e *Engine) Consistency(ctx context.Context, stack string) (*Consistency, error) {
+	targets, err := e.Targets(stack, nil)
+	if err != nil {
+		return nil, err
+	}
+	type holding map[string]map[string]any // "kind\x00name" -> object
+	held := make([]holding, len(targets))
+	answers := e.fanOut(ctx, targets, func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
+		h, err := e.inventory(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		for i, t := range targets {
+			if t.Name == c.Shard.Name {
+				held[i] = h
+			}
+		}
+		return nil, nil
+	})
+	summary := summarize(answers)
+	if err := checkFailures(summary, false); err != nil {
+		return nil, err
+	}
+	keys := map[string]bool{}
+	for i, h := range held {
+		if answers[i].err != nil {
+			continue
+		}
+		for k := range h {
+			keys[k] = true
+		}
+	}
+	rep := &Consistency{Stack: e.Stack(stack), Checked: len(keys), Drift: []Drift{}, Shards: summary}
+	for k := range keys {
+		var copies []Row
+		var missing []string
+		for i, h := range held {
+			if answers[i].err != nil {
+				continue
+			}
+			if obj, ok := h[k]; ok {
+				copies = append(copies, Row{Shard: targets[i].Name, Data: obj})
+			} else {
+				missing = append(missing, targets[i].Name)
+			}
+		}
+		d, drifts := compare(copies, missing)
+		if drifts {
+			d.Kind, d.Name = splitKey(k)
+			rep.Drift = append(rep.Drift, d)
+		}
+	}
+	sort.Slice(rep.Drift, func(i, j int) bool {
+		a, b := rep.Drift[i], rep.Drift[j]
+		return a.Kind < b.Kind || a.Kind == b.Kind && a.Name < b.Name
+	})
+	return rep, nil
+}
+
+func splitKey(k string) (kind, name string) {
+	for i := 0; i < len(k); i++ {
+		if k[i] == 0 {
+			return k[:i], k[i+1:]
+		}
+	}
+	return k, ""
+}
+
+// compare groups copies by content; the most common copy (first shard on
+// a tie) is the reference the others' differing keys are named against.
+func compare(copies []Row, missing []string) (Drift, bool) {
+	d := Drift{Missing: missing}
+	if missing == nil {
+		d.Missing = []string{}
+	}
+	byHash := map[string]*DriftVersion{}
+	var ref map[string]any
+	var order []string
+	for _, c := range copies {
+		sum := ContentHash(c.Data)
+		h := hex.EncodeToString(sum[:8])
+		v, ok := byHash[h]
+		if !ok {
+			v = &DriftVersion{Hash: h, Keys: []string{}}
+			byHash[h] = v
+			order = append(order, h)
+		}
+		v.Shards = append(v.Shards, c.Shard)
+	}
+	sort.SliceStable(order, func(i, j int) bool { return len(byHash[order[i]].Shards) > len(byHash[order[j]].Shards) })
+	for _, c := range copies {
+		if sum := ContentHash(c.Data); hex.EncodeToString(sum[:8]) == order[0] {
+			ref = c.Data
+			break
+		}
+	}
+	for _, h := range order {
+		v := byHash[h]
+		if h != order[0] {
+			for _, c := range copies {
+				if c.Shard == v.Shards[0] {
+					v.Keys = differingKeys(ref, c.Data)
+				}
+			}
+		}
+		d.Versions = append(d.Versions, *v)
+	}
+	return d, len(order) > 1 || len(missing) > 0
+}
+
+func differingKeys(a, b map[string]any) []string {
+	out := []string{}
+	for k, v := range a {
+		if !reflect.DeepEqual(v, b[k]) {
+			out = append(out, k)
+		}
+	}
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// inventory reads every shared object of one shard.
+func (e *Engine) inventory(ctx context.Context, c *shards.Client) (map[string]map[string]any, error) {
+	var mu sync.Mutex
+	out := map[string]map[string]any{}
+	add := func(kind, name string, obj map[string]any) {
+		mu.Lock()
+		out[kind+"\x00"+name] = obj
+		mu.Unlock()
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	fetchAll := func(kind, coll string) error {
+		var names map[string]any
+		if err := c.GetJSON(gctx, coll, &names); err != nil {
+			return err
+		}
+		for name := range names {
+			g.Go(func() error {
+				var obj map[string]any
+				if err := c.GetJSON(gctx, coll+"/"+url.PathEscape(name), &obj); err != nil {
+					return err
+				}
+				label := name
+				if kind == "data_bag_item" {
+					label = coll[len("data/"):] + "/" + name
+				}
+				add(kind, label, obj)
+				return nil
+			})
+		}
+		return nil
+	}
+	if err := fetchAll("role", "roles"); err != nil {
+		return nil, err
+	}
+	if err := fetchAll("environment", "environments"); err != nil {
+		return nil, err
+	}
+	var bags map[string]any
+	if err := c.GetJSON(gctx, "data", &bags); err != nil {
+		return nil, err
+	}
+	for bag := range bags {
+		if err := fetchAll("data_bag_item", "data/"+url.PathEscape(bag)); err != nil {
+			return nil, err
+		}
+	}
+	var books map[string]struct {
+		Versions []struct {
+			Version string `json:"version"`
+		} `json:"versions"`
+	}
+	if err := c.GetJSON(gctx, "cookbooks?num_versions=all", &books); err != nil {
+		return nil, fmt.Errorf("listing cookbooks: %w", err)
+	}
+	for name, b := range books {
+		for _, v := range b.Versions {
+			// Presence is what drifts for cookbook versions: a version is
+			// immutable once frozen, and uploads are all-or-nothing per shard.
+			add("cookbook_version", name+"@"+v.Version, map[string]any{"version": v.Version})
+		}
+	}
+	return out, g.Wait()
+}
