@@ -16,7 +16,10 @@ import (
 
 // Config is the whole file; see DESIGN.md for every key.
 type Config struct {
-	Listen       string  `yaml:"listen"`
+	Listen string `yaml:"listen"`
+	// PublicURL is how clients reach Shearch, for object URLs in answers
+	// (as behind a load balancer); empty uses each request's Host.
+	PublicURL    string  `yaml:"public_url"`
 	DefaultStack string  `yaml:"default_stack"`
 	Auth         Auth    `yaml:"auth"`
 	Shards       Shards  `yaml:"shards"`

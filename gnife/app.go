@@ -150,6 +150,18 @@ func NewApp(env *Env) *cli.App {
 		},
 		Commands: commands(env),
 	}
+	// knife prints its own option listing for -h; urfave's help flag
+	// would clash with it.
+	app.HideHelp = true
+	var hide func([]*cli.Command)
+	hide = func(cmds []*cli.Command) {
+		for _, c := range cmds {
+			c.HideHelp = true
+			c.OnUsageError = func(_ *cli.Context, err error, _ bool) error { return exitf(ExitUsage, "ERROR: %v", err) }
+			hide(c.Subcommands)
+		}
+	}
+	hide(app.Commands)
 	app.OnUsageError = func(c *cli.Context, err error, isSub bool) error {
 		return exitf(ExitUsage, "ERROR: %v", err)
 	}

@@ -83,9 +83,25 @@ func commonFlags() []cli.Flag {
 		&cli.StringFlag{Name: "stack", Usage: "the stack to search: prod, dev or all (default: Shearch's default_stack)"},
 		&cli.StringFlag{Name: "partial", Usage: "allow (default): answer from the shards that answered; deny: fail when a shard fails"},
 		&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "ignored: gnife reads $GNIFE_CONFIG"},
-		&cli.StringFlag{Name: "environment", Aliases: []string{"E"}, Usage: "Set the Chef Infra Client environment (except for in searches, where this will be flagrantly ignored)."},
 		&cli.BoolFlag{Name: "help", Aliases: []string{"h"}, Usage: "Show this help message."},
 	}
+}
+
+// commonFlagsExcept drops short aliases a command uses for its own options.
+func commonFlagsExcept(alias string) []cli.Flag {
+	flags := commonFlags()
+	for _, f := range flags {
+		if sf, ok := f.(*cli.StringFlag); ok {
+			var keep []string
+			for _, a := range sf.Aliases {
+				if a != alias {
+					keep = append(keep, a)
+				}
+			}
+			sf.Aliases = keep
+		}
+	}
+	return flags
 }
 
 func globalFlags() []cli.Flag {

@@ -38,6 +38,7 @@ func searchCommand(env *Env) *cli.Command {
 			&cli.IntFlag{Name: "start", Aliases: []string{"b"}},
 			&cli.BoolFlag{Name: "run-list", Aliases: []string{"r"}},
 			&cli.StringFlag{Name: "field-separator", Aliases: []string{"S"}},
+			&cli.StringFlag{Name: "environment", Aliases: []string{"E"}},
 		),
 		Action: func(c *cli.Context) error {
 			if c.Bool("help") {
@@ -59,7 +60,7 @@ func searchCommand(env *Env) *cli.Command {
 			case len(args) == 1:
 				o.Index, o.Query = "node", args[0]
 			default:
-				return &ExitError{Code: ExitUsage, Stdout: knife.Help("search"), Stderr: "ERROR: No query specified\n"}
+				return usageExit("search")
 			}
 			o.Display = knife.SearchOptions{
 				Index: o.Index, Format: c.String("format"), IDOnly: c.Bool("id-only"), RunList: c.Bool("run-list"),
@@ -75,10 +76,6 @@ func searchCommand(env *Env) *cli.Command {
 // ":", fetch pages of `rows` from `start` until the whole result is in,
 // then print it with knife's presenters.
 func runSearch(env *Env, o SearchOptions) error {
-	cl, err := env.client()
-	if err != nil {
-		return err
-	}
 	q := o.Query
 	if o.Index == "node" {
 		q = knife.FuzzyNodeQuery(q)
@@ -86,38 +83,14 @@ func runSearch(env *Env, o SearchOptions) error {
 	if o.Rows <= 0 {
 		o.Rows = 1000
 	}
-	req := search.Request{Index: o.Index, Query: q, Start: o.Start, Rows: o.Rows, Partial: knife.SearchFilter(o.Display),
-		Stack: env.Stack, Deny: env.Deny}
-	var rows []map[string]any
-	failed := map[string]search.ShardStatus{}
-	var order []string
-	for {
-		res, err := cl.Search(env.ctx(), req)
-		if err != nil {
-			return searchFailed(err)
-		}
-		for _, r := range res.Rows {
-			rows = append(rows, r.Data)
-		}
-		for _, d := range res.Shards.Details {
-			if d.Status != search.StatusOK {
-				if _, ok := failed[d.Name]; !ok {
-					order = append(order, d.Name)
-				}
-				failed[d.Name] = d
-			}
-		}
-		req.Start += len(res.Rows)
-		if len(res.Rows) == 0 || req.Start >= res.Total {
-			break
-		}
+	req := search.Request{Index: o.Index, Query: q, Start: o.Start, Rows: o.Rows, Partial: knife.SearchFilter(o.Display)}
+	rows, err := env.searchAll(req)
+	if err != nil {
+		return err
 	}
 	out, err := knife.Search(o.Display, rows)
 	if err != nil {
 		return err
-	}
-	for _, name := range order {
-		fmt.Fprint(env.IO.ErrOut, shardWarning(failed[name]))
 	}
 	env.IO.Out.Write(out.Stdout)
 	env.IO.ErrOut.Write(out.Stderr)
@@ -125,6 +98,38 @@ func runSearch(env *Env, o SearchOptions) error {
 		return &ExitError{Code: out.Exit}
 	}
 	return nil
+}
+
+// searchAll fetches every page from req.Start the way knife does (start
+// += rows until start >= total) and prints a warning for each shard that
+// did not answer from Chef, once.
+func (e *Env) searchAll(req search.Request) ([]map[string]any, error) {
+	cl, err := e.client()
+	if err != nil {
+		return nil, err
+	}
+	req.Stack, req.Deny = e.Stack, e.Deny
+	var rows []map[string]any
+	warned := map[string]bool{}
+	for {
+		res, err := cl.Search(e.ctx(), req)
+		if err != nil {
+			return nil, searchFailed(err)
+		}
+		for _, r := range res.Rows {
+			rows = append(rows, r.Data)
+		}
+		for _, d := range res.Shards.Details {
+			if d.Status != search.StatusOK && !warned[d.Name] {
+				warned[d.Name] = true
+				fmt.Fprint(e.IO.ErrOut, shardWarning(d))
+			}
+		}
+		req.Start += len(res.Rows)
+		if len(res.Rows) == 0 || req.Start >= res.Total {
+			return rows, nil
+		}
+	}
 }
 
 // shardWarning is gnife's line for a shard that did not answer from Chef.
@@ -154,5 +159,6 @@ func searchFailed(err error) error {
 
 // helpExit prints a command's knife-style option listing.
 func helpExit(cmd string, code int) error {
-	return &ExitError{Code: code, Stdout: knife.Help(cmd)}
+	h, _ := knife.Help(cmd)
+	return &ExitError{Code: code, Stdout: h}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/shearch/shearch/api/server"
 	"github.com/shearch/shearch/config"
 	"github.com/shearch/shearch/search"
+	"github.com/shearch/shearch/search/query"
 	"github.com/shearch/shearch/shards"
 )
 
@@ -81,8 +82,13 @@ func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
 		Timeout:       cfg.Shards.Timeout.Duration,
 		Concurrency:   cfg.Search.Concurrency,
 		OnShardResult: topo.ReportShardError,
+		Validate:      func(q string) error { _, err := query.Parse(q); return err },
+	}
+	if cfg.Search.CacheTTL.Duration > 0 {
+		eng.Cache = &search.Cache{TTL: cfg.Search.CacheTTL.Duration, Size: cfg.Search.CacheSize}
 	}
 	srv := server.New(eng, log)
+	srv.PublicURL = cfg.PublicURL
 	srv.Topology = func() any { return topo.Snapshot().Status() }
 	if cfg.Auth.TokensFile != "" {
 		toks, err := server.LoadTokens(cfg.Auth.TokensFile)

@@ -24,12 +24,15 @@ func (s *Server) readRoutes() {
 
 // base is the URL a single Chef server at this address would use for its
 // objects, so `knife node list -w` shows Shearch, not a shard.
-func base(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
-		scheme = "https"
+func (s *Server) base(r *http.Request) string {
+	b := strings.TrimSuffix(s.PublicURL, "/")
+	if b == "" {
+		scheme := "http"
+		if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
+			scheme = "https"
+		}
+		b = scheme + "://" + r.Host
 	}
-	b := scheme + "://" + r.Host
 	if org := r.PathValue("org"); org != "" {
 		b += "/organizations/" + url.PathEscape(org)
 	}
@@ -48,9 +51,9 @@ func (s *Server) list(pattern string) http.HandlerFunc {
 			s.fail(w, err)
 			return
 		}
-		objBase := base(r) + "/" + path
+		objBase := s.base(r) + "/" + path
 		if strings.HasSuffix(path, "/nodes") {
-			objBase = base(r) + "/nodes"
+			objBase = s.base(r) + "/nodes"
 		}
 		out := make(map[string]string, len(res.Names))
 		for name := range res.Names {

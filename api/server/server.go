@@ -27,6 +27,9 @@ type Server struct {
 	// Topology gives /v1/shards its body; nil answers with the engine's
 	// shard list.
 	Topology func() any
+	// PublicURL is the base of object URLs in answers (Chef's
+	// chef_server_url behind a proxy); empty uses the request's host.
+	PublicURL string
 
 	mux     *http.ServeMux
 	metrics *metrics

@@ -1,0 +1,10 @@
+package gnife
+
+import "github.com/urfave/cli/v2"
+
+// commands is gnife's command tree: knife's nouns, then gnife's own.
+func commands(env *Env) []*cli.Command {
+	cmds := []*cli.Command{searchCommand(env), dataBagCommand(env), statusCommand(env), tagCommand(env)}
+	cmds = append(cmds, nounCommands(env)...)
+	return append(cmds, fleetCommands(env)...)
+}

@@ -1,0 +1,66 @@
+package gnife
+
+import (
+	"net/url"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/shearch/shearch/knife"
+)
+
+// `data bag list` and `data bag show BAG [ITEM]`: knife's only two-word noun.
+func dataBagCommand(env *Env) *cli.Command {
+	return &cli.Command{
+		Name:  "data",
+		Usage: "knife data bag list|show",
+		Subcommands: []*cli.Command{{
+			Name: "bag",
+			Subcommands: []*cli.Command{
+				{
+					Name:  "list",
+					Usage: "list every data bag over all shards",
+					Flags: append(commonFlags(), &cli.BoolFlag{Name: "with-uri", Aliases: []string{"w"}}, &cli.StringFlag{Name: "format", Aliases: []string{"F"}}),
+					Action: func(c *cli.Context) error {
+						if c.Bool("help") {
+							return helpExit("data bag list", 0)
+						}
+						if err := env.setup(c); err != nil {
+							return err
+						}
+						return runList(env, ListOptions{Path: "/data", WithURI: c.Bool("with-uri"), Format: c.String("format")})
+					},
+				},
+				{
+					Name:      "show",
+					Usage:     "list a data bag's items, or show one item",
+					ArgsUsage: "BAG [ITEM]",
+					Flags:     append(commonFlags(), &cli.StringFlag{Name: "format", Aliases: []string{"F"}}, &cli.StringFlag{Name: "secret"}, &cli.StringFlag{Name: "secret-file"}),
+					Action: func(c *cli.Context) error {
+						if c.Bool("help") {
+							return helpExit("data bag show", 0)
+						}
+						if err := env.setup(c); err != nil {
+							return err
+						}
+						switch c.NArg() {
+						case 0:
+							return usageExit("data bag show")
+						case 1:
+							return runList(env, ListOptions{Path: "/data/" + url.PathEscape(c.Args().First()), Format: c.String("format")})
+						}
+						obj, err := env.getObject("/data/" + url.PathEscape(c.Args().Get(0)) + "/" + url.PathEscape(c.Args().Get(1)))
+						if err != nil {
+							return err
+						}
+						out, err := knife.Show(knife.KindHash, obj, knife.ShowOptions{Format: c.String("format")})
+						if err != nil {
+							return err
+						}
+						env.IO.Out.Write(out)
+						return nil
+					},
+				},
+			},
+		}},
+	}
+}

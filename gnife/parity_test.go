@@ -1,0 +1,202 @@
+package gnife
+
+import (
+	"bytes"
+	"context"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shearch/shearch/api"
+	"github.com/shearch/shearch/api/server"
+	"github.com/shearch/shearch/devfleet"
+	"github.com/shearch/shearch/search"
+	"github.com/shearch/shearch/search/query"
+)
+
+const examples = "../testdata/knife-examples"
+
+// knifeClock is the instant the examples were recorded at.
+var knifeClock = time.Unix(1795348800, 0)
+
+// differs lists the cases whose bytes cannot match, with the reason; each
+// reason is one the examples' README names as server-dependent or
+// Ruby-specific.
+var differs = map[string]string{
+	"036": "server error text: the parse error is Shearch's own parser's, not goiardi's",
+	"050": "built-in client keys: chef-validator/chef-webui public keys are regenerated at each goiardi start",
+	"023": "Ruby-specific: -F yaml dumps whole !ruby/object:Chef::Node internals (Psych)",
+	"074": "Ruby-specific: -F yaml dumps whole !ruby/object:Chef::Node internals (Psych)",
+}
+
+// orderFree cases have lines whose order varies from run to run in knife
+// itself (concurrent ssh connections).
+var orderFree = map[string]bool{"123": true}
+
+type testFleet struct {
+	cluster *devfleet.Cluster
+	srv     *httptest.Server
+}
+
+var (
+	fleetOnce sync.Once
+	fleet     *testFleet
+	fleetErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if fleet != nil {
+		fleet.srv.Close()
+		fleet.cluster.Stop()
+	}
+	os.Exit(code)
+}
+
+// startFleet starts three goiardi shards holding the fixture and a
+// Shearch in front of them whose object URLs read like the recorded
+// server's (http://127.0.0.1:4647), as a Chef server behind a proxy would.
+func startFleet(t testing.TB) *testFleet {
+	t.Helper()
+	fleetOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		fx, err := devfleet.ReadFixture("../testdata/fixture")
+		if err != nil {
+			fleetErr = err
+			return
+		}
+		c, err := devfleet.StartCluster(ctx, "chef", "prod", 3, fx)
+		if err != nil {
+			fleetErr = err
+			return
+		}
+		e := &search.Engine{Topology: search.StaticShards(c.ShardList()), DefaultStack: "prod", Timeout: 5 * time.Second,
+			Validate: func(q string) error { _, err := query.Parse(q); return err }}
+		s := server.New(e, nil)
+		s.PublicURL = "http://127.0.0.1:4647"
+		fleet = &testFleet{cluster: c, srv: httptest.NewServer(s)}
+	})
+	if fleetErr != nil {
+		t.Fatalf("starting the fleet: %v", fleetErr)
+	}
+	return fleet
+}
+
+// runGnife runs gnife in-process against the fleet with knife's clock.
+func runGnife(t testing.TB, f *testFleet, args []string) (stdout, stderr string, code int) {
+	var out, errOut bytes.Buffer
+	env := &Env{Now: func() time.Time { return knifeClock }, clientConfig: &api.Config{Address: f.srv.URL}}
+	code = Run(args, IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}, env)
+	return out.String(), errOut.String(), code
+}
+
+// shellWords splits a command line as sh would for the quoting the
+// examples use: single quotes, double quotes and plain words.
+func shellWords(s string) []string {
+	var out []string
+	var cur strings.Builder
+	inWord := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\'' || c == '"':
+			j := strings.IndexByte(s[i+1:], c)
+			cur.WriteString(s[i+1 : i+1+j])
+			i += j + 1
+			inWord = true
+		case c == ' ' || c == '\t' || c == '\n':
+			if inWord {
+				out = append(out, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		default:
+			cur.WriteByte(c)
+			inWord = true
+		}
+	}
+	if inWord {
+		out = append(out, cur.String())
+	}
+	return out
+}
+
+type example struct {
+	id, cmd          string
+	out, err         string
+	rc               int
+	args             []string
+	stdoutDiffersMsg string
+}
+
+func loadExamples(t testing.TB) []example {
+	files, err := filepath.Glob(filepath.Join(examples, "*.cmd"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no examples in %s: %v", examples, err)
+	}
+	var out []example
+	for _, f := range files {
+		id := strings.TrimSuffix(filepath.Base(f), ".cmd")
+		read := func(ext string) string {
+			b, err := os.ReadFile(filepath.Join(examples, id+ext))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return string(b)
+		}
+		ex := example{id: id, cmd: strings.TrimSpace(read(".cmd")), out: read(".out"), err: read(".err")}
+		ex.rc, _ = strconv.Atoi(strings.TrimSpace(read(".rc")))
+		words := shellWords(ex.cmd)
+		ex.args = words[1:] // drop "knife"
+		out = append(out, ex)
+	}
+	return out
+}
+
+func sortedLines(s string) string {
+	l := strings.Split(s, "\n")
+	sort.Strings(l)
+	return strings.Join(l, "\n")
+}
+
+// TestKnifeParity runs every recorded knife case through gnife against
+// Shearch over three goiardi shards and compares stdout, stderr and the
+// exit code byte for byte.
+func TestKnifeParity(t *testing.T) {
+	f := startFleet(t)
+	cases := loadExamples(t)
+	same := 0
+	for _, ex := range cases {
+		t.Run(ex.id, func(t *testing.T) {
+			out, errOut, rc := runGnife(t, f, ex.args)
+			if orderFree[ex.id] {
+				out, errOut = sortedLines(out), sortedLines(errOut)
+				ex.out, ex.err = sortedLines(ex.out), sortedLines(ex.err)
+			}
+			ok := out == ex.out && errOut == ex.err && rc == ex.rc
+			if ok {
+				same++
+				if why, listed := differs[ex.id]; listed {
+					t.Errorf("%s is listed as differing (%s) but now matches: remove it from the list", ex.id, why)
+				}
+				return
+			}
+			if why, listed := differs[ex.id]; listed {
+				t.Logf("%s differs as expected: %s", ex.id, why)
+				return
+			}
+			t.Errorf("%s: %s\n--- exit %d, want %d\n--- stdout:\n%s\n--- want:\n%s\n--- stderr:\n%s\n--- want:\n%s", ex.id, ex.cmd, rc, ex.rc, out, ex.out, errOut, ex.err)
+		})
+	}
+	pct := 100 * float64(same) / float64(len(cases))
+	t.Logf("knife parity: %d of %d cases byte-identical (%.1f%%)", same, len(cases), pct)
+	if pct < 95 {
+		t.Errorf("knife parity %.1f%% is below 95%%", pct)
+	}
+}
