@@ -82,6 +82,8 @@ func StartDev(ctx context.Context, o DevOptions) (d *Dev, err error) {
 		if d.Fixture, err = ReadFixture(o.FixtureDir); err != nil {
 			return nil, err
 		}
+		// The examples' ages are relative to DevClock; keep them so.
+		d.Fixture.ShiftOhaiTime(time.Now().Unix() - DevClock)
 	} else {
 		d.Fixture = Synthetic(o.Nodes, 1, time.Now().Unix())
 	}

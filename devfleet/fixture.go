@@ -2,12 +2,14 @@ package devfleet
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -204,4 +206,26 @@ func isConflict(err error) bool {
 func str(v any) string {
 	s, _ := v.(string)
 	return s
+}
+
+// ShiftOhaiTime moves every node's automatic.ohai_time by delta seconds,
+// keeping the number's text form ("1794484758.0" stays a float).
+func (fx *Fixture) ShiftOhaiTime(delta int64) {
+	for _, n := range fx.Nodes {
+		auto, _ := n["automatic"].(map[string]any)
+		t, ok := auto["ohai_time"].(json.Number)
+		if !ok {
+			continue
+		}
+		whole, frac, _ := strings.Cut(string(t), ".")
+		w, err := strconv.ParseInt(whole, 10, 64)
+		if err != nil {
+			continue
+		}
+		s := strconv.FormatInt(w+delta, 10)
+		if frac != "" {
+			s += "." + frac
+		}
+		auto["ohai_time"] = json.Number(s)
+	}
 }

@@ -92,8 +92,9 @@ func runSearch(env *Env, o SearchOptions) error {
 	if err != nil {
 		return err
 	}
-	env.IO.Out.Write(out.Stdout)
+	// knife logs "N items found" before the rows.
 	env.IO.ErrOut.Write(out.Stderr)
+	env.IO.Out.Write(out.Stdout)
 	if out.Exit != 0 {
 		return &ExitError{Code: out.Exit}
 	}

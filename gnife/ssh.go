@@ -1,0 +1,723 @@
+package gnife
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+	"unicode/utf8"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
+	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/shearch/shearch/api"
+	"github.com/shearch/shearch/knife"
+	"github.com/shearch/shearch/search"
+)
+
+// SSHOptions are `gnife ssh`'s options, as knife ssh's.
+type SSHOptions struct {
+	Query           string
+	Command         string
+	Attribute       string
+	PrefixAttribute string
+	Manual          bool
+	User            string
+	Password        string
+	Port            string
+	Timeout         time.Duration
+	IdentityFile    string
+	Gateway         string
+	GatewayIdentity string
+	ForwardAgent    bool
+	HostKeyVerify   bool
+	ExitOnError     bool
+	Concurrency     int
+	DuplicatedFQDNs string
+}
+
+func sshCommand(env *Env) *cli.Command {
+	return &cli.Command{
+		Name:      "ssh",
+		Usage:     "run a command on every node a search finds",
+		ArgsUsage: "QUERY COMMAND",
+		Flags: append(commonFlags(),
+			&cli.IntFlag{Name: "concurrency", Aliases: []string{"C"}},
+			&cli.StringFlag{Name: "attribute", Aliases: []string{"a"}},
+			&cli.BoolFlag{Name: "manual-list", Aliases: []string{"m"}},
+			&cli.StringFlag{Name: "prefix-attribute"},
+			&cli.StringFlag{Name: "ssh-user", Aliases: []string{"x"}},
+			&cli.StringFlag{Name: "ssh-password", Aliases: []string{"P"}},
+			&cli.StringFlag{Name: "ssh-port", Aliases: []string{"p"}},
+			&cli.IntFlag{Name: "ssh-timeout", Aliases: []string{"t"}, Value: 120},
+			&cli.StringFlag{Name: "ssh-gateway", Aliases: []string{"G"}},
+			&cli.StringFlag{Name: "ssh-gateway-identity"},
+			&cli.BoolFlag{Name: "forward-agent", Aliases: []string{"A"}},
+			&cli.StringFlag{Name: "ssh-identity-file", Aliases: []string{"i"}},
+			// knife spells this --[no-]host-key-verify; urfave/cli has no
+			// negatable booleans, so the negation is a flag of its own.
+			&cli.BoolFlag{Name: "host-key-verify", Value: true},
+			&cli.BoolFlag{Name: "no-host-key-verify"},
+			&cli.BoolFlag{Name: "exit-on-error", Aliases: []string{"e"}},
+			&cli.StringFlag{Name: "duplicated-fqdns", Value: "ignore"},
+			&cli.BoolFlag{Name: "tmux-split"},
+		),
+		Action: func(c *cli.Context) error {
+			if c.Bool("help") {
+				return helpExit("ssh", 0)
+			}
+			if err := env.setup(c); err != nil {
+				return err
+			}
+			args := c.Args().Slice()
+			if len(args) < 1 {
+				help, _ := knife.Help("ssh")
+				return &ExitError{Code: ExitUsage, Stdout: "USAGE: " + help, Stderr: string(knife.Fatal("You must specify the SEARCH QUERY."))}
+			}
+			if len(args) > 1 {
+				switch args[1] {
+				case "interactive", "screen", "tmux", "macterm", "cssh":
+					return exitf(ExitUsage, "ERROR: gnife ssh runs commands only; use knife ssh for %s sessions", args[1])
+				}
+			}
+			return runSSH(env, SSHOptions{
+				Query: args[0], Command: strings.Join(args[1:], " "),
+				Attribute: strings.TrimSpace(c.String("attribute")), PrefixAttribute: c.String("prefix-attribute"),
+				Manual: c.Bool("manual-list"), User: strings.TrimSpace(c.String("ssh-user")),
+				Password: strings.TrimSpace(c.String("ssh-password")), Port: strings.TrimSpace(c.String("ssh-port")),
+				Timeout:      time.Duration(c.Int("ssh-timeout")) * time.Second,
+				IdentityFile: strings.TrimSpace(c.String("ssh-identity-file")),
+				Gateway:      strings.TrimSpace(c.String("ssh-gateway")), GatewayIdentity: strings.TrimSpace(c.String("ssh-gateway-identity")),
+				ForwardAgent:  c.Bool("forward-agent"),
+				HostKeyVerify: c.Bool("host-key-verify") && !c.Bool("no-host-key-verify"),
+				ExitOnError:   c.Bool("exit-on-error"), Concurrency: c.Int("concurrency"),
+				DuplicatedFQDNs: strings.TrimSpace(c.String("duplicated-fqdns")),
+			})
+		},
+	}
+}
+
+// runSSH is knife ssh's run: pick the hosts, connect to all of them at
+// once, run the command, print each output line behind its host, and exit
+// with the highest remote exit status. Hosts that cannot be reached are
+// warnings, not failures, unless -e.
+func runSSH(env *Env, o SSHOptions) error {
+	hosts, err := sshTargets(env, o)
+	if err != nil {
+		return err
+	}
+	if err := checkDuplicateHosts(env, o.DuplicatedFQDNs, hosts); err != nil {
+		return err
+	}
+	p := &sshPrinter{out: env.IO.Out, errOut: env.IO.ErrOut, buf: map[string][]byte{}}
+	for _, h := range hosts {
+		p.longest = max(p.longest, utf8.RuneCountInString(h.Prefix))
+	}
+	r := &sshRunner{o: o, p: p}
+	if err := r.setup(); err != nil {
+		return err
+	}
+	defer r.close()
+	return r.run(hosts, fixupSudo(o.Command))
+}
+
+// sshTargets is the host list: -m's words, or the nodes a fuzzy partial
+// search finds, with knife's FATAL lines when none is usable.
+func sshTargets(env *Env, o SSHOptions) ([]knife.SSHHost, error) {
+	if o.Manual {
+		var hosts []knife.SSHHost
+		for _, h := range strings.Fields(o.Query) {
+			hosts = append(hosts, knife.SSHHost{Host: h, Prefix: h})
+		}
+		if len(hosts) == 0 {
+			return nil, &ExitError{Code: ExitSSH, Stderr: string(knife.Fatal("No nodes returned from search"))}
+		}
+		return hosts, nil
+	}
+	cl, err := env.client()
+	if err != nil {
+		return nil, err
+	}
+	req := search.Request{Index: "node", Query: knife.FuzzyNodeQuery(o.Query),
+		Partial: knife.SSHFilter(o.Attribute, o.PrefixAttribute), Stack: env.Stack, Deny: env.Deny}
+	rows, err := searchNodeRows(env, cl, req)
+	if err != nil {
+		return nil, err
+	}
+	hosts, stderr, code := knife.SSHHosts(rows)
+	if code != 0 {
+		return nil, &ExitError{Code: code, Stderr: string(stderr)}
+	}
+	return hosts, nil
+}
+
+// searchNodeRows pages through a search. A refused search is an HTTP
+// error as knife ssh reports it (exit 100), not knife search's exit 99.
+func searchNodeRows(env *Env, cl *api.Client, req search.Request) ([]map[string]any, error) {
+	var rows []map[string]any
+	warned := map[string]bool{}
+	for {
+		res, err := cl.Search(env.ctx(), req)
+		if err != nil {
+			return nil, httpError(err)
+		}
+		for _, r := range res.Rows {
+			rows = append(rows, r.Data)
+		}
+		for _, d := range res.Shards.Details {
+			if d.Status != search.StatusOK && !warned[d.Name] {
+				warned[d.Name] = true
+				fmt.Fprint(env.IO.ErrOut, shardWarning(d))
+			}
+		}
+		req.Start += len(res.Rows)
+		if len(res.Rows) == 0 || req.Start >= res.Total {
+			return rows, nil
+		}
+	}
+}
+
+// checkDuplicateHosts is --duplicated-fqdns warn|fatal. knife names every
+// host in the message, duplicated or not, and so does gnife.
+func checkDuplicateHosts(env *Env, mode string, hosts []knife.SSHHost) error {
+	if mode != "warn" && mode != "fatal" {
+		return nil
+	}
+	seen := map[string]bool{}
+	var uniq []string
+	for _, h := range hosts {
+		if !seen[h.Host] {
+			seen[h.Host] = true
+			uniq = append(uniq, h.Host)
+		}
+	}
+	if len(uniq) == len(hosts) {
+		return nil
+	}
+	noun := "node is"
+	if len(uniq) > 1 {
+		noun = "nodes are"
+	}
+	msg := "SSH " + noun + " duplicated: " + strings.Join(uniq, ",")
+	if mode == "fatal" {
+		return &ExitError{Code: ExitSSH, Stderr: string(knife.Fatal(msg))}
+	}
+	env.IO.ErrOut.Write(knife.Warning(msg))
+	return nil
+}
+
+// fixupSudo makes sudo's prompt recognisable, as knife does, so a
+// password prompt in the output reads the same as under knife.
+func fixupSudo(cmd string) string {
+	if strings.HasPrefix(cmd, "sudo") {
+		return "sudo -p 'knife sudo password: '" + cmd[len("sudo"):]
+	}
+	return cmd
+}
+
+// sshPrinter is knife's print_data: output is cut into lines per prefix
+// and each complete line is printed as "PREFIX<pad> line"; a last line
+// without a newline is never printed, as under knife.
+type sshPrinter struct {
+	mu      sync.Mutex
+	out     io.Writer
+	errOut  io.Writer
+	longest int
+	buf     map[string][]byte
+}
+
+func (p *sshPrinter) data(prefix string, b []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	buf := append(p.buf[prefix], b...)
+	for {
+		i := bytes.IndexByte(buf, '\n')
+		if i < 0 {
+			break
+		}
+		pad := p.longest - utf8.RuneCountInString(prefix) + 1
+		line := make([]byte, 0, len(prefix)+pad+i+1)
+		line = append(line, prefix...)
+		line = append(line, bytes.Repeat([]byte{' '}, pad)...)
+		line = append(line, buf[:i]...)
+		p.out.Write(append(line, '\n'))
+		buf = buf[i+1:]
+	}
+	p.buf[prefix] = append([]byte(nil), buf...)
+}
+
+func (p *sshPrinter) warn(b []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.errOut.Write(b)
+}
+
+// sshRunner holds what every connection shares: auth, host key checks,
+// the agent and the gateway.
+type sshRunner struct {
+	o       SSHOptions
+	p       *sshPrinter
+	user    string
+	auth    []ssh.AuthMethod
+	hostKey ssh.HostKeyCallback
+	agent   agent.ExtendedAgent
+	agentFD net.Conn
+	gateway *ssh.Client
+}
+
+func (r *sshRunner) setup() error {
+	r.user = r.o.User
+	if r.user == "" {
+		r.user = localUser()
+	}
+	if sock := os.Getenv("SSH_AUTH_SOCK"); sock != "" {
+		if c, err := net.Dial("unix", sock); err == nil {
+			r.agentFD, r.agent = c, agent.NewClient(c)
+		}
+	}
+	r.hostKey = ssh.InsecureIgnoreHostKey()
+	if r.o.HostKeyVerify {
+		r.hostKey = acceptNewHostKeys()
+	}
+	r.auth = r.authMethods(r.o.IdentityFile)
+	if r.o.Gateway != "" {
+		return r.connectGateway()
+	}
+	return nil
+}
+
+func (r *sshRunner) close() {
+	if r.gateway != nil {
+		r.gateway.Close()
+	}
+	if r.agentFD != nil {
+		r.agentFD.Close()
+	}
+}
+
+// authMethods is net-ssh's choice: with an identity file, that key alone
+// (from the file, or from the agent when the file is locked by a
+// passphrase); otherwise the agent's keys and ~/.ssh/id_*; then the
+// password when one was given.
+func (r *sshRunner) authMethods(identity string) []ssh.AuthMethod {
+	var signers []ssh.Signer
+	if identity != "" {
+		signers = r.identitySigners(expandHome(identity))
+	} else {
+		if r.agent != nil {
+			if s, err := r.agent.Signers(); err == nil {
+				signers = append(signers, s...)
+			}
+		}
+		home, _ := os.UserHomeDir()
+		for _, name := range []string{"id_rsa", "id_dsa", "id_ecdsa", "id_ed25519"} {
+			if s, err := loadSigner(filepath.Join(home, ".ssh", name)); err == nil {
+				signers = append(signers, s)
+			}
+		}
+	}
+	var m []ssh.AuthMethod
+	if len(signers) > 0 {
+		m = append(m, ssh.PublicKeys(signers...))
+	}
+	if r.o.Password != "" {
+		pw := r.o.Password
+		m = append(m, ssh.Password(pw), ssh.KeyboardInteractive(func(_, _ string, q []string, _ []bool) ([]string, error) {
+			a := make([]string, len(q))
+			for i := range a {
+				a[i] = pw
+			}
+			return a, nil
+		}))
+	}
+	return m
+}
+
+func (r *sshRunner) identitySigners(path string) []ssh.Signer {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	s, err := ssh.ParsePrivateKey(data)
+	if err == nil {
+		return []ssh.Signer{s}
+	}
+	var locked *ssh.PassphraseMissingError
+	if !errors.As(err, &locked) || r.agent == nil {
+		return nil
+	}
+	pub := locked.PublicKey
+	if pub == nil {
+		if b, err := os.ReadFile(path + ".pub"); err == nil {
+			pub, _, _, _, _ = ssh.ParseAuthorizedKey(b)
+		}
+	}
+	all, _ := r.agent.Signers()
+	for _, s := range all {
+		if pub != nil && bytes.Equal(s.PublicKey().Marshal(), pub.Marshal()) {
+			return []ssh.Signer{s}
+		}
+	}
+	return nil
+}
+
+func loadSigner(path string) (ssh.Signer, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return ssh.ParsePrivateKey(data)
+}
+
+func expandHome(p string) string {
+	if p == "~" || strings.HasPrefix(p, "~/") {
+		if home, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(home, p[1:])
+		}
+	}
+	return p
+}
+
+func localUser() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return os.Getenv("USER")
+}
+
+// connectGateway opens -G [user@]host[:port] with the gateway identity
+// (not -i). Failing here ends the run, as the exception does in knife.
+func (r *sshRunner) connectGateway() error {
+	spec := r.o.Gateway
+	gwUser := r.user
+	if at := strings.LastIndex(spec, "@"); at >= 0 {
+		gwUser, spec = spec[:at], spec[at+1:]
+	}
+	host, port := spec, "22"
+	if h, p, ok := strings.Cut(spec, ":"); ok {
+		host, port = h, p
+	}
+	portN, err := sshPort(port)
+	if err != nil {
+		return sshFatal("SocketError", "getaddrinfo: Servname not supported for ai_socktype")
+	}
+	auth := r.authMethods(r.o.GatewayIdentity)
+	c, err := r.dial(context.Background(), host, portN, gwUser, auth, nil)
+	if err != nil {
+		class, msg := rubySSHError(err, host, portN, gwUser)
+		return sshFatal(class, msg)
+	}
+	r.gateway = c
+	return nil
+}
+
+// sshFatal is how knife reports an exception that escapes its run.
+func sshFatal(class, msg string) error {
+	switch class {
+	case "Errno::ECONNREFUSED", "Errno::ETIMEDOUT", "SocketError":
+		return &ExitError{Code: ExitNotFound, Stderr: "ERROR: Network Error: " + msg + "\nCheck your knife configuration and network settings\n"}
+	}
+	return &ExitError{Code: ExitNotFound, Stderr: "ERROR: " + class + ": " + msg + "\n"}
+}
+
+func sshPort(s string) (int, error) {
+	if n, err := strconv.Atoi(s); err == nil {
+		return n, nil
+	}
+	return net.LookupPort("tcp", s)
+}
+
+// hostPort is the port for h: -p, else the node's cloud.public_ssh_port,
+// else 22.
+func (r *sshRunner) hostPort(h knife.SSHHost) (int, error) {
+	switch {
+	case r.o.Port != "":
+		return sshPort(r.o.Port)
+	case h.Port != nil:
+		return sshPort(strings.TrimSpace(fmt.Sprint(h.Port)))
+	}
+	return 22, nil
+}
+
+type sshConn struct {
+	h      knife.SSHHost
+	port   int
+	client *ssh.Client
+	err    error
+}
+
+// run connects and runs on every host, at most -C at a time. With -e all
+// hosts are connected first and the first failure ends the run before any
+// command starts, as knife's raised exception does.
+func (r *sshRunner) run(hosts []knife.SSHHost, cmd string) error {
+	conns := make([]*sshConn, len(hosts))
+	for i, h := range hosts {
+		conns[i] = &sshConn{h: h}
+	}
+	limit := r.o.Concurrency
+	if limit <= 0 {
+		limit = len(hosts)
+	}
+	sem := make(chan struct{}, limit)
+	each := func(f func(*sshConn)) {
+		var wg sync.WaitGroup
+		for _, c := range conns {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				f(c)
+			}()
+		}
+		wg.Wait()
+	}
+	var mu sync.Mutex
+	status := 0
+	exec := func(c *sshConn) {
+		code, err := r.exec(c.client, c.h.Prefix, cmd)
+		c.client.Close()
+		if err != nil {
+			class, msg := rubySSHError(err, c.h.Host, c.port, r.user)
+			r.p.warn(knife.SSHConnectFailed(c.h.Host, class, msg))
+			return
+		}
+		mu.Lock()
+		status = max(status, code)
+		mu.Unlock()
+	}
+	if r.o.ExitOnError {
+		each(r.connect)
+		for _, c := range conns {
+			if c.err != nil {
+				for _, o := range conns {
+					if o.client != nil {
+						o.client.Close()
+					}
+				}
+				return sshFatal(rubySSHError(c.err, c.h.Host, c.port, r.user))
+			}
+		}
+		each(exec)
+	} else {
+		each(func(c *sshConn) {
+			if r.connect(c); c.err != nil {
+				class, msg := rubySSHError(c.err, c.h.Host, c.port, r.user)
+				r.p.warn(knife.SSHConnectFailed(c.h.Host, class, msg))
+				return
+			}
+			exec(c)
+		})
+	}
+	if status != 0 {
+		return &ExitError{Code: status}
+	}
+	return nil
+}
+
+func (r *sshRunner) connect(c *sshConn) {
+	c.port, c.err = r.hostPort(c.h)
+	if c.err != nil {
+		c.err = &net.DNSError{Err: "Servname not supported for ai_socktype", Name: c.h.Host}
+		return
+	}
+	c.client, c.err = r.dial(context.Background(), c.h.Host, c.port, r.user, r.auth, r.gateway)
+}
+
+// dial opens a TCP connection (through the gateway when there is one)
+// and the SSH session on it, both within the -t timeout.
+func (r *sshRunner) dial(ctx context.Context, host string, port int, user string, auth []ssh.AuthMethod, via *ssh.Client) (*ssh.Client, error) {
+	addr := net.JoinHostPort(host, strconv.Itoa(port))
+	timeout := r.o.Timeout
+	if timeout <= 0 {
+		timeout = 120 * time.Second
+	}
+	var conn net.Conn
+	var err error
+	if via != nil {
+		conn, err = via.Dial("tcp", addr)
+		if err != nil {
+			return nil, &gatewayError{err}
+		}
+	} else {
+		d := net.Dialer{Timeout: timeout}
+		if conn, err = d.DialContext(ctx, "tcp", addr); err != nil {
+			return nil, err
+		}
+	}
+	conn.SetDeadline(time.Now().Add(timeout))
+	cfg := &ssh.ClientConfig{User: user, Auth: auth, HostKeyCallback: r.hostKey}
+	sc, chans, reqs, err := ssh.NewClientConn(conn, addr, cfg)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	conn.SetDeadline(time.Time{})
+	return ssh.NewClient(sc, chans, reqs), nil
+}
+
+// exec runs cmd without a pty. knife keeps the remote stderr to itself,
+// so only stdout is printed.
+func (r *sshRunner) exec(c *ssh.Client, prefix, cmd string) (int, error) {
+	s, err := c.NewSession()
+	if err != nil {
+		return 0, err
+	}
+	defer s.Close()
+	if r.o.ForwardAgent && r.agent != nil {
+		if err := agent.ForwardToAgent(c, r.agent); err == nil {
+			agent.RequestAgentForwarding(s)
+		}
+	}
+	stdout, err := s.StdoutPipe()
+	if err != nil {
+		return 0, err
+	}
+	s.Stderr = io.Discard
+	if err := s.Start(cmd); err != nil {
+		return 0, err
+	}
+	buf := make([]byte, 32*1024)
+	for {
+		n, err := stdout.Read(buf)
+		if n > 0 {
+			r.p.data(prefix, buf[:n])
+		}
+		if err != nil {
+			break
+		}
+	}
+	var ee *ssh.ExitError
+	if err := s.Wait(); errors.As(err, &ee) {
+		return ee.ExitStatus(), nil
+	}
+	// A command killed by a signal sends no exit-status: knife counts 0.
+	return 0, nil
+}
+
+// gatewayError is a connection the gateway could not forward.
+type gatewayError struct{ err error }
+
+func (e *gatewayError) Error() string { return e.err.Error() }
+
+// hostKeyMismatchError is a host key that differs from known_hosts.
+type hostKeyMismatchError struct{ msg string }
+
+func (e *hostKeyMismatchError) Error() string { return e.msg }
+
+// acceptNewHostKeys is net-ssh's default verifier, accept_new_or_local_tunnel:
+// a host not in known_hosts is trusted and added to ~/.ssh/known_hosts, a
+// host whose key differs is refused, and a loopback address on a port
+// other than 22 (an ssh tunnel) is not checked.
+func acceptNewHostKeys() ssh.HostKeyCallback {
+	home, _ := os.UserHomeDir()
+	userFile := filepath.Join(home, ".ssh", "known_hosts")
+	var mu sync.Mutex
+	return func(hostname string, remote net.Addr, key ssh.PublicKey) error {
+		host, port, _ := net.SplitHostPort(hostname)
+		ip := ""
+		if ta, ok := remote.(*net.TCPAddr); ok {
+			ip = ta.IP.String()
+		}
+		if port != "22" && (ip == "127.0.0.1" || ip == "::1") {
+			return nil
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		var files []string
+		for _, f := range []string{userFile, userFile + "2", "/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2"} {
+			if _, err := os.Stat(f); err == nil {
+				files = append(files, f)
+			}
+		}
+		err := error(&knownhosts.KeyError{})
+		if len(files) > 0 {
+			cb, cerr := knownhosts.New(files...)
+			if cerr != nil {
+				return cerr
+			}
+			err = cb(hostname, remote, key)
+		}
+		var ke *knownhosts.KeyError
+		if err == nil || !errors.As(err, &ke) {
+			return err
+		}
+		names := []string{knownhosts.Normalize(hostname)}
+		if ip != "" && ip != host {
+			names = append(names, knownhosts.Normalize(net.JoinHostPort(ip, port)))
+		}
+		if len(ke.Want) > 0 {
+			return &hostKeyMismatchError{fmt.Sprintf("fingerprint %s does not match for %q", ssh.FingerprintSHA256(key), strings.Join(names, ","))}
+		}
+		if err := os.MkdirAll(filepath.Dir(userFile), 0o700); err != nil {
+			return err
+		}
+		f, err := os.OpenFile(userFile, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		_, err = fmt.Fprintln(f, knownhosts.Line(names, key))
+		return err
+	}
+}
+
+// rubySSHError names a connection failure as net-ssh raises it under
+// Ruby: the exception class and its message, for knife's
+// "Failed to connect to HOST -- CLASS: MESSAGE".
+func rubySSHError(err error, host string, port int, user string) (class, msg string) {
+	var hk *hostKeyMismatchError
+	var dns *net.DNSError
+	var gw *gatewayError
+	peer := host
+	var op *net.OpError
+	if errors.As(err, &op) {
+		if ta, ok := op.Addr.(*net.TCPAddr); ok {
+			peer = ta.IP.String()
+		}
+	}
+	connect := func(what string) string {
+		if strings.Contains(peer, ":") {
+			return what + " - connect(2) for [" + peer + "]:" + strconv.Itoa(port)
+		}
+		return what + " - connect(2) for " + peer + ":" + strconv.Itoa(port)
+	}
+	var ne net.Error
+	switch {
+	case errors.As(err, &hk):
+		return "Net::SSH::HostKeyMismatch", hk.msg
+	case strings.Contains(err.Error(), "ssh: unable to authenticate"):
+		return "Net::SSH::AuthenticationFailed", "Authentication failed for user " + user + "@" + host
+	case errors.As(err, &dns):
+		if dns.Err == "Servname not supported for ai_socktype" {
+			return "SocketError", "getaddrinfo: " + dns.Err
+		}
+		if dns.IsNotFound {
+			return "SocketError", "getaddrinfo: Name or service not known"
+		}
+		return "SocketError", "getaddrinfo: Temporary failure in name resolution"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "Errno::ECONNREFUSED", knife.ConnectionRefused(peer, port)
+	case errors.Is(err, syscall.EHOSTUNREACH):
+		return "Errno::EHOSTUNREACH", connect("No route to host")
+	case errors.Is(err, syscall.ENETUNREACH):
+		return "Errno::ENETUNREACH", connect("Network is unreachable")
+	case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, os.ErrDeadlineExceeded):
+		return "Net::SSH::ConnectionTimeout", "Net::SSH::ConnectionTimeout"
+	case errors.As(err, &gw), errors.Is(err, io.EOF), errors.Is(err, syscall.ECONNRESET):
+		return "Net::SSH::Disconnect", "connection closed by remote host"
+	}
+	return "Net::SSH::Exception", err.Error()
+}
