@@ -12,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/shearch/shearch/api"
+	"github.com/shearch/shearch/knife"
 )
 
 // fileConfig is ~/.config/gnife/config.yaml (or $GNIFE_CONFIG).
@@ -114,8 +115,14 @@ func applyGlobalFlags(c *cli.Context, env *Env) {
 	}
 }
 
-// setup applies a command's common flags to env.
+// setup applies a command's common flags to env, and rejects a -F value
+// knife would reject, as knife does.
 func (e *Env) setup(c *cli.Context) error {
+	if f := c.String("format"); f != "" && !knifeFormats[f] {
+		if out, ok := knife.InvalidFormat(commandPath(c), f); ok {
+			return &ExitError{Code: out.Exit, Stdout: string(out.Stdout), Stderr: string(out.Stderr)}
+		}
+	}
 	if u := c.String("server-url"); u != "" {
 		e.clientConfig.Address = u
 		e.Client = nil
@@ -130,6 +137,20 @@ func (e *Env) setup(c *cli.Context) error {
 		return exitf(ExitUsage, "ERROR: --partial %s: use allow or deny", p)
 	}
 	return nil
+}
+
+// knifeFormats are the -F values knife's option parser accepts.
+var knifeFormats = map[string]bool{"summary": true, "text": true, "json": true, "yaml": true, "pp": true}
+
+// commandPath is the knife name of the running command ("node show").
+func commandPath(c *cli.Context) string {
+	var parts []string
+	for _, l := range c.Lineage() {
+		if l.Command != nil && l.Command.Name != "" {
+			parts = append([]string{l.Command.Name}, parts...)
+		}
+	}
+	return strings.Join(parts, " ")
 }
 
 func firstNonEmpty(s ...string) string {

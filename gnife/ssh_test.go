@@ -211,7 +211,10 @@ func gnifeSSH(t *testing.T, args ...string) (stdout, stderr string, code int) {
 		code = Run(args, streams, env)
 	} else {
 		app := NewApp(env)
-		app.Commands = append(app.Commands, sshCommand(env))
+		c := sshCommand(env)
+		c.HideHelp = true
+		c.OnUsageError = app.OnUsageError
+		app.Commands = append(app.Commands, c)
 		code = exitCode(app.Run(append([]string{"gnife"}, Permute(app, args)...)), streams)
 	}
 	return out.String(), errOut.String(), code
