@@ -165,19 +165,21 @@ func Load(ctx context.Context, c *shards.Client, fx *Fixture) error {
 // nodes: goiardi indexes in the background, so a search right after an
 // upload can miss the newest nodes.
 func WaitIndexed(ctx context.Context, c *shards.Client, n int) error {
-	deadline := time.Now().Add(30 * time.Second)
+	// goiardi indexes a few hundred nodes a second on a small machine.
+	wait := 30*time.Second + time.Duration(n)*50*time.Millisecond
+	deadline := time.Now().Add(wait)
 	for {
 		rows, err := c.Search(ctx, "node", "*:*", map[string][]string{"n": {"name"}})
 		if err == nil && len(rows) >= n {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("shard %s indexed %d of %d nodes after 30s (%v)", c.Shard.Name, len(rows), n, err)
+			return fmt.Errorf("shard %s indexed %d of %d nodes after %s (%v)", c.Shard.Name, len(rows), n, wait, err)
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(20 * time.Millisecond):
+		case <-time.After(200 * time.Millisecond):
 		}
 	}
 }

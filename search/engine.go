@@ -428,6 +428,12 @@ func anyFallback(s ShardsSummary) bool {
 
 // fallBack fills failed shards' node rows from the fallback source.
 func (e *Engine) fallBack(ctx context.Context, req Request, answers []shardAnswer) {
+	// partial=deny wants Chef's whole answer or a 502 naming the failed
+	// shards: Consul rows would be thrown away, and a shard marked
+	// fallback would drop out of that 502's message.
+	if req.Deny {
+		return
+	}
 	for i := range answers {
 		a := &answers[i]
 		if a.err == nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/shearch/shearch/api/server"
 	"github.com/shearch/shearch/config"
+	"github.com/shearch/shearch/fallback"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/search/query"
 	"github.com/shearch/shearch/shards"
@@ -86,6 +87,13 @@ func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
 	}
 	if cfg.Search.CacheTTL.Duration > 0 {
 		eng.Cache = &search.Cache{TTL: cfg.Search.CacheTTL.Duration, Size: cfg.Search.CacheSize}
+	}
+	if cfg.Consul.NodeFallback && cfg.Consul.Address != "" {
+		fb, err := fallback.New(fallback.Config{Address: cfg.Consul.Address})
+		if err != nil {
+			return nil, &ConfigError{err}
+		}
+		eng.Fallback = fb
 	}
 	srv := server.New(eng, log)
 	srv.PublicURL = cfg.PublicURL

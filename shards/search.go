@@ -41,7 +41,21 @@ func (c *Client) Search(ctx context.Context, index, q string, partial map[string
 		}
 		body[nameKey] = []string{"name"}
 	}
-	var out []Row
+	for {
+		rows, overlap, err := c.searchPages(ctx, index, q, body, size)
+		if err != nil || !overlap {
+			return rows, err
+		}
+		// Pages overlapped: the server's row order is not stable between
+		// requests (goiardi's is random), so pages cannot be stitched.
+		// Ask again for everything in one page.
+		size = max(4*size, 2*len(rows))
+	}
+}
+
+// searchPages pages with start/rows until a short page. overlap reports
+// a row seen on two pages.
+func (c *Client) searchPages(ctx context.Context, index, q string, body map[string][]string, size int) (out []Row, overlap bool, err error) {
 	seen := map[string]bool{}
 	for start := 0; ; start += size {
 		p := "search/" + url.PathEscape(index) + "?q=" + url.QueryEscape(q) +
@@ -53,27 +67,26 @@ func (c *Client) Search(ctx context.Context, index, q string, partial map[string
 		}
 		data, err := c.Do(ctx, method, p, b)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		var page struct {
 			Rows []map[string]any `json:"rows"`
 		}
 		if err := DecodeJSON(data, &page); err != nil {
-			return nil, fmt.Errorf("shard %s: search answer is not JSON: %v", c.Shard.Name, err)
+			return nil, false, fmt.Errorf("shard %s: search answer is not JSON: %v", c.Shard.Name, err)
 		}
 		for _, r := range page.Rows {
 			row := toRow(r, body != nil)
-			// A shard that changes while we page can hand the same row
-			// twice; one copy per shard is enough.
 			key := row.Name + "\x00" + row.URL
 			if seen[key] {
+				overlap = true
 				continue
 			}
 			seen[key] = true
 			out = append(out, row)
 		}
 		if len(page.Rows) < size {
-			return out, nil
+			return out, overlap, nil
 		}
 	}
 }

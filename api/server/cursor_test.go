@@ -1,0 +1,99 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shearch/shearch/api"
+	"github.com/shearch/shearch/api/server"
+	"github.com/shearch/shearch/devfleet"
+	"github.com/shearch/shearch/search"
+)
+
+// Walking 5,000 nodes on 3 shards with cursor, 100 a page, returns every
+// node exactly once while nodes are being added to the shards.
+func TestCursorWalkWhileShardsChange(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	fx := devfleet.Synthetic(5000, 11, time.Now().Unix())
+	c, err := devfleet.StartCluster(ctx, "walk", "prod", 3, fx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop()
+	// The merged names are cached briefly, as a production Shearch would
+	// with search.cache_ttl; the keyset cursor must hold across refreshes.
+	e := &search.Engine{Topology: search.StaticShards(c.ShardList()), DefaultStack: "prod", Timeout: 30 * time.Second,
+		Cache: &search.Cache{TTL: 20 * time.Second, Size: 8}}
+	srv := httptest.NewServer(server.New(e, nil))
+	defer srv.Close()
+	cl, _ := api.NewClient(&api.Config{Address: srv.URL})
+
+	// Keep adding nodes, on every shard, for as long as the walk runs.
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	added := 0
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			g := c.Shards[i%3]
+			admin, _ := g.Client()
+			n := devfleet.Synthetic(1, int64(1000+i), time.Now().Unix()).Nodes[0]
+			n["name"] = fmt.Sprintf("added-%05d.example.com", i)
+			if _, err := admin.Do(ctx, "POST", "nodes", n); err == nil {
+				added++
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+
+	seen := map[string]int{}
+	req := search.Request{Index: "node", Query: "*:*", Rows: 100}
+	pages := 0
+	for {
+		res, err := cl.Search(ctx, req)
+		if err != nil {
+			close(stop)
+			t.Fatal(err)
+		}
+		pages++
+		for _, r := range res.Rows {
+			seen[r.Name]++
+			if r.Data["chef_type"] != "node" {
+				close(stop)
+				t.Fatalf("row %s is not a whole node: %v", r.Name, r.Data)
+			}
+		}
+		if res.NextCursor == "" {
+			break
+		}
+		req.Cursor = res.NextCursor
+	}
+	close(stop)
+	wg.Wait()
+	for _, n := range fx.Nodes {
+		name := n["name"].(string)
+		if seen[name] != 1 {
+			t.Fatalf("node %s seen %d times", name, seen[name])
+		}
+	}
+	for name, k := range seen {
+		if k != 1 {
+			t.Fatalf("node %s seen %d times", name, k)
+		}
+	}
+	t.Logf("walked %d pages, %d distinct nodes, %d nodes added during the walk", pages, len(seen), added)
+	if added == 0 {
+		t.Fatal("no node was added during the walk: the test proves nothing")
+	}
+}
