@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/shearch/shearch/search"
+	search "github.com/shearch/shearch/search/result"
 )
 
 // DefaultAddress is where gnife looks for Shearch when nothing is set.

@@ -4,7 +4,8 @@ import "github.com/urfave/cli/v2"
 
 // commands is gnife's command tree: knife's nouns, then gnife's own.
 func commands(env *Env) []*cli.Command {
-	cmds := []*cli.Command{searchCommand(env), dataBagCommand(env), statusCommand(env), tagCommand(env)}
+	cmds := []*cli.Command{searchCommand(env), dataBagCommand(env), statusCommand(env), tagCommand(env),
+		sshCommand(env), completionCommand(env), completeCommand(env)}
 	cmds = append(cmds, nounCommands(env)...)
 	return append(cmds, fleetCommands(env)...)
 }

@@ -9,7 +9,7 @@ import (
 
 	"github.com/shearch/shearch/api"
 	"github.com/shearch/shearch/knife"
-	"github.com/shearch/shearch/search"
+	search "github.com/shearch/shearch/search/result"
 )
 
 // SearchOptions are `gnife search`'s options, as knife's.

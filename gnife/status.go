@@ -4,7 +4,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/shearch/shearch/knife"
-	"github.com/shearch/shearch/search"
+	search "github.com/shearch/shearch/search/result"
 )
 
 // StatusOptions are `gnife status [QUERY]`'s options.

@@ -77,7 +77,7 @@ func (c *Cache) put(key string, m *mergedRows) {
 
 // requestKey identifies what a merged answer depends on: everything but
 // the page.
-func requestKey(e *Engine, req Request) string {
+func requestKey(e *Engine, req Request, stream bool) string {
 	sh := append([]string(nil), req.Shards...)
 	sort.Strings(sh)
 	var partial []string
@@ -85,7 +85,7 @@ func requestKey(e *Engine, req Request) string {
 		partial = append(partial, k+"="+strings.Join(v, "\x01"))
 	}
 	sort.Strings(partial)
-	b, _ := json.Marshal([]any{req.Index, req.Query, e.Stack(req.Stack), sh, partial, req.Partial == nil, req.Deny, namesFirst(req)})
+	b, _ := json.Marshal([]any{req.Index, req.Query, e.Stack(req.Stack), sh, partial, req.Partial == nil, req.Deny, namesFirst(req, stream)})
 	return string(b)
 }
 
@@ -93,15 +93,15 @@ func requestKey(e *Engine, req Request) string {
 // identical request already under way, or from a new fan-out. A shared
 // fan-out runs on its own context, so one caller giving up does not fail
 // the others.
-func (e *Engine) merged(ctx context.Context, req Request) (*mergedRows, bool, error) {
-	key := requestKey(e, req)
+func (e *Engine) merged(ctx context.Context, req Request, stream bool) (*mergedRows, bool, error) {
+	key := requestKey(e, req, stream)
 	if m, ok := e.Cache.get(key); ok {
 		return m, true, nil
 	}
 	ch := e.flight().DoChan(key, func() (any, error) {
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.requestTimeout())
 		defer cancel()
-		m, err := e.fetchMerged(fctx, req)
+		m, err := e.fetchMerged(fctx, req, stream)
 		if err == nil {
 			e.Cache.put(key, m)
 		}

@@ -188,7 +188,7 @@ func (e *Engine) Search(ctx context.Context, req Request) (*Result, error) {
 	if err := e.check(&req); err != nil {
 		return nil, err
 	}
-	m, cached, err := e.merged(ctx, req)
+	m, cached, err := e.merged(ctx, req, false)
 	if err != nil {
 		return nil, err
 	}
@@ -249,18 +249,18 @@ type mergedRows struct {
 // namesFirst says whether to fetch names first and objects per page: worth
 // it when a page is a small part of a node result; a whole result (knife's
 // rows=1000) is cheaper in one pass.
-func namesFirst(req Request) bool {
-	return req.Index == "node" && req.Partial == nil && (req.Rows > 0 && req.Rows < shards.DefaultPageSize || req.Cursor != "" || req.stream)
+func namesFirst(req Request, stream bool) bool {
+	return req.Index == "node" && req.Partial == nil && (req.Rows > 0 && req.Rows < shards.DefaultPageSize || req.Cursor != "" || stream)
 }
 
-func (e *Engine) fetchMerged(ctx context.Context, req Request) (*mergedRows, error) {
+func (e *Engine) fetchMerged(ctx context.Context, req Request, stream bool) (*mergedRows, error) {
 	targets, err := e.Targets(req.Stack, req.Shards)
 	if err != nil {
 		return nil, err
 	}
 	partial := req.Partial
 	isNode := req.Index == "node"
-	m := &mergedRows{namesOnly: namesFirst(req)}
+	m := &mergedRows{namesOnly: namesFirst(req, stream)}
 	if m.namesOnly {
 		partial = map[string][]string{}
 	}
@@ -460,8 +460,7 @@ func (e *Engine) Stream(ctx context.Context, req Request, emit func(Row) error) 
 	if err := e.check(&req); err != nil {
 		return nil, err
 	}
-	req.stream = true
-	m, cached, err := e.merged(ctx, req)
+	m, cached, err := e.merged(ctx, req, true)
 	if err != nil {
 		return nil, err
 	}

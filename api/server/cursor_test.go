@@ -60,8 +60,13 @@ func TestCursorWalkWhileShardsChange(t *testing.T) {
 	seen := map[string]int{}
 	req := search.Request{Index: "node", Query: "*:*", Rows: 100}
 	pages := 0
+	began := time.Now()
 	for {
+		t0 := time.Now()
 		res, err := cl.Search(ctx, req)
+		if pages < 3 || time.Since(t0) > 5*time.Second {
+			t.Logf("page %d took %s (%s into the walk)", pages, time.Since(t0), time.Since(began))
+		}
 		if err != nil {
 			close(stop)
 			t.Fatal(err)

@@ -1,0 +1,180 @@
+package server_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/shearch/shearch/api"
+	"github.com/shearch/shearch/api/server"
+	"github.com/shearch/shearch/search"
+	"github.com/shearch/shearch/search/query"
+	"github.com/shearch/shearch/shards"
+)
+
+// A bad query is a 400 from Shearch's own parser that names the
+// position, and no shard is asked.
+func TestBadQueryNeverReachesShards(t *testing.T) {
+	f := startFleet(t)
+	var asked atomic.Int32
+	e := &search.Engine{Topology: search.StaticShards(f.cluster.ShardList()), DefaultStack: "prod",
+		Validate:      func(q string) error { _, err := query.Parse(q); return err },
+		OnShardResult: func(string, error) { asked.Add(1) }}
+	srv := httptest.NewServer(server.New(e, nil))
+	defer srv.Close()
+	for _, q := range []string{"role:(web", "a AND NOT b AND NOT c", "?foo", "foo\\bar"} {
+		res, err := http.Get(srv.URL + "/search/node?q=" + url.QueryEscape(q))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct {
+			Error []string `json:"error"`
+		}
+		json.NewDecoder(res.Body).Decode(&body)
+		res.Body.Close()
+		if res.StatusCode != 400 || len(body.Error) != 1 || !strings.Contains(body.Error[0], "position") {
+			t.Errorf("%q: want a 400 naming the position, got %d %v", q, res.StatusCode, body.Error)
+		}
+	}
+	if n := asked.Load(); n != 0 {
+		t.Fatalf("%d shard requests were made for bad queries", n)
+	}
+	res, _ := http.Get(srv.URL + "/search/node?q=")
+	if res.StatusCode != 400 {
+		t.Fatalf("empty q: %d, want 400", res.StatusCode)
+	}
+	res, _ = http.Get(srv.URL + "/search/nosuchindex?q=*:*")
+	if res.StatusCode != 404 {
+		t.Fatalf("unknown index: %d, want 404", res.StatusCode)
+	}
+}
+
+// slowShards puts a delaying proxy in front of every shard, so identical
+// requests surely overlap.
+func slowShards(t *testing.T, list []shards.Shard, delay time.Duration, hits *atomic.Int32) []shards.Shard {
+	out := make([]shards.Shard, len(list))
+	for i, s := range list {
+		u, _ := url.Parse(s.URL)
+		p := httputil.NewSingleHostReverseProxy(u)
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			hits.Add(1)
+			time.Sleep(delay)
+			p.ServeHTTP(w, r)
+		}))
+		t.Cleanup(srv.Close)
+		s.URL = srv.URL
+		out[i] = s
+	}
+	return out
+}
+
+// Identical concurrent queries share one fan-out.
+func TestConcurrentQueriesShareOneFanOut(t *testing.T) {
+	f := startFleet(t)
+	var hits atomic.Int32
+	e := &search.Engine{Topology: search.StaticShards(slowShards(t, f.cluster.ShardList(), 300*time.Millisecond, &hits)), DefaultStack: "prod"}
+	var wg sync.WaitGroup
+	totals := make([]int, 10)
+	for i := range totals {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := e.Search(context.Background(), search.Request{Index: "node", Query: "role:web", Start: i % 3, Rows: 1})
+			if err == nil {
+				totals[i] = res.Total
+			}
+		}()
+	}
+	wg.Wait()
+	for _, n := range totals {
+		if n != 3 {
+			t.Fatalf("totals %v, want 3 each", totals)
+		}
+	}
+	// One shared fan-out is 3 shard searches; each request then reads
+	// its own one-row page (10 GETs). Unshared it would be 30 + 10.
+	if n := hits.Load(); n > 3+10 {
+		t.Fatalf("10 identical concurrent queries made %d shard requests; want one fan-out (3) plus 10 page reads", n)
+	}
+}
+
+// Accept: application/x-ndjson streams one row a line, then a summary.
+func TestNDJSONStream(t *testing.T) {
+	f := startFleet(t)
+	req, _ := http.NewRequest("GET", f.srv.URL+"/v1/search/node?q=*:*&start=2", nil)
+	req.Header.Set("Accept", "application/x-ndjson")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if ct := res.Header.Get("Content-Type"); ct != "application/x-ndjson" {
+		t.Fatalf("content type %q", ct)
+	}
+	sc := bufio.NewScanner(res.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	var names []string
+	var summary struct {
+		Summary *search.Result `json:"summary"`
+	}
+	for sc.Scan() {
+		var row search.Row
+		if strings.HasPrefix(sc.Text(), `{"summary"`) {
+			json.Unmarshal(sc.Bytes(), &summary)
+			continue
+		}
+		if err := json.Unmarshal(sc.Bytes(), &row); err != nil {
+			t.Fatal(err)
+		}
+		if row.Data["chef_type"] != "node" {
+			t.Fatalf("row %s is not a whole node", row.Name)
+		}
+		names = append(names, row.Name)
+	}
+	whole, err := f.client.Search(context.Background(), search.Request{Index: "node", Query: "*:*"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, r := range whole.Rows[2:] {
+		want = append(want, r.Name)
+	}
+	if strings.Join(names, ",") != strings.Join(want, ",") || summary.Summary == nil || summary.Summary.Total != 12 {
+		t.Fatalf("stream: %v (summary %+v), want %v", names, summary.Summary, want)
+	}
+}
+
+// The Go client sends the bearer token; without it Shearch answers 401.
+func TestBearerToken(t *testing.T) {
+	f := startFleet(t)
+	s := server.New(f.engine, nil)
+	s.Tokens = map[string]bool{"s3cret": true}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	anon, _ := api.NewClient(&api.Config{Address: srv.URL})
+	_, err := anon.Search(context.Background(), search.Request{Index: "node", Query: "*:*"})
+	var se *api.StatusError
+	if !errors.As(err, &se) || se.Status != 401 {
+		t.Fatalf("no token: want 401, got %v", err)
+	}
+	cl, _ := api.NewClient(&api.Config{Address: srv.URL, Token: "s3cret"})
+	if _, err := cl.Search(context.Background(), search.Request{Index: "node", Query: "*:*"}); err != nil {
+		t.Fatal(err)
+	}
+	res, _ := http.Get(srv.URL + "/healthz")
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != 200 || string(b) != "ok\n" {
+		t.Fatalf("healthz without a token: %d %q", res.StatusCode, b)
+	}
+}

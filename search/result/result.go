@@ -1,0 +1,110 @@
+// Package result holds the shapes of a federated search: the request and
+// the merged answer. It imports nothing, so the API client (and gnife)
+// can use them without pulling in the engine and its shard clients.
+package result
+
+// Request is one federated search.
+type Request struct {
+	Index string
+	Query string
+	Start int
+	// Rows is the page size; 0 means Chef's default of 1000.
+	Rows  int
+	Stack string
+	// Shards, when set, limits the fan-out to these shard names.
+	Shards []string
+	// Partial is a partial-search body (key -> attribute path); nil for
+	// whole objects.
+	Partial map[string][]string
+	// Deny turns a failed shard into an error instead of a partial answer.
+	Deny bool
+	// Cursor continues a walk where the previous page ended (its
+	// NextCursor); Start is then ignored.
+	Cursor string
+}
+
+// Row is one merged hit.
+type Row struct {
+	Name   string         `json:"name"`
+	Shard  string         `json:"shard"`
+	Source string         `json:"source"`
+	URL    string         `json:"url,omitempty"`
+	Data   map[string]any `json:"data"`
+}
+
+// Sources of a row.
+const (
+	SourceChef   = "chef"
+	SourceConsul = "consul"
+)
+
+// ShardStatus is what one shard did for a request.
+type ShardStatus struct {
+	Name   string `json:"name"`
+	Stack  string `json:"stack"`
+	Status string `json:"status"` // ok, failed, fallback
+	Rows   int    `json:"rows"`
+	TookMS int64  `json:"took_ms"`
+	Error  string `json:"error"`
+	// Unchecked lists query fields the fallback could not evaluate.
+	Unchecked []string `json:"unchecked,omitempty"`
+	// FallbackRows counts rows that came from Consul for this shard.
+	FallbackRows int `json:"fallback_rows,omitempty"`
+}
+
+// Shard statuses.
+const (
+	StatusOK       = "ok"
+	StatusFailed   = "failed"
+	StatusFallback = "fallback"
+)
+
+// ShardsSummary is the per-shard part of an answer.
+type ShardsSummary struct {
+	Total   int           `json:"total"`
+	OK      int           `json:"ok"`
+	Failed  int           `json:"failed"`
+	Details []ShardStatus `json:"details"`
+}
+
+// FailedNames lists the shards that did not answer from Chef.
+func (s ShardsSummary) FailedNames() []string {
+	var out []string
+	for _, d := range s.Details {
+		if d.Status != StatusOK {
+			out = append(out, d.Name)
+		}
+	}
+	return out
+}
+
+// Duplicate is an object found on more than one shard.
+type Duplicate struct {
+	Name  string   `json:"name"`
+	Kept  string   `json:"kept"`
+	Stale []string `json:"stale"`
+	// Differs is true when the copies are not identical (roles,
+	// environments and data bags drift between shards).
+	Differs bool `json:"differs,omitempty"`
+}
+
+// Result is a merged answer.
+type Result struct {
+	Total      int           `json:"total"`
+	Start      int           `json:"start"`
+	Rows       []Row         `json:"rows"`
+	Shards     ShardsSummary `json:"shards"`
+	Duplicates []Duplicate   `json:"duplicates"`
+	Cached     bool          `json:"cached,omitempty"`
+	// NextCursor, when set, fetches the page after this one.
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+// Error is a failure of the whole request, with the HTTP status the API
+// should answer (400 bad query, 404 unknown index, 502 shards failed).
+type Error struct {
+	Status  int
+	Message string
+}
+
+func (e *Error) Error() string { return e.Message }
