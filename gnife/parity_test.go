@@ -2,22 +2,18 @@ package gnife
 
 import (
 	"bytes"
-	"context"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/shearch/shearch/api"
-	"github.com/shearch/shearch/api/server"
 	"github.com/shearch/shearch/devfleet"
-	"github.com/shearch/shearch/search"
-	"github.com/shearch/shearch/search/query"
+	"github.com/shearch/shearch/devfleet/fleettest"
 )
 
 const examples = "../testdata/knife-examples"
@@ -44,49 +40,25 @@ type testFleet struct {
 	srv     *httptest.Server
 }
 
-var (
-	fleetOnce sync.Once
-	fleet     *testFleet
-	fleetErr  error
-)
+// shared is three goiardi shards holding the fixture behind a Shearch
+// whose object URLs read like the recorded server's
+// (http://127.0.0.1:4647), as a Chef server behind a proxy would.
+var shared = &fleettest.Shared{FixtureDir: "../testdata/fixture", Shards: 3,
+	Configure: func(f *fleettest.Fleet) { f.Server.PublicURL = "http://127.0.0.1:4647" }}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if fleet != nil {
-		fleet.srv.Close()
-		fleet.cluster.Stop()
-	}
+	shared.Close()
 	os.Exit(code)
 }
 
-// startFleet starts three goiardi shards holding the fixture and a
-// Shearch in front of them whose object URLs read like the recorded
-// server's (http://127.0.0.1:4647), as a Chef server behind a proxy would.
 func startFleet(t testing.TB) *testFleet {
 	t.Helper()
-	fleetOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		fx, err := devfleet.ReadFixture("../testdata/fixture")
-		if err != nil {
-			fleetErr = err
-			return
-		}
-		c, err := devfleet.StartCluster(ctx, "chef", "prod", 3, fx)
-		if err != nil {
-			fleetErr = err
-			return
-		}
-		e := &search.Engine{Topology: search.StaticShards(c.ShardList()), DefaultStack: "prod", Timeout: 5 * time.Second,
-			Validate: func(q string) error { _, err := query.Parse(q); return err }}
-		s := server.New(e, nil)
-		s.PublicURL = "http://127.0.0.1:4647"
-		fleet = &testFleet{cluster: c, srv: httptest.NewServer(s)}
-	})
-	if fleetErr != nil {
-		t.Fatalf("starting the fleet: %v", fleetErr)
+	f, err := shared.Get()
+	if err != nil {
+		t.Fatalf("starting the fleet: %v", err)
 	}
-	return fleet
+	return &testFleet{cluster: f.Cluster, srv: f.HTTP}
 }
 
 // runGnife runs gnife in-process against the fleet with knife's clock.

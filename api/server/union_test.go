@@ -10,19 +10,20 @@ import (
 	"reflect"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/shearch/shearch/api"
-	"github.com/shearch/shearch/api/server"
 	"github.com/shearch/shearch/devfleet"
+	"github.com/shearch/shearch/devfleet/fleettest"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/shards"
 )
 
-// fleet is three goiardi shards holding the fixture, shared by the tests
-// of this package: starting them is the slow part.
+// shared is three goiardi shards holding the fixture behind a Shearch,
+// shared by the tests of this package: starting them is the slow part.
+var shared = &fleettest.Shared{FixtureDir: "../../testdata/fixture", Shards: 3}
+
 type fleet struct {
 	cluster *devfleet.Cluster
 	engine  *search.Engine
@@ -30,49 +31,19 @@ type fleet struct {
 	client  *api.Client
 }
 
-var (
-	fleetOnce sync.Once
-	theFleet  *fleet
-	fleetErr  error
-)
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if theFleet != nil {
-		theFleet.srv.Close()
-		theFleet.cluster.Stop()
-	}
+	shared.Close()
 	os.Exit(code)
 }
 
 func startFleet(t *testing.T) *fleet {
 	t.Helper()
-	fleetOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		fx, err := devfleet.ReadFixture("../../testdata/fixture")
-		if err != nil {
-			fleetErr = err
-			return
-		}
-		c, err := devfleet.StartCluster(ctx, "chef", "prod", 3, fx)
-		if err != nil {
-			fleetErr = err
-			return
-		}
-		e := &search.Engine{Topology: search.StaticShards(c.ShardList()), DefaultStack: "prod", Timeout: 5 * time.Second}
-		srv := httptest.NewServer(server.New(e, nil))
-		cl, err := api.NewClient(&api.Config{Address: srv.URL})
-		if err != nil {
-			fleetErr = err
-			return
-		}
-		theFleet = &fleet{cluster: c, engine: e, srv: srv, client: cl}
-	})
-	if fleetErr != nil {
-		t.Fatalf("starting the fleet: %v", fleetErr)
+	f, err := shared.Get()
+	if err != nil {
+		t.Fatalf("starting the fleet: %v", err)
 	}
-	return theFleet
+	return &fleet{cluster: f.Cluster, engine: f.Engine, srv: f.HTTP, client: f.Client}
 }
 
 // direct asks every shard itself and returns the union in name order.
@@ -198,15 +169,12 @@ func TestFailedShard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := devfleet.StartCluster(ctx, "chef", "prod", 3, fx)
+	f, err := fleettest.Start(ctx, 3, fx, func(f *fleettest.Fleet) { f.Engine.Timeout = 3 * time.Second })
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Stop()
-	e := &search.Engine{Topology: search.StaticShards(c.ShardList()), DefaultStack: "prod", Timeout: 3 * time.Second}
-	srv := httptest.NewServer(server.New(e, nil))
-	defer srv.Close()
-	cl, _ := api.NewClient(&api.Config{Address: srv.URL})
+	defer f.Close()
+	c, cl := f.Cluster, f.Client
 
 	all, err := cl.Search(ctx, search.Request{Index: "node", Query: "*:*"})
 	if err != nil {
