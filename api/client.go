@@ -189,6 +189,9 @@ func (c *Client) Search(ctx context.Context, req search.Request) (*search.Result
 	if req.Deny {
 		q.Set("partial", "deny")
 	}
+	if req.Cursor != "" {
+		q.Set("cursor", req.Cursor)
+	}
 	method := http.MethodGet
 	var body any
 	if req.Partial != nil {

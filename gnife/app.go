@@ -14,7 +14,14 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/shearch/shearch/api"
+	"github.com/shearch/shearch/knife"
 )
+
+func init() {
+	// Our commands define --help/-h themselves (knife's listing); urfave
+	// must not react to a flag of that name.
+	cli.HelpFlag = &cli.BoolFlag{Name: "gnife-urfave-help", Hidden: true}
+}
 
 // Version is set at build time.
 var Version = "dev"
@@ -66,6 +73,7 @@ type Env struct {
 	Deny  bool
 	// ClientConfig builds the client lazily from flags and env.
 	clientConfig *api.Config
+	cmdNotFound  bool
 }
 
 // client returns the API client, built once from the global flags.
@@ -102,8 +110,28 @@ func Run(args []string, streams IOStreams, env *Env) int {
 		env.clientConfig = cfg
 	}
 	app := NewApp(env)
-	err := app.Run(append([]string{"gnife"}, Permute(app, args)...))
+	args, path, unknown := permute(app, args)
+	if unknown != "" {
+		return exitCode(invalidOption(strings.Join(path, " "), unknown), streams)
+	}
+	if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
+		args = nil
+	}
+	err := app.Run(append([]string{"gnife"}, args...))
+	if env.cmdNotFound {
+		return ExitUsage
+	}
 	return exitCode(err, streams)
+}
+
+// invalidOption is what knife prints for an option the command does not
+// have: "Error: invalid option: X", then its usage, on stdout; exit 1.
+func invalidOption(cmd, opt string) error {
+	help, ok := knife.Help(cmd)
+	if !ok {
+		return exitf(ExitUsage, "ERROR: invalid option: %s", opt)
+	}
+	return &ExitError{Code: ExitUsage, Stdout: "Error: invalid option: " + opt + "\nUSAGE: " + help}
 }
 
 // exitCode writes an error's message and turns it into the exit code:
@@ -153,6 +181,11 @@ func NewApp(env *Env) *cli.App {
 	// knife prints its own option listing for -h; urfave's help flag
 	// would clash with it.
 	app.HideHelp = true
+	app.CommandNotFound = func(c *cli.Context, name string) {
+		fmt.Fprintf(env.IO.ErrOut, "FATAL: Cannot find subcommand for: '%s'\n", name)
+		cli.ShowAppHelp(c)
+		env.cmdNotFound = true
+	}
 	var hide func([]*cli.Command)
 	hide = func(cmds []*cli.Command) {
 		for _, c := range cmds {

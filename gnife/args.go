@@ -11,7 +11,13 @@ import (
 // `knife search node 'role:web' -a ipaddress`; urfave/cli stops at the
 // first positional. The command path (`data bag show`) stays in front.
 func Permute(app *cli.App, args []string) []string {
-	var path []string
+	out, _, _ := permute(app, args)
+	return out
+}
+
+// permute is Permute that also returns the command path and the first
+// argument that looks like an option the command does not have.
+func permute(app *cli.App, args []string) (out, path []string, unknown string) {
 	cmds := app.Commands
 	var leaf *cli.Command
 	i := 0
@@ -26,7 +32,7 @@ func Permute(app *cli.App, args []string) []string {
 		i++
 	}
 	if leaf == nil || len(leaf.Subcommands) > 0 {
-		return args
+		return args, path, ""
 	}
 	takesValue := map[string]bool{}
 	known := map[string]bool{}
@@ -47,6 +53,11 @@ func Permute(app *cli.App, args []string) []string {
 		}
 		name, hasValue := flagName(a)
 		if name == "" || !known[name] {
+			// knife's option parser takes anything that starts with a dash
+			// and a letter as an option (hence its -q for such queries).
+			if name != "" && unknown == "" && isLetter(strings.TrimLeft(a, "-")) {
+				unknown = a
+			}
 			pos = append(pos, a)
 			continue
 		}
@@ -56,12 +67,16 @@ func Permute(app *cli.App, args []string) []string {
 			j++
 		}
 	}
-	out := append(path, flags...)
+	out = append(append([]string(nil), path...), flags...)
 	if len(pos) > 0 {
 		out = append(out, "--")
 		out = append(out, pos...)
 	}
-	return out
+	return out, path, unknown
+}
+
+func isLetter(s string) bool {
+	return s != "" && (s[0] >= 'a' && s[0] <= 'z' || s[0] >= 'A' && s[0] <= 'Z')
 }
 
 // flagName returns the name of an option argument ("-a", "--rows=2"),

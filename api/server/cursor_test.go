@@ -72,6 +72,10 @@ func TestCursorWalkWhileShardsChange(t *testing.T) {
 			t.Fatal(err)
 		}
 		pages++
+		if pages > 5000/100+10 {
+			close(stop)
+			t.Fatalf("walk does not end after %d pages", pages)
+		}
 		for _, r := range res.Rows {
 			seen[r.Name]++
 			if r.Data["chef_type"] != "node" {
