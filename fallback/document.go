@@ -128,12 +128,7 @@ func Match(q *query.Query, doc map[string]any) (match bool, unchecked []string) 
 // are looked up as Chef does for nodes, in the merged attributes with the
 // node's own top-level keys (name, chef_environment, run_list) over them.
 func PartialData(doc map[string]any, body map[string][]string) map[string]any {
-	base := map[string]any{}
-	for _, level := range []string{"default", "normal", "override", "automatic"} {
-		if attrs, ok := doc[level].(map[string]any); ok {
-			base = deepMerge(base, attrs)
-		}
-	}
+	base := query.MergedAttributes(doc)
 	for k, v := range doc {
 		switch k {
 		case "default", "normal", "override", "automatic":
@@ -163,23 +158,6 @@ func lookup(m map[string]any, path []string) any {
 		}
 	}
 	return v
-}
-
-func deepMerge(low, high map[string]any) map[string]any {
-	out := make(map[string]any, len(low)+len(high))
-	for k, v := range low {
-		out[k] = v
-	}
-	for k, hv := range high {
-		lm, lok := out[k].(map[string]any)
-		hm, hok := hv.(map[string]any)
-		if lok && hok {
-			out[k] = deepMerge(lm, hm)
-		} else {
-			out[k] = hv
-		}
-	}
-	return out
 }
 
 // filter is what can be asked of Consul itself: node meta equalities and

@@ -69,12 +69,7 @@ func Flatten(index string, obj map[string]any) Doc {
 
 // nodeForIndexing is chef_node:ejson_for_indexing.
 func nodeForIndexing(node map[string]any) map[string]any {
-	merged := map[string]any{}
-	for _, level := range [...]string{"default", "normal", "override", "automatic"} {
-		if attrs, ok := node[level].(map[string]any); ok {
-			merged = deepMerge(merged, attrs)
-		}
-	}
+	merged := MergedAttributes(node)
 	runList := normalizeRunList(node["run_list"])
 	env := node["chef_environment"]
 	if env == nil {
@@ -89,6 +84,18 @@ func nodeForIndexing(node map[string]any) map[string]any {
 	for _, k := range [...]string{"policy_name", "policy_group"} {
 		if v := node[k]; v != nil {
 			merged[k] = v
+		}
+	}
+	return merged
+}
+
+// MergedAttributes deep-merges a node's default, normal, override and
+// automatic attributes, later levels winning, as Chef indexes them.
+func MergedAttributes(node map[string]any) map[string]any {
+	merged := map[string]any{}
+	for _, level := range [...]string{"default", "normal", "override", "automatic"} {
+		if attrs, ok := node[level].(map[string]any); ok {
+			merged = deepMerge(merged, attrs)
 		}
 	}
 	return merged
