@@ -74,6 +74,9 @@ type Env struct {
 	// ClientConfig builds the client lazily from flags and env.
 	clientConfig *api.Config
 	cmdNotFound  bool
+	// globalStack and globalPartial are --stack/--partial given before
+	// the command.
+	globalStack, globalPartial string
 }
 
 // client returns the API client, built once from the global flags.

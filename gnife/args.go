@@ -21,6 +21,21 @@ func permute(app *cli.App, args []string) (out, path []string, unknown string) {
 	cmds := app.Commands
 	var leaf *cli.Command
 	i := 0
+	// Global options before the command (gnife --stack dev search ...)
+	// stay in front, with their values.
+	var global []string
+	for i < len(args) {
+		name, hasValue := flagName(args[i])
+		if name == "" || !isGlobal(app, name) {
+			break
+		}
+		global = append(global, args[i])
+		if !hasValue && i+1 < len(args) {
+			global = append(global, args[i+1])
+			i++
+		}
+		i++
+	}
 	for i < len(args) {
 		c := findCommand(cmds, args[i])
 		if c == nil {
@@ -67,12 +82,23 @@ func permute(app *cli.App, args []string) (out, path []string, unknown string) {
 			j++
 		}
 	}
-	out = append(append([]string(nil), path...), flags...)
+	out = append(append(append([]string(nil), global...), path...), flags...)
 	if len(pos) > 0 {
 		out = append(out, "--")
 		out = append(out, pos...)
 	}
 	return out, path, unknown
+}
+
+func isGlobal(app *cli.App, name string) bool {
+	for _, f := range app.Flags {
+		for _, n := range f.Names() {
+			if n == name {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func isLetter(s string) bool {

@@ -105,14 +105,20 @@ func commonFlagsExcept(alias string) []cli.Flag {
 	return flags
 }
 
+// globalFlags may also come before the command: gnife --stack dev search ...
 func globalFlags() []cli.Flag {
-	return []cli.Flag{&cli.StringFlag{Name: "server-url", Aliases: []string{"s"}}}
+	return []cli.Flag{
+		&cli.StringFlag{Name: "server-url", Aliases: []string{"s"}},
+		&cli.StringFlag{Name: "stack"},
+		&cli.StringFlag{Name: "partial"},
+	}
 }
 
 func applyGlobalFlags(c *cli.Context, env *Env) {
 	if u := c.String("server-url"); u != "" {
 		env.clientConfig.Address = u
 	}
+	env.globalStack, env.globalPartial = c.String("stack"), c.String("partial")
 }
 
 // setup applies a command's common flags to env, and rejects a -F value
@@ -127,8 +133,8 @@ func (e *Env) setup(c *cli.Context) error {
 		e.clientConfig.Address = u
 		e.Client = nil
 	}
-	e.Stack = firstNonEmpty(c.String("stack"), defaults.Stack)
-	switch p := firstNonEmpty(c.String("partial"), defaults.Partial); p {
+	e.Stack = firstNonEmpty(c.String("stack"), e.globalStack, defaults.Stack)
+	switch p := firstNonEmpty(c.String("partial"), e.globalPartial, defaults.Partial); p {
 	case "", "allow":
 		e.Deny = false
 	case "deny":
