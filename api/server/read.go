@@ -18,6 +18,7 @@ func (s *Server) readRoutes() {
 		}
 		s.mux.HandleFunc("GET "+prefix+"/data/{name}/{item}", s.get)
 		s.mux.HandleFunc("GET "+prefix+"/environments/{name}/nodes", s.list("environments/{name}/nodes"))
+		s.mux.HandleFunc("GET "+prefix+"/search", s.indexes)
 	}
 	s.mux.HandleFunc("GET /v1/nodes/{name}", s.locate)
 }
@@ -91,6 +92,24 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Shearch-Failed", strings.Join(f, ","))
 	}
 	writeJSON(w, http.StatusOK, res.Object)
+}
+
+// indexes answers GET /search as Chef does: every searchable index, the
+// data bags of every shard included, with its URL.
+func (s *Server) indexes(w http.ResponseWriter, r *http.Request) {
+	res, err := s.Engine.List(r.Context(), r.URL.Query().Get("stack"), "data", deny(r))
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	out := map[string]string{}
+	for _, idx := range []string{"node", "role", "client", "environment"} {
+		out[idx] = s.base(r) + "/search/" + idx
+	}
+	for bag := range res.Names {
+		out[bag] = s.base(r) + "/search/" + url.PathEscape(bag)
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // locate answers which shards hold a node, and the copy that wins.

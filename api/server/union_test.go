@@ -261,6 +261,10 @@ func TestReads(t *testing.T) {
 	if err := f.client.GetJSON(ctx, "/organizations/acme/roles", nil, &roles); err != nil || len(roles) != 4 {
 		t.Fatalf("/roles: %v %v", roles, err)
 	}
+	var indexes map[string]string
+	if err := f.client.GetJSON(ctx, "/search", nil, &indexes); err != nil || len(indexes) != 5 || indexes["users"] != f.srv.URL+"/search/users" {
+		t.Fatalf("/search: %v %v", indexes, err)
+	}
 	var node map[string]any
 	if err := f.client.GetJSON(ctx, "/nodes/monitor01", nil, &node); err != nil || node["chef_environment"] != "prod" {
 		t.Fatalf("/nodes/monitor01: %v %v", node, err)
