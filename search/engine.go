@@ -166,7 +166,7 @@ func (e *Engine) fanOut(ctx context.Context, targets []shards.Shard, call func(c
 				a.status.Error = shortError(err, s.Name)
 			}
 			a.status.Rows = len(a.rows)
-			if e.OnShardResult != nil {
+			if e.OnShardResult != nil && !isClientError(err) {
 				e.OnShardResult(s.Name, err)
 			}
 			answers[i] = a
@@ -175,6 +175,14 @@ func (e *Engine) fanOut(ctx context.Context, targets []shards.Shard, call func(c
 	}
 	g.Wait()
 	return answers
+}
+
+// isClientError is a 4xx: the shard answered, the request was the
+// problem (a node that lives elsewhere, an unknown index), so it is not a
+// fault of the shard.
+func isClientError(err error) bool {
+	var se *shards.StatusError
+	return errors.As(err, &se) && se.Status >= 400 && se.Status < 500
 }
 
 // shortError drops the "shard NAME: " prefix: the status already names it.
@@ -365,13 +373,18 @@ func page(rows []Row, start, n int) []Row {
 // from all of them is an unknown index. A 404 from only some shards is a
 // data bag missing there: that shard simply has no rows.
 func classify(answers []shardAnswer) error {
-	var n400, n404 int
+	var n400, n404, answered int
 	var first400, first404 *shards.StatusError
 	for i := range answers {
-		var se *shards.StatusError
-		if !errors.As(answers[i].err, &se) {
+		if answers[i].err == nil {
+			answered++
 			continue
 		}
+		var se *shards.StatusError
+		if !errors.As(answers[i].err, &se) {
+			continue // a shard that did not answer says nothing either way
+		}
+		answered++
 		switch se.Status {
 		case http.StatusBadRequest:
 			n400++
@@ -386,9 +399,9 @@ func classify(answers []shardAnswer) error {
 		}
 	}
 	switch {
-	case n404 == len(answers):
+	case answered > 0 && n404 == answered:
 		return &Error{Status: http.StatusNotFound, Message: strings.Join(first404.Messages, "\n")}
-	case n400 > 0 && n400+n404 == len(answers):
+	case n400 > 0 && n400+n404 == answered:
 		return &Error{Status: http.StatusBadRequest, Message: strings.Join(first400.Messages, "\n")}
 	}
 	if n404 > 0 {

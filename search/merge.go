@@ -31,7 +31,7 @@ func merge(index string, answers []shardAnswer) ([]Row, []Duplicate) {
 		return all[i].Shard < all[j].Shard
 	})
 	out := all[:0:0]
-	var dups []Duplicate
+	dups := []Duplicate{}
 	for i := 0; i < len(all); {
 		j := i + 1
 		for j < len(all) && all[j].Name == all[i].Name {

@@ -3,6 +3,7 @@ package search
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 
@@ -45,7 +46,7 @@ func (e *Engine) Get(ctx context.Context, stack, path string, deny bool) (*ReadR
 		if err := c.GetJSON(ctx, path, &obj); err != nil {
 			return nil, err
 		}
-		return []shards.Row{{Name: path, Data: obj}}, nil
+		return []shards.Row{{Name: objectName(path), Data: obj}}, nil
 	})
 	if err := classify(answers); err != nil {
 		return nil, err
@@ -56,9 +57,9 @@ func (e *Engine) Get(ctx context.Context, stack, path string, deny bool) (*ReadR
 	}
 	rows, dups := merge(kindOf(path), answers)
 	if len(rows) == 0 {
-		// Some shards failed and none of the rest has it: we cannot say
-		// it does not exist, but we cannot return it either.
-		return nil, errorf(http.StatusNotFound, "%s not found on the shards that answered; failed: %s", path, failedShardsMessage(summary.Details))
+		// Some shards failed and none of the rest has it: it may well be
+		// on a failed shard, so "not found" would be a lie.
+		return nil, errorf(http.StatusBadGateway, "%s is not on the shards that answered, and shard(s) failed: %s", path, failedShardsMessage(summary.Details))
 	}
 	res := &ReadResult{Object: rows[0].Data, Kept: rows[0].Shard, Duplicates: dups, Shards: summary}
 	for _, a := range answers {
@@ -67,6 +68,15 @@ func (e *Engine) Get(ctx context.Context, stack, path string, deny bool) (*ReadR
 		}
 	}
 	return res, nil
+}
+
+// objectName is the last segment of an object path, unescaped.
+func objectName(p string) string {
+	last := p[strings.LastIndex(p, "/")+1:]
+	if u, err := url.PathUnescape(last); err == nil {
+		return u
+	}
+	return last
 }
 
 // ListResult is a collection (nodes, roles, data/BAG, ...) merged over

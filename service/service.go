@@ -56,10 +56,13 @@ func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
 		}
 		tc.Static = append(tc.Static, sh)
 	}
-	if len(cfg.Route53.Records) > 0 {
+	// Discovered shards sign with the default key: read it now.
+	if len(cfg.Route53.Records) > 0 || cfg.Shards.ClientKey != "" {
 		if err := checkKey(cfg.Shards.ClientKey, "shards.client_key"); err != nil {
 			return nil, &ConfigError{err}
 		}
+	}
+	if len(cfg.Route53.Records) > 0 {
 		r := &shards.Route53Config{Endpoint: cfg.Route53.Endpoint, ZoneID: cfg.Route53.ZoneID, URLTemplate: cfg.Route53.URLTemplate,
 			Refresh: cfg.Route53.Refresh.Duration, Region: cfg.Route53.Region}
 		for _, rec := range cfg.Route53.Records {

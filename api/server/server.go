@@ -270,13 +270,24 @@ func (s *Server) chefSearch(w http.ResponseWriter, r *http.Request) {
 	rows := make([]any, len(res.Rows))
 	for i, row := range res.Rows {
 		if req.Partial != nil {
-			rows[i] = map[string]any{"url": row.URL, "data": row.Data}
+			rows[i] = map[string]any{"url": s.objectURL(r, req.Index, row.Name), "data": row.Data}
 		} else {
 			rows[i] = row.Data
 		}
 	}
 	shardHeaders(w, res)
 	writeJSON(w, http.StatusOK, map[string]any{"total": res.Total, "start": res.Start, "rows": rows})
+}
+
+// objectURL is where one Chef server would say a search row lives: the
+// object under Shearch, not under the shard that answered.
+func (s *Server) objectURL(r *http.Request, index, name string) string {
+	coll := map[string]string{"node": "nodes", "role": "roles", "client": "clients", "environment": "environments"}[index]
+	if coll == "" {
+		coll = "data/" + url.PathEscape(index)
+		name = strings.TrimPrefix(name, "data_bag_item_"+index+"_")
+	}
+	return s.base(r) + "/" + coll + "/" + url.PathEscape(name)
 }
 
 func shardHeaders(w http.ResponseWriter, res *search.Result) {
