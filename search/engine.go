@@ -60,6 +60,8 @@ type Engine struct {
 	// Cache keeps merged answers briefly; nil or a zero TTL is off.
 	Cache *Cache
 
+	owners ownersCache
+
 	clients    sync.Map // clientKey -> *shards.Client
 	flightOnce sync.Once
 	flights    *singleflight.Group
@@ -291,6 +293,9 @@ func (e *Engine) fetchMerged(ctx context.Context, req Request, stream bool) (*me
 		return nil, err
 	}
 	m.rows, m.dups = merge(req.Index, answers)
+	if isNode {
+		m.rows, m.dups = e.dropStale(ctx, targets, m.rows, m.dups, e.duplicatedNodes(ctx, targets))
+	}
 	if partial != nil && isNode {
 		for i := range m.rows {
 			delete(m.rows[i].Data, ohaiKey)

@@ -217,3 +217,47 @@ func TestDuplicateNode(t *testing.T) {
 }
 
 func readAll(p string) ([]byte, error) { return os.ReadFile(p) }
+
+// A query that matches only the stale copy of a duplicated node does not
+// return it as the node, and says where the real one is.
+func TestStaleCopyOnlyMatch(t *testing.T) {
+	f := startFleet(t)
+	ctx := context.Background()
+	var holder int
+	for i, p := range f.cluster.Parts {
+		for _, n := range p.Nodes {
+			if n["name"] == "web-02.prod.example.com" {
+				holder = i
+			}
+		}
+	}
+	other := (holder + 1) % 3
+	var node map[string]any
+	c0, _ := f.cluster.Shards[holder].Client()
+	if err := c0.GetJSON(ctx, "nodes/web-02.prod.example.com", &node); err != nil {
+		t.Fatal(err)
+	}
+	node["automatic"].(map[string]any)["ohai_time"] = json.Number("1795348799.9")
+	node["automatic"].(map[string]any)["ipaddress"] = "127.0.0.98"
+	c1, _ := f.cluster.Shards[other].Client()
+	if _, err := c1.Do(ctx, "POST", "nodes", node); err != nil {
+		t.Fatal(err)
+	}
+	defer c1.Do(ctx, "DELETE", "nodes/web-02.prod.example.com", nil)
+	if err := devfleet.WaitIndexed(ctx, c1, len(f.cluster.Parts[other].Nodes)+1); err != nil {
+		t.Fatal(err)
+	}
+	// A fresh engine: the shared one may hold an owners map from before.
+	e := &search.Engine{Topology: search.StaticShards(f.cluster.ShardList()), DefaultStack: "prod"}
+	res, err := e.Search(ctx, search.Request{Index: "node", Query: "ipaddress:127.0.0.12"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Total != 0 || len(res.Duplicates) != 1 || res.Duplicates[0].Kept != f.cluster.Shards[other].Name {
+		t.Fatalf("stale-only match: total %d, duplicates %+v", res.Total, res.Duplicates)
+	}
+	res, err = e.Search(ctx, search.Request{Index: "node", Query: "ipaddress:127.0.0.98"})
+	if err != nil || res.Total != 1 || res.Rows[0].Shard != f.cluster.Shards[other].Name {
+		t.Fatalf("newest copy: %+v %v", res, err)
+	}
+}

@@ -1,0 +1,142 @@
+package search
+
+import (
+	"context"
+	"math/big"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/shearch/shearch/shards"
+)
+
+// ownersTTL bounds how stale the map of nodes held by several shards may
+// be. Duplicates come from moves and re-bootstraps, which are rare; one
+// names fan-out per stack this often is cheap next to the queries.
+const ownersTTL = 30 * time.Second
+
+// nodeCopy is one shard's copy of a node that several shards hold.
+type nodeCopy struct {
+	shard string
+	ohai  *big.Float
+}
+
+type ownersEntry struct {
+	at     time.Time
+	copies map[string][]nodeCopy // only names held by 2+ shards
+}
+
+type ownersCache struct {
+	mu sync.Mutex
+	m  map[string]*ownersEntry // key: the shard names
+}
+
+// duplicatedNodes returns, for the nodes held by more than one of the
+// targets, every copy with its ohai_time. A query can match a stale copy
+// only (its old IP, say) while the newest copy on another shard does not
+// match: that hit must not be returned as the node. Best effort: a shard
+// that fails here is left out.
+func (e *Engine) duplicatedNodes(ctx context.Context, targets []shards.Shard) map[string][]nodeCopy {
+	names := make([]string, len(targets))
+	for i, t := range targets {
+		names[i] = t.Name
+	}
+	sort.Strings(names)
+	key := strings.Join(names, ",")
+	e.owners.mu.Lock()
+	if ent, ok := e.owners.m[key]; ok && time.Since(ent.at) < ownersTTL {
+		e.owners.mu.Unlock()
+		return ent.copies
+	}
+	e.owners.mu.Unlock()
+	v, _, _ := e.flight().Do("owners\x00"+key, func() (any, error) {
+		answers := e.fanOut(ctx, targets, func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
+			return c.Search(ctx, "node", "*:*", map[string][]string{ohaiKey: {"ohai_time"}})
+		})
+		all := map[string][]nodeCopy{}
+		for _, a := range answers {
+			for _, r := range a.rows {
+				all[r.Name] = append(all[r.Name], nodeCopy{shard: a.shard.Name, ohai: ohaiTime(Row{Data: r.Data})})
+			}
+		}
+		copies := map[string][]nodeCopy{}
+		for name, cs := range all {
+			if len(cs) > 1 {
+				copies[name] = cs
+			}
+		}
+		e.owners.mu.Lock()
+		if e.owners.m == nil {
+			e.owners.m = map[string]*ownersEntry{}
+		}
+		e.owners.m[key] = &ownersEntry{at: time.Now(), copies: copies}
+		e.owners.mu.Unlock()
+		return copies, nil
+	})
+	return v.(map[string][]nodeCopy)
+}
+
+// dropStale removes hits that are a stale copy of a node whose newest
+// copy lives on another shard, and reports them as duplicates. The map
+// may be up to ownersTTL old, so a hit is dropped only once the newer
+// copy is read back from its shard.
+func (e *Engine) dropStale(ctx context.Context, targets []shards.Shard, rows []Row, dups []Duplicate, copies map[string][]nodeCopy) ([]Row, []Duplicate) {
+	if len(copies) == 0 {
+		return rows, dups
+	}
+	reported := map[string]bool{}
+	for _, d := range dups {
+		reported[d.Name] = true
+	}
+	out := rows[:0:0]
+	for _, r := range rows {
+		cs, ok := copies[r.Name]
+		if !ok || r.Source != SourceChef {
+			out = append(out, r)
+			continue
+		}
+		newest := cs[0]
+		for _, c := range cs[1:] {
+			if c.ohai.Cmp(newest.ohai) > 0 {
+				newest = c
+			}
+		}
+		if newest.shard == r.Shard || newest.ohai.Cmp(ohaiTime(r)) <= 0 || !e.newerOn(ctx, targets, newest.shard, r) {
+			out = append(out, r)
+			continue
+		}
+		if !reported[r.Name] {
+			d := Duplicate{Name: r.Name, Kept: newest.shard, Differs: true}
+			for _, c := range cs {
+				if c.shard != newest.shard {
+					d.Stale = append(d.Stale, c.shard)
+				}
+			}
+			sort.Strings(d.Stale)
+			dups = append(dups, d)
+			reported[r.Name] = true
+		}
+	}
+	return out, dups
+}
+
+// newerOn confirms that shard still holds a newer copy of r's node.
+func (e *Engine) newerOn(ctx context.Context, targets []shards.Shard, shard string, r Row) bool {
+	for _, t := range targets {
+		if t.Name != shard {
+			continue
+		}
+		c, err := e.Client(t)
+		if err != nil {
+			return false
+		}
+		var node map[string]any
+		if err := c.GetJSON(ctx, "nodes/"+url.PathEscape(r.Name), &node); err != nil {
+			return false
+		}
+		return ohaiTime(Row{Data: node}).Cmp(ohaiTime(r)) > 0
+	}
+	return false
+}
