@@ -105,6 +105,27 @@ func (e *ConnectError) Error() string {
 // Do is the one request pipeline: it sends, checks the status and returns
 // the body of a 2xx answer.
 func (c *Client) Do(ctx context.Context, method, path string, query url.Values, body any) ([]byte, error) {
+	data, _, err := c.DoHeader(ctx, method, path, query, body)
+	return data, err
+}
+
+// FailedShards reads the shards an answer says failed, with why, from
+// its X-Shearch-Errors header.
+func FailedShards(h http.Header) map[string]string {
+	out := map[string]string{}
+	if v := h.Get("X-Shearch-Errors"); v != "" {
+		json.Unmarshal([]byte(v), &out)
+	}
+	for _, n := range strings.Split(h.Get("X-Shearch-Failed"), ",") {
+		if _, ok := out[n]; n != "" && !ok {
+			out[n] = "no answer"
+		}
+	}
+	return out
+}
+
+// DoHeader is Do that also returns the answer's headers.
+func (c *Client) DoHeader(ctx context.Context, method, path string, query url.Values, body any) ([]byte, http.Header, error) {
 	u := *c.base
 	u.Path = strings.TrimSuffix(u.Path, "/") + path
 	u.RawQuery = query.Encode()
@@ -112,13 +133,13 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		rd = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	req.Header.Set("Accept", "application/json")
 	if body != nil {
@@ -132,12 +153,12 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 		if ue, ok := err.(*url.Error); ok {
 			err = ue.Err
 		}
-		return nil, &ConnectError{Address: c.base.String(), Err: err}
+		return nil, nil, &ConnectError{Address: c.base.String(), Err: err}
 	}
 	defer res.Body.Close()
 	data, err := io.ReadAll(res.Body)
 	if err != nil {
-		return nil, &ConnectError{Address: c.base.String(), Err: err}
+		return nil, nil, &ConnectError{Address: c.base.String(), Err: err}
 	}
 	if res.StatusCode < 200 || res.StatusCode > 299 {
 		se := &StatusError{Status: res.StatusCode}
@@ -149,9 +170,9 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 		} else if s := strings.TrimSpace(string(data)); s != "" {
 			se.Messages = []string{s}
 		}
-		return nil, se
+		return nil, res.Header, se
 	}
-	return data, nil
+	return data, res.Header, nil
 }
 
 // GetJSON fetches path and decodes it, numbers kept as json.Number.

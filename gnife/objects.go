@@ -1,9 +1,12 @@
 package gnife
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/url"
+	"sort"
 	"strconv"
 
 	"github.com/urfave/cli/v2"
@@ -89,8 +92,8 @@ func runList(env *Env, o ListOptions) error {
 		return err
 	}
 	var items map[string]string
-	if err := cl.GetJSON(env.ctx(), o.Path, env.query(), &items); err != nil {
-		return httpError(err)
+	if err := env.read(cl, o.Path, &items); err != nil {
+		return err
 	}
 	out, err := knife.List(items, o.WithURI, o.Format)
 	if err != nil {
@@ -165,10 +168,40 @@ func (e *Env) getObject(path string) (map[string]any, error) {
 		return nil, err
 	}
 	var obj map[string]any
-	if err := cl.GetJSON(e.ctx(), path, e.query(), &obj); err != nil {
-		return nil, httpError(err)
+	if err := e.read(cl, path, &obj); err != nil {
+		return nil, err
 	}
 	return obj, nil
+}
+
+// read GETs a Chef-compatible path, warns on stderr for each shard that
+// failed (knife's output and exit code stay as they are), and decodes.
+func (e *Env) read(cl *api.Client, path string, v any) error {
+	data, h, err := cl.DoHeader(e.ctx(), "GET", path, e.query(), nil)
+	e.warnShards(api.FailedShards(h))
+	if err != nil {
+		return httpError(err)
+	}
+	return shardsJSON(data, v)
+}
+
+func (e *Env) warnShards(failed map[string]string) {
+	names := make([]string, 0, len(failed))
+	for n := range failed {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(e.IO.ErrOut, "WARNING: shard %s failed: %s\n", n, failed[n])
+	}
+}
+
+// shardsJSON decodes keeping numbers as json.Number, as knife's output
+// needs their text.
+func shardsJSON(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	return dec.Decode(v)
 }
 
 // query carries --stack and --partial to every request.

@@ -60,10 +60,7 @@ func (s *Server) list(pattern string) http.HandlerFunc {
 		for name := range res.Names {
 			out[name] = objBase + "/" + url.PathEscape(name)
 		}
-		w.Header().Set("X-Shearch-Shards", headerCount(res.Shards.OK, res.Shards.Total))
-		if f := res.Shards.FailedNames(); len(f) > 0 {
-			w.Header().Set("X-Shearch-Failed", strings.Join(f, ","))
-		}
+		setShardHeaders(w, res.Shards)
 		writeJSON(w, http.StatusOK, out)
 	}
 }
@@ -87,10 +84,7 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	w.Header().Set("X-Shearch-Shards", headerCount(res.Shards.OK, res.Shards.Total))
-	if f := res.Shards.FailedNames(); len(f) > 0 {
-		w.Header().Set("X-Shearch-Failed", strings.Join(f, ","))
-	}
+	setShardHeaders(w, res.Shards)
 	writeJSON(w, http.StatusOK, res.Object)
 }
 

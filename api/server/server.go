@@ -291,10 +291,26 @@ func (s *Server) objectURL(r *http.Request, index, name string) string {
 }
 
 func shardHeaders(w http.ResponseWriter, res *search.Result) {
-	w.Header().Set("X-Shearch-Shards", headerCount(res.Shards.OK, res.Shards.Total))
-	if failed := res.Shards.FailedNames(); len(failed) > 0 {
-		w.Header().Set("X-Shearch-Failed", strings.Join(failed, ","))
+	setShardHeaders(w, res.Shards)
+}
+
+// setShardHeaders says how many shards answered, which failed, and why
+// (X-Shearch-Errors: a JSON object shard -> error, for clients that warn).
+func setShardHeaders(w http.ResponseWriter, s search.ShardsSummary) {
+	w.Header().Set("X-Shearch-Shards", headerCount(s.OK, s.Total))
+	failed := s.FailedNames()
+	if len(failed) == 0 {
+		return
 	}
+	w.Header().Set("X-Shearch-Failed", strings.Join(failed, ","))
+	why := map[string]string{}
+	for _, d := range s.Details {
+		if d.Status != search.StatusOK {
+			why[d.Name] = d.Error
+		}
+	}
+	b, _ := json.Marshal(why)
+	w.Header().Set("X-Shearch-Errors", string(b))
 }
 
 func (s *Server) fail(w http.ResponseWriter, err error) {
