@@ -474,13 +474,18 @@ func (e *Engine) fallBack(ctx context.Context, req Request, answers []shardAnswe
 // Stream emits every row of the merged answer from Start, in order, then
 // returns the answer without rows. Whole nodes are read a batch at a time
 // from the shards that hold them, so memory holds names, not the fleet.
-func (e *Engine) Stream(ctx context.Context, req Request, emit func(Row) error) (*Result, error) {
+// begin, when not nil, hears the shard summary once the merge is done and
+// before the first row, so an HTTP answer can carry it in its headers.
+func (e *Engine) Stream(ctx context.Context, req Request, begin func(ShardsSummary), emit func(Row) error) (*Result, error) {
 	if err := e.check(&req); err != nil {
 		return nil, err
 	}
 	m, cached, err := e.merged(ctx, req, true)
 	if err != nil {
 		return nil, err
+	}
+	if begin != nil {
+		begin(m.shards)
 	}
 	rows := page(m.rows, req.Start, len(m.rows)+1)
 	if req.Rows > 0 && req.Rows < len(rows) {

@@ -120,8 +120,8 @@ func TestNDJSONStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
-	if ct := res.Header.Get("Content-Type"); ct != "application/x-ndjson" {
-		t.Fatalf("content type %q", ct)
+	if ct := res.Header.Get("Content-Type"); ct != "application/x-ndjson" || res.Header.Get("X-Shearch-Shards") != "3/3" {
+		t.Fatalf("content type %q, X-Shearch-Shards %q", ct, res.Header.Get("X-Shearch-Shards"))
 	}
 	sc := bufio.NewScanner(res.Body)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)

@@ -225,7 +225,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, req search.Reque
 	flusher, _ := w.(http.Flusher)
 	started := false
 	n := 0
-	res, err := s.Engine.Stream(r.Context(), req, func(row search.Row) error {
+	res, err := s.Engine.Stream(r.Context(), req, func(sum search.ShardsSummary) { setShardHeaders(w, sum) }, func(row search.Row) error {
 		if !started {
 			w.Header().Set("Content-Type", "application/x-ndjson")
 			w.WriteHeader(http.StatusOK)
