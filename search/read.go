@@ -126,11 +126,15 @@ func (e *Engine) List(ctx context.Context, stack, path string, deny bool) (*List
 // checkFailures applies the partial-response strategy: with deny, any
 // failed shard fails the request; without it, only all of them do.
 func checkFailures(s ShardsSummary, deny bool) error {
+	var err *Error
 	if deny && s.Failed > 0 {
-		return errorf(http.StatusBadGateway, "partial=deny and shard(s) failed: %s", failedShardsMessage(s.Details))
+		err = errorf(http.StatusBadGateway, "partial=deny and shard(s) failed: %s", failedShardsMessage(s.Details))
+	} else if s.OK == 0 && !anyFallback(s) {
+		err = errorf(http.StatusBadGateway, "every shard failed: %s", failedShardsMessage(s.Details))
 	}
-	if s.OK == 0 && !anyFallback(s) {
-		return errorf(http.StatusBadGateway, "every shard failed: %s", failedShardsMessage(s.Details))
+	if err == nil {
+		return nil
 	}
-	return nil
+	err.Shards = &s
+	return err
 }

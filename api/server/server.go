@@ -316,6 +316,9 @@ func setShardHeaders(w http.ResponseWriter, s search.ShardsSummary) {
 func (s *Server) fail(w http.ResponseWriter, err error) {
 	var se *search.Error
 	if errors.As(err, &se) {
+		if se.Shards != nil {
+			setShardHeaders(w, *se.Shards)
+		}
 		writeError(w, se.Status, se.Message)
 		return
 	}

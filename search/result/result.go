@@ -105,6 +105,8 @@ type Result struct {
 type Error struct {
 	Status  int
 	Message string
+	// Shards, when known, says which shards failed, for the headers.
+	Shards *ShardsSummary
 }
 
 func (e *Error) Error() string { return e.Message }
