@@ -9,10 +9,15 @@ APT_PACKAGES := goiardi openssh-server openssh-client zsh fish bash-completion
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FUZZTIME ?= 20s
 
-.PHONY: deps build test vet demo bench fuzz install-completion clean
+.PHONY: deps apt-deps build test vet demo bench fuzz install-completion clean
 
-## deps: goiardi and the ssh/shell test tools from Debian, consul built into bin/ (idempotent)
-deps: bin/consul
+## deps: goiardi and the ssh/shell test tools from Debian, consul built into bin/ (idempotent).
+## The Debian install (network) and the consul build (CPU) run side by side.
+deps:
+	@$(MAKE) --no-print-directory -j2 apt-deps bin/consul
+	@bin/consul version | head -1
+
+apt-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
@@ -21,7 +26,6 @@ deps: bin/consul
 		{ echo "make deps: could not install$$missing with apt-get" >&2; exit 1; }; \
 	fi
 	@command -v goiardi >/dev/null || { echo "make deps: goiardi is still missing" >&2; exit 1; }
-	@bin/consul version | head -1
 
 # consul comes from a tools module with a committed go.sum, so the build
 # is verified and repeatable.
