@@ -283,7 +283,12 @@ func (e *Engine) fetchMerged(ctx context.Context, req Request, stream bool) (*me
 		return c.Search(ctx, req.Index, req.Query, partial)
 	})
 	if err := classify(answers); err != nil {
-		return nil, err
+		if e.Validate == nil || !refusedByAll(err) {
+			return nil, err
+		}
+		if answers, err = e.searchLocally(ctx, targets, req, partial); err != nil {
+			return nil, err
+		}
 	}
 	if isNode && e.Fallback != nil {
 		e.fallBack(ctx, req, answers)

@@ -179,3 +179,43 @@ func TestBearerToken(t *testing.T) {
 		t.Fatalf("healthz without a token: %d %q", res.StatusCode, b)
 	}
 }
+
+// Queries Chef Server accepts but goiardi's older grammar refuses are
+// answered by Shearch's own matcher over the shards' objects.
+func TestQueriesGoiardiRefuses(t *testing.T) {
+	f := startFleet(t)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		index, q string
+		partial  map[string][]string
+		want     []string
+	}{
+		{"users", `shell:\/bin\/bash`, nil, []string{"data_bag_item_users_alice", "data_bag_item_users_carol"}},
+		{"users", `shell:\/bin\/zsh`, map[string][]string{"sh": {"shell"}}, []string{"data_bag_item_users_bob"}},
+		// Lucene fuzzy: at most 2 edits away.
+		{"node", `name:web-01.prod.example.com~`, nil, []string{"db-01.prod.example.com", "lb-01.prod.example.com", "web-01.prod.example.com", "web-02.prod.example.com"}},
+		{"node", `kernel_release:5.4.0-1045-aws AND NOT ec2_region:\/x`, map[string][]string{"ip": {"ipaddress"}}, nil},
+	} {
+		direct, _ := f.cluster.Shards[0].Client()
+		if _, err := direct.Search(ctx, tc.index, tc.q, nil); err == nil {
+			t.Fatalf("%s: goiardi accepts it; the test needs a query it refuses", tc.q)
+		}
+		res, err := f.client.Search(ctx, search.Request{Index: tc.index, Query: tc.q, Partial: tc.partial})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.q, err)
+		}
+		var names []string
+		for _, r := range res.Rows {
+			names = append(names, r.Name)
+			if tc.partial != nil && len(r.Data) != len(tc.partial) {
+				t.Fatalf("%s: partial row %v", tc.q, r.Data)
+			}
+		}
+		if tc.want != nil && strings.Join(names, ",") != strings.Join(tc.want, ",") {
+			t.Errorf("%s: got %v, want %v", tc.q, names, tc.want)
+		}
+		if tc.want == nil && len(names) == 0 {
+			t.Errorf("%s: no rows", tc.q)
+		}
+	}
+}

@@ -1,0 +1,92 @@
+package search
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/shearch/shearch/search/query"
+	"github.com/shearch/shearch/shards"
+)
+
+// Shards that are not Chef Infra Servers (goiardi speaks the older Chef 10
+// grammar) refuse some queries Chef Server accepts, such as `word~0.5` or
+// a `/` in a term. Shearch promises Chef Server's grammar, so when every
+// shard refuses a query its own parser accepted, it evaluates the query
+// itself over each shard's objects, with Chef's flattening and matching.
+
+// searchLocally asks each shard for every object of the index and keeps
+// those the query matches, shaped as the shard would have answered.
+func (e *Engine) searchLocally(ctx context.Context, targets []shards.Shard, req Request, partial map[string][]string) ([]shardAnswer, error) {
+	q, err := query.Parse(req.Query)
+	if err != nil {
+		return nil, errorf(http.StatusBadRequest, "%v", err)
+	}
+	answers := e.fanOut(ctx, targets, func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
+		rows, err := c.Search(ctx, req.Index, "*:*", nil)
+		if err != nil {
+			return nil, err
+		}
+		var out []shards.Row
+		for _, r := range rows {
+			item := indexed(req.Index, r.Data)
+			if !q.Match(query.Flatten(req.Index, item)) {
+				continue
+			}
+			if partial != nil {
+				r = shards.Row{Name: r.Name, Data: partialData(req.Index, r.Data, item, partial)}
+			}
+			out = append(out, r)
+		}
+		return out, nil
+	})
+	return answers, classify(answers)
+}
+
+// indexed is the object as Chef indexes it: a data bag search row wraps
+// the item in raw_data.
+func indexed(index string, obj map[string]any) map[string]any {
+	switch index {
+	case "node", "role", "client", "environment":
+		return obj
+	}
+	if raw, ok := obj["raw_data"].(map[string]any); ok {
+		return raw
+	}
+	return obj
+}
+
+// partialData answers a partial-search body from a whole object: node
+// paths are looked up in the merged attributes with the node's own
+// top-level keys over them, other objects as they are.
+func partialData(index string, obj, item map[string]any, body map[string][]string) map[string]any {
+	base := item
+	if index == "node" {
+		base = query.MergedAttributes(obj)
+		for _, k := range []string{"name", "chef_environment", "run_list"} {
+			if v, ok := obj[k]; ok {
+				base[k] = v
+			}
+		}
+	}
+	out := make(map[string]any, len(body))
+	for key, path := range body {
+		var v any = base
+		for _, p := range path {
+			m, ok := v.(map[string]any)
+			if !ok {
+				v = nil
+				break
+			}
+			v = m[p]
+		}
+		out[key] = v
+	}
+	return out
+}
+
+// refusedByAll reports a 400 that every shard gave.
+func refusedByAll(err error) bool {
+	var se *Error
+	return errors.As(err, &se) && se.Status == http.StatusBadRequest
+}
