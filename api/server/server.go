@@ -67,6 +67,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, "missing or unknown bearer token: send Authorization: Bearer <token> (SHEARCH_TOKEN for gnife)")
 		return
 	}
+	if !strings.HasPrefix(r.URL.Path, "/v1/") && !open(r.URL.Path) {
+		// Chef clients (knife's ServerAPIVersions) negotiate the API
+		// version from this header; Shearch answers as API version 1.
+		asked := r.Header.Get("X-Ops-Server-API-Version")
+		if asked == "" {
+			asked = "0"
+		}
+		answered := asked
+		if n, err := strconv.Atoi(asked); err != nil || n > 1 || n < 0 {
+			answered = "1"
+		}
+		w.Header().Set("X-Ops-Server-API-Version", fmt.Sprintf(`{"min_version":"0","max_version":"1","request_version":%q,"response_version":%q}`, asked, answered))
+	}
 	rec := &statusRecorder{ResponseWriter: w, status: 200}
 	s.mux.ServeHTTP(rec, r)
 	s.metrics.observe(r, rec.status)
