@@ -3,14 +3,12 @@ package server_test
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/shearch/shearch/api"
-	"github.com/shearch/shearch/api/server"
 	"github.com/shearch/shearch/devfleet"
+	"github.com/shearch/shearch/devfleet/fleettest"
 	"github.com/shearch/shearch/search"
 )
 
@@ -20,18 +18,17 @@ func TestCursorWalkWhileShardsChange(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	fx := devfleet.Synthetic(5000, 11, time.Now().Unix())
-	c, err := devfleet.StartCluster(ctx, "walk", "prod", 3, fx)
+	// The merged names are cached briefly, as a production Shearch would
+	// with search.cache_ttl; the keyset cursor must hold across refreshes.
+	f, err := fleettest.Start(ctx, 3, fx, func(f *fleettest.Fleet) {
+		f.Engine.Timeout = 30 * time.Second
+		f.Engine.Cache = &search.Cache{TTL: 20 * time.Second, Size: 8}
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Stop()
-	// The merged names are cached briefly, as a production Shearch would
-	// with search.cache_ttl; the keyset cursor must hold across refreshes.
-	e := &search.Engine{Topology: search.StaticShards(c.ShardList()), DefaultStack: "prod", Timeout: 30 * time.Second,
-		Cache: &search.Cache{TTL: 20 * time.Second, Size: 8}}
-	srv := httptest.NewServer(server.New(e, nil))
-	defer srv.Close()
-	cl, _ := api.NewClient(&api.Config{Address: srv.URL})
+	defer f.Close()
+	c, cl := f.Cluster, f.Client
 
 	// Keep adding nodes, on every shard, for as long as the walk runs.
 	stop := make(chan struct{})
