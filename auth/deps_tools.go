@@ -1,0 +1,10 @@
+//go:build tools
+
+package auth
+
+import (
+	_ "github.com/prometheus/client_golang/prometheus"
+	_ "github.com/sony/gobreaker/v2"
+	_ "go.uber.org/goleak"
+	_ "github.com/hashicorp/golang-lru/v2"
+)
