@@ -75,12 +75,12 @@ func TestTokens(t *testing.T) {
 func TestTokensFileErrors(t *testing.T) {
 	dir := t.TempDir()
 	for text, words := range map[string]string{
-		"":                        "holds no token",
-		"# only a comment\n":      "holds no token",
-		"abc admin\n":             "line 1: want TOKEN or TOKEN write",
-		"abc write extra\n":       "line 1: want TOKEN or TOKEN write",
-		"abc\n\nabc write\n":      "line 3: the token of line 1 again",
-		"s3cr3t-t0ken wrlte\n":    "line 1",
+		"":                       "holds no token",
+		"# only a comment\n":     "holds no token",
+		"abc admin\n":            "line 1: want TOKEN or TOKEN write",
+		"abc write extra\n":      "line 1: want TOKEN or TOKEN write",
+		"abc\n\nabc write\n":     "line 3: the token of line 1 again",
+		"s3cr3t-t0ken wrlte\n":   "line 1",
 		"good\n# c\nsecretx 1 2": "line 3",
 	} {
 		_, err := New(Options{TokensFile: writeFile(t, filepath.Join(dir, "tokens"), text)})

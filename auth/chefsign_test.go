@@ -146,9 +146,14 @@ func TestKnifeRequestsTampered(t *testing.T) {
 			status int
 			words  string
 		}{
-			{"another path", func(r *http.Request) { r.URL.Path = strings.Replace(r.URL.Path, "/acme/", "/other/", 1); r.URL.RawPath = "" }, 401, "does not verify"},
+			{"another path", func(r *http.Request) {
+				r.URL.Path = strings.Replace(r.URL.Path, "/acme/", "/other/", 1)
+				r.URL.RawPath = ""
+			}, 401, "does not verify"},
 			{"another body", func(r *http.Request) { r.Body = io.NopCloser(strings.NewReader(k.Body + " ")) }, 401, "X-Ops-Content-Hash does not match"},
-			{"another content hash", func(r *http.Request) { r.Header.Set("X-Ops-Content-Hash", hashString(map[bool]string{true: "sha256", false: "sha1"}[i >= 6], []byte("{}"))) }, 401, "does not verify"},
+			{"another content hash", func(r *http.Request) {
+				r.Header.Set("X-Ops-Content-Hash", hashString(map[bool]string{true: "sha256", false: "sha1"}[i >= 6], []byte("{}")))
+			}, 401, "does not verify"},
 			{"another user id with the same key", func(r *http.Request) { r.Header.Set("X-Ops-Userid", "bob") }, 401, "does not verify"},
 			{"another timestamp", func(r *http.Request) { r.Header.Set("X-Ops-Timestamp", at.Add(time.Second).Format(time.RFC3339)) }, 401, "does not verify"},
 			{"another method", func(r *http.Request) { r.Method = map[string]string{"GET": "DELETE", "POST": "PUT"}[r.Method] }, 401, "does not verify"},
