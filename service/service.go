@@ -44,6 +44,10 @@ func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
+	tlsCfg, err := loadTLS(cfg.TLS)
+	if err != nil {
+		return nil, &ConfigError{err}
+	}
 	tc := shards.TopologyConfig{
 		Defaults:  shards.ShardDefaults{ClientName: cfg.Shards.ClientName, ClientKey: cfg.Shards.ClientKey, Timeout: cfg.Shards.Timeout.Duration},
 		CacheFile: cfg.CacheFile,
@@ -107,10 +111,6 @@ func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
 	srv.PublicURL = cfg.PublicURL
 	srv.Limits = server.Limits{MaxQueryBytes: int(cfg.Search.MaxQueryBytes), MaxBodyBytes: int64(cfg.Server.MaxBodyBytes),
 		WriteTimeout: orDefault(cfg.Server.WriteTimeout, config.Defaults().Server.WriteTimeout)}
-	tlsCfg, err := loadTLS(cfg.TLS)
-	if err != nil {
-		return nil, &ConfigError{err}
-	}
 	srv.Topology = func() any { return topo.Snapshot().Status() }
 	if cfg.Auth.TokensFile != "" {
 		toks, err := server.LoadTokens(cfg.Auth.TokensFile)
