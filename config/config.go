@@ -160,7 +160,7 @@ func Defaults() *Config {
 	return &Config{
 		Listen:       "127.0.0.1:4000",
 		DefaultStack: "prod",
-		Shards:       Shards{Timeout: Duration{10 * time.Second}, ClientName: "admin", MaxAnswerBytes: 64 << 20},
+		Shards:       Shards{Timeout: Duration{10 * time.Second}, ClientName: "admin", MaxAnswerBytes: 256 << 20},
 		Route53:      Route53{Refresh: Duration{60 * time.Second}, URLTemplate: "https://{target}"},
 		Consul:       Consul{ShardService: "chef-server", ShardTag: "shearch", ShardScheme: "https"},
 		Search:       Search{MaxQueryBytes: 16 << 10},
