@@ -28,6 +28,8 @@ type Config struct {
 	// CacheFile keeps the last-known-good topology across restarts.
 	CacheFile string `yaml:"cache_file"`
 	Search    Search `yaml:"search"`
+	// ShutdownTimeout bounds how long SIGTERM waits for in-flight requests.
+	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
 }
 
 // Auth holds the bearer tokens.
@@ -41,6 +43,15 @@ type Shards struct {
 	ClientName string        `yaml:"client_name"`
 	ClientKey  string        `yaml:"client_key"`
 	Static     []StaticShard `yaml:"static"`
+	// MaxInFlight bounds the requests open to one shard, all client
+	// requests together.
+	MaxInFlight int `yaml:"max_in_flight"`
+	// BreakerFailures consecutive connection failures or timeouts open a
+	// shard's breaker; BreakerInterval later one probe goes through.
+	BreakerFailures int      `yaml:"breaker_failures"`
+	BreakerInterval Duration `yaml:"breaker_interval"`
+	// RetryBudget is the share of extra requests retries may add.
+	RetryBudget float64 `yaml:"retry_budget"`
 }
 
 // StaticShard is one shard listed by hand.
@@ -80,6 +91,10 @@ type Search struct {
 	Concurrency int      `yaml:"concurrency"`
 	CacheTTL    Duration `yaml:"cache_ttl"`
 	CacheSize   int      `yaml:"cache_size"`
+	// MaxWaiting requests may queue for a shard slot, each for MaxWait
+	// at most; past either, the request is shed with 429 (503).
+	MaxWaiting int      `yaml:"max_waiting"`
+	MaxWait    Duration `yaml:"max_wait"`
 }
 
 // Duration reads "10s"-style YAML values.
@@ -120,9 +135,12 @@ func Parse(data []byte) (*Config, error) {
 	c := &Config{
 		Listen:       "127.0.0.1:4000",
 		DefaultStack: "prod",
-		Shards:       Shards{Timeout: Duration{10 * time.Second}, ClientName: "admin"},
-		Route53:      Route53{Refresh: Duration{60 * time.Second}, URLTemplate: "https://{target}"},
-		Consul:       Consul{ShardService: "chef-server"},
+		Shards: Shards{Timeout: Duration{10 * time.Second}, ClientName: "admin", MaxInFlight: 16,
+			BreakerFailures: 5, BreakerInterval: Duration{10 * time.Second}, RetryBudget: 0.1},
+		Search:          Search{MaxWaiting: 256, MaxWait: Duration{5 * time.Second}},
+		ShutdownTimeout: Duration{30 * time.Second},
+		Route53:         Route53{Refresh: Duration{60 * time.Second}, URLTemplate: "https://{target}"},
+		Consul:          Consul{ShardService: "chef-server"},
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
@@ -152,6 +170,22 @@ func (c *Config) check() error {
 		if s.Stack == "" {
 			return fmt.Errorf("%s (%s): stack is missing (prod, dev, ...)", where, s.Name)
 		}
+	}
+	switch {
+	case c.Shards.MaxInFlight < 1:
+		return fmt.Errorf("shards.max_in_flight is %d: it must be at least 1", c.Shards.MaxInFlight)
+	case c.Search.MaxWaiting < 1:
+		return fmt.Errorf("search.max_waiting is %d: it must be at least 1", c.Search.MaxWaiting)
+	case c.Search.MaxWait.Duration <= 0:
+		return errors.New("search.max_wait must be positive (5s, ...)")
+	case c.Shards.BreakerFailures < 1:
+		return fmt.Errorf("shards.breaker_failures is %d: it must be at least 1", c.Shards.BreakerFailures)
+	case c.Shards.BreakerInterval.Duration <= 0:
+		return errors.New("shards.breaker_interval must be positive (10s, ...)")
+	case c.Shards.RetryBudget <= 0 || c.Shards.RetryBudget > 1:
+		return fmt.Errorf("shards.retry_budget is %v: give a share above 0 and at most 1 (0.1: retries add at most 10%% more requests)", c.Shards.RetryBudget)
+	case c.ShutdownTimeout.Duration <= 0:
+		return errors.New("shutdown_timeout must be positive (30s, ...)")
 	}
 	if len(c.Route53.Records) > 0 && c.Route53.ZoneID == "" {
 		return errors.New("route53.zone_id is missing: records need the hosted zone that holds them")

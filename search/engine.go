@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"sort"
@@ -62,9 +63,18 @@ type Engine struct {
 
 	owners ownersCache
 
+	// Guards bound what all requests together send to each shard; nil
+	// uses shards.DefaultGuardConfig.
+	Guards *shards.Guards
+	// Log hears shard failures; nil is slog.Default.
+	Log *slog.Logger
+
 	clients    sync.Map // clientKey -> *shards.Client
 	flightOnce sync.Once
 	flights    *singleflight.Group
+	guardsOnce sync.Once
+	shared     sharedCalls
+	metrics    engineMetrics
 }
 
 // Fallback answers a node query for the nodes of failed shards.
@@ -133,6 +143,7 @@ func (e *Engine) Client(s shards.Shard) (*shards.Client, error) {
 	if e.PageSize > 0 {
 		c.PageSize = e.PageSize
 	}
+	c.Guard = e.guards().For(s.Name)
 	e.clients.Store(key, c)
 	return c, nil
 }
@@ -159,7 +170,7 @@ func (e *Engine) fanOut(ctx context.Context, targets []shards.Shard, call func(c
 			a := shardAnswer{shard: s, status: ShardStatus{Name: s.Name, Stack: s.Stack, Status: StatusOK}}
 			c, err := e.Client(s)
 			if err == nil {
-				a.rows, err = call(ctx, c)
+				a.rows, err = e.callShard(ctx, s, c, call)
 			}
 			a.status.TookMS = time.Since(begin).Milliseconds()
 			if err != nil {
@@ -279,9 +290,15 @@ func (e *Engine) fetchMerged(ctx context.Context, req Request, stream bool) (*me
 		// ohai_time to tell which that is.
 		partial = withKey(partial, ohaiKey, []string{"ohai_time"})
 	}
+	if err := e.checkIndex(ctx, targets, req.Index); err != nil {
+		return nil, err
+	}
 	answers := e.fanOut(ctx, targets, func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
 		return c.Search(ctx, req.Index, req.Query, partial)
 	})
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if err := classify(answers); err != nil {
 		if e.Validate == nil || !refusedByAll(err) {
 			return nil, err
@@ -299,7 +316,10 @@ func (e *Engine) fetchMerged(ctx context.Context, req Request, stream bool) (*me
 	}
 	m.rows, m.dups = merge(req.Index, answers)
 	if isNode {
-		m.rows, m.dups = e.dropStale(ctx, targets, m.rows, m.dups, e.duplicatedNodes(ctx, targets))
+		// Only the shards that answered: one that failed or hung would
+		// cost its timeout a second time.
+		ok := answeredShards(answers)
+		m.rows, m.dups = e.dropStale(ctx, ok, m.rows, m.dups, e.duplicatedNodes(ctx, ok))
 	}
 	if partial != nil && isNode {
 		for i := range m.rows {
@@ -336,6 +356,9 @@ func (e *Engine) fillObjects(ctx context.Context, rows []Row) ([]Row, error) {
 			}
 			var obj map[string]any
 			if err := c.GetJSON(ctx, "nodes/"+url.PathEscape(out[i].Name), &obj); err != nil {
+				if ferr := requestFailure(ctx, err); ferr != nil {
+					return ferr
+				}
 				return errorf(http.StatusBadGateway, "reading node %s: %v", out[i].Name, err)
 			}
 			out[i].Data = obj
@@ -383,6 +406,9 @@ func page(rows []Row, start, n int) []Row {
 // from all of them is an unknown index. A 404 from only some shards is a
 // data bag missing there: that shard simply has no rows.
 func classify(answers []shardAnswer) error {
+	if err := shed(answers); err != nil {
+		return err
+	}
 	var n400, n404, answered int
 	var first400, first404 *shards.StatusError
 	for i := range answers {
@@ -409,6 +435,9 @@ func classify(answers []shardAnswer) error {
 		}
 	}
 	switch {
+	case answered > 0 && n404 == answered && answered < len(answers):
+		// Those that answered do not have it, but a failed shard may.
+		return errorf(http.StatusBadGateway, "not found on the shards that answered, and shard(s) failed: %s", failedAnswers(answers))
 	case answered > 0 && n404 == answered:
 		return &Error{Status: http.StatusNotFound, Message: strings.Join(first404.Messages, "\n")}
 	case n400 > 0 && n400+n404 == answered:
@@ -468,6 +497,7 @@ func (e *Engine) fallBack(ctx context.Context, req Request, answers []shardAnswe
 			continue
 		}
 		a.rows = rows
+		e.metrics.addFallbackRows(len(rows))
 		a.status.Status = StatusFallback
 		a.status.Rows = len(rows)
 		a.status.FallbackRows = len(rows)

@@ -48,6 +48,9 @@ func (e *Engine) Get(ctx context.Context, stack, path string, deny bool) (*ReadR
 		}
 		return []shards.Row{{Name: objectName(path), Data: obj}}, nil
 	})
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if err := classify(answers); err != nil {
 		return nil, err
 	}
@@ -104,6 +107,9 @@ func (e *Engine) List(ctx context.Context, stack, path string, deny bool) (*List
 		}
 		return rows, nil
 	})
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if err := classify(answers); err != nil {
 		return nil, err
 	}

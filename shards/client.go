@@ -25,7 +25,10 @@ const DefaultPageSize = 1000
 type Client struct {
 	Shard    Shard
 	PageSize int
-	chef     *chef.Client
+	// Guard, when set, bounds, breaks and retries this shard's requests
+	// together with every other client of the same shard.
+	Guard *Guard
+	chef  *chef.Client
 }
 
 // NewClient builds a signed client for a shard. The key file is read once
@@ -94,35 +97,49 @@ func (e *StatusError) Error() string {
 
 // Do sends one signed request and returns the raw body of a 2xx answer.
 func (c *Client) Do(ctx context.Context, method, path string, body any) ([]byte, error) {
+	send := func(ctx context.Context) (int, []byte, error) { return c.do(ctx, method, path, body) }
+	if c.Guard == nil {
+		_, data, err := send(ctx)
+		return data, err
+	}
+	// Searches are reads even when POSTed (partial search).
+	idempotent := method == http.MethodGet || strings.HasPrefix(path, "search/")
+	return c.Guard.Do(ctx, idempotent, send)
+}
+
+func (c *Client) do(ctx context.Context, method, path string, body any) (int, []byte, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return nil, err
+			return 0, nil, err
 		}
 		rd = bytes.NewReader(b)
 	}
 	req, err := c.chef.NewRequest(method, strings.TrimPrefix(path, "/"), rd)
 	if err != nil {
-		return nil, fmt.Errorf("shard %s: %v", c.Shard.Name, err)
+		return 0, nil, fmt.Errorf("shard %s: %v", c.Shard.Name, err)
 	}
 	req = req.WithContext(ctx)
+	if id := RequestID(ctx); id != "" {
+		req.Header.Set("X-Request-Id", id)
+	}
 	res, err := c.chef.Client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("shard %s: %w", c.Shard.Name, ctx.Err())
+			return 0, nil, fmt.Errorf("shard %s: %w", c.Shard.Name, ctx.Err())
 		}
-		return nil, fmt.Errorf("shard %s: %s", c.Shard.Name, describeNetError(err))
+		return 0, nil, &NetError{Shard: c.Shard.Name, Err: err}
 	}
 	defer res.Body.Close()
 	data, err := io.ReadAll(res.Body)
 	if err != nil {
-		return nil, fmt.Errorf("shard %s: reading answer: %v", c.Shard.Name, err)
+		return res.StatusCode, nil, fmt.Errorf("shard %s: reading answer: %w", c.Shard.Name, err)
 	}
 	if res.StatusCode < 200 || res.StatusCode > 299 {
-		return nil, &StatusError{Shard: c.Shard.Name, Status: res.StatusCode, Messages: errorMessages(data)}
+		return res.StatusCode, nil, &StatusError{Shard: c.Shard.Name, Status: res.StatusCode, Messages: errorMessages(data)}
 	}
-	return data, nil
+	return res.StatusCode, data, nil
 }
 
 // GetJSON fetches path and decodes it keeping numbers as json.Number, so
@@ -171,6 +188,18 @@ func errorMessages(data []byte) []string {
 	}
 	return []string{s}
 }
+
+// NetError is a shard that could not be reached or did not answer; it
+// keeps the cause for errors.Is (connection refused, timeout).
+type NetError struct {
+	Shard string
+	Err   error
+}
+
+func (e *NetError) Error() string {
+	return fmt.Sprintf("shard %s: %s", e.Shard, describeNetError(e.Err))
+}
+func (e *NetError) Unwrap() error { return e.Err }
 
 func describeNetError(err error) string {
 	var ue *url.Error

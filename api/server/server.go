@@ -14,6 +14,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/shearch/shearch/search"
 )
@@ -31,16 +33,21 @@ type Server struct {
 	// chef_server_url behind a proxy); empty uses the request's host.
 	PublicURL string
 
-	mux     *http.ServeMux
-	metrics *metrics
+	mux      *http.ServeMux
+	metrics  *metrics
+	draining atomic.Bool
 }
+
+// Drain makes /readyz answer 503 so load balancers stop sending new
+// requests while in-flight ones finish.
+func (s *Server) Drain() { s.draining.Store(true) }
 
 // New wires the routes.
 func New(e *search.Engine, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	s := &Server{Engine: e, Log: log, mux: http.NewServeMux(), metrics: newMetrics()}
+	s := &Server{Engine: e, Log: log, mux: http.NewServeMux(), metrics: newMetrics(e)}
 	s.routes()
 	return s
 }
@@ -63,6 +70,9 @@ func (s *Server) routes() {
 
 // ServeHTTP checks the bearer token, then routes.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec, r := s.begin(w, r)
+	defer rec.finish()
+	w = rec
 	if len(s.Tokens) > 0 && !open(r.URL.Path) && !s.authorized(r) {
 		writeError(w, http.StatusUnauthorized, "missing or unknown bearer token: send Authorization: Bearer <token> (SHEARCH_TOKEN for gnife)")
 		return
@@ -80,9 +90,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Set("X-Ops-Server-API-Version", fmt.Sprintf(`{"min_version":"0","max_version":"1","request_version":%q,"response_version":%q}`, asked, answered))
 	}
-	rec := &statusRecorder{ResponseWriter: w, status: 200}
-	s.mux.ServeHTTP(rec, r)
-	s.metrics.observe(r, rec.status)
+	s.route(rec, r)
 }
 
 func open(path string) bool {
@@ -124,8 +132,16 @@ func LoadTokens(path string) (map[string]bool, error) {
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.draining.Load() {
+		writeError(w, http.StatusServiceUnavailable, "draining: shutting down, send new requests elsewhere")
+		return
+	}
 	if len(s.Engine.Topology.Shards("all")) == 0 {
 		writeError(w, http.StatusServiceUnavailable, "no shards known yet")
+		return
+	}
+	if !s.Engine.Reachable("") {
+		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("no shard of stack %s is reachable: see GET /v1/shards", s.Engine.Stack("")))
 		return
 	}
 	fmt.Fprintln(w, "ready")
@@ -226,6 +242,7 @@ func (s *Server) nativeSearch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	shardHeaders(w, res)
+	noteRows(w, len(res.Rows))
 	writeJSON(w, http.StatusOK, res)
 }
 
@@ -260,6 +277,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, req search.Reque
 		w.Header().Set("Content-Type", "application/x-ndjson")
 		w.WriteHeader(http.StatusOK)
 	}
+	noteRows(w, n)
 	if err != nil {
 		enc.Encode(map[string]any{"error": []string{err.Error()}})
 		return
@@ -289,6 +307,7 @@ func (s *Server) chefSearch(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	shardHeaders(w, res)
+	noteRows(w, len(rows))
 	writeJSON(w, http.StatusOK, map[string]any{"total": res.Total, "start": res.Start, "rows": rows})
 }
 
@@ -310,6 +329,7 @@ func shardHeaders(w http.ResponseWriter, res *search.Result) {
 // setShardHeaders says how many shards answered, which failed, and why
 // (X-Shearch-Errors: a JSON object shard -> error, for clients that warn).
 func setShardHeaders(w http.ResponseWriter, s search.ShardsSummary) {
+	noteShards(w, s)
 	w.Header().Set("X-Shearch-Shards", headerCount(s.OK, s.Total))
 	failed := s.FailedNames()
 	if len(failed) == 0 {
@@ -332,7 +352,18 @@ func (s *Server) fail(w http.ResponseWriter, err error) {
 		if se.Shards != nil {
 			setShardHeaders(w, *se.Shards)
 		}
+		if se.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int((se.RetryAfter+time.Second-1)/time.Second)))
+			if rec, ok := w.(*statusRecorder); ok {
+				rec.shed = true
+			}
+		}
 		writeError(w, se.Status, se.Message)
+		return
+	}
+	if status, ok := failStatus(err); ok {
+		// The access log line says it; a client leaving is no error of ours.
+		writeError(w, status, err.Error())
 		return
 	}
 	s.Log.Error("request failed", "err", err)
@@ -350,20 +381,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // writeError answers as Chef does: {"error": ["message"]}.
 func writeError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]any{"error": []string{msg}})
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	r.status = code
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *statusRecorder) Flush() {
-	if f, ok := r.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
 }
