@@ -290,6 +290,7 @@ func (e *Engine) fetchMerged(ctx context.Context, req Request, stream bool) (*me
 		// ohai_time to tell which that is.
 		partial = withKey(partial, ohaiKey, []string{"ohai_time"})
 	}
+	begin := time.Now()
 	if err := e.checkIndex(ctx, targets, req.Index); err != nil {
 		return nil, err
 	}
@@ -316,10 +317,13 @@ func (e *Engine) fetchMerged(ctx context.Context, req Request, stream bool) (*me
 	}
 	m.rows, m.dups = merge(req.Index, answers)
 	if isNode {
-		// Only the shards that answered: one that failed or hung would
-		// cost its timeout a second time.
+		// Only the shards that answered, within what is left of one
+		// shard timeout: the per-shard timeout bounds the whole answer,
+		// and these passes are best effort.
 		ok := answeredShards(answers)
-		m.rows, m.dups = e.dropStale(ctx, ok, m.rows, m.dups, e.duplicatedNodes(ctx, ok))
+		bctx, cancel := context.WithDeadline(ctx, begin.Add(e.shardTimeout()))
+		m.rows, m.dups = e.dropStale(bctx, ok, m.rows, m.dups, e.duplicatedNodes(bctx, ok))
+		cancel()
 	}
 	if partial != nil && isNode {
 		for i := range m.rows {

@@ -41,10 +41,7 @@ func (e *Engine) Collectors() []prometheus.Collector {
 func (e *Engine) callShard(ctx context.Context, s shards.Shard, c *shards.Client, call func(context.Context, *shards.Client) ([]shards.Row, error)) ([]shards.Row, error) {
 	t := s.Timeout
 	if t <= 0 {
-		t = e.Timeout
-	}
-	if t <= 0 {
-		t = 10 * time.Second
+		t = e.shardTimeout()
 	}
 	sctx, cancel := context.WithTimeout(ctx, t)
 	defer cancel()
@@ -54,6 +51,13 @@ func (e *Engine) callShard(ctx context.Context, s shards.Shard, c *shards.Client
 		err = fmt.Errorf("shard %s: timed out after %s (shards.timeout): %w", s.Name, t, context.DeadlineExceeded)
 	}
 	return rows, err
+}
+
+func (e *Engine) shardTimeout() time.Duration {
+	if e.Timeout > 0 {
+		return e.Timeout
+	}
+	return 10 * time.Second
 }
 
 // shed turns a shard request refused for overload into the whole

@@ -330,3 +330,7 @@ func (b *retryBudget) withdraw() bool {
 	b.balance--
 	return true
 }
+
+// CloseIdleConnections drops the kept-alive connections to every shard
+// (tests count goroutines; a shutdown has no more use for them).
+func CloseIdleConnections() { sharedTransport.CloseIdleConnections() }

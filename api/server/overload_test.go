@@ -225,6 +225,32 @@ func TestAbandonedRequestsStop(t *testing.T) {
 		}
 	}
 	t.Logf("%d shard requests in all for 200 abandoned queries, %d after their client left", total, late)
+	// A client leaving is a 499 in the metrics, never a 500.
+	m := metricsText(t, p.srv.URL)
+	if !strings.Contains(m, `code="499"`) || strings.Contains(m, `code="500"`) {
+		t.Errorf("abandoned requests in the metrics: want 499 and no 500:\n%s", grepLines(m, "shearch_http_requests_total"))
+	}
+}
+
+func metricsText(t *testing.T, base string) string {
+	t.Helper()
+	res, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return string(b)
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 // Acceptance 3 (fault): a node whose shard is down is a 502 naming that
@@ -259,7 +285,9 @@ func TestDownShardGives502Not404(t *testing.T) {
 			t.Errorf("GET %s with %s down: HTTP %d %s; want 502 naming %s", path, name, res.StatusCode, body, name)
 		}
 	}
-	res, err := http.Get(p.srv.URL + "/search/nosuchindex")
+	req, _ := http.NewRequest("GET", p.srv.URL+"/search/nosuchindex", nil)
+	req.Header.Set("X-Request-Id", "fault-test-1")
+	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,6 +295,46 @@ func TestDownShardGives502Not404(t *testing.T) {
 	if res.StatusCode == http.StatusNotFound {
 		t.Errorf("an index no answering shard has, with %s down: 404; want 502", name)
 	}
+	if got := res.Header.Get("X-Request-Id"); got != "fault-test-1" {
+		t.Errorf("X-Request-Id came back as %q", got)
+	}
+	m := metricsText(t, p.srv.URL)
+	for _, want := range []string{`shearch_shard_requests_total{code="200",shard="chef-1"}`, "shearch_shard_request_duration_seconds_bucket",
+		"shearch_shard_in_flight{", "shearch_shard_queue_waiting{", "shearch_shard_breaker_open{", `shearch_http_requests_total{code="502"`,
+		"shearch_http_request_duration_seconds_bucket", "shearch_requests_shed_total", "shearch_cache_hit_ratio", "go_goroutines", "process_open_fds"} {
+		if !strings.Contains(m, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if !strings.Contains(m, `shard="`+name+`"`) {
+		t.Errorf("/metrics has no series for the down shard %s", name)
+	}
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// One hanging shard with shards.timeout 2s: the answer comes once that
+// timeout passes, not after a second one, naming the shard as timed out.
+func TestHangingShardCostsOneTimeout(t *testing.T) {
+	p := startProxied(t, 0, shards.GuardConfig{})
+	p.engine.Timeout = 2 * time.Second
+	p.proxies[1].Latency = time.Hour
+	for _, path := range []string{"/v1/search/node?q=role:web", "/v1/search/node?q=role:web&rows=2", "/search/role?q=*:*"} {
+		before := p.proxies[1].Total()
+		begin := time.Now()
+		res, err := http.Get(p.srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		took := time.Since(begin)
+		t.Logf("%s with chef-2 hanging, shards.timeout 2s: HTTP %d in %s", path, res.StatusCode, took.Round(time.Millisecond))
+		if res.StatusCode != 200 || !strings.Contains(res.Header.Get("X-Shearch-Errors"), "timed out") {
+			t.Errorf("%s: HTTP %d, X-Shearch-Errors %q: want 200 naming chef-2 timed out\n%s", path, res.StatusCode, res.Header.Get("X-Shearch-Errors"), body)
+		}
+		if n := p.proxies[1].Total() - before; n != 1 {
+			t.Errorf("%s: the hanging shard was asked %d times in one request, want once", path, n)
+		}
+	}
+}
