@@ -32,6 +32,10 @@ func newMetrics(e *search.Engine) *metrics {
 	}
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.requests, m.duration, m.shed)
+	// Zero series exist from the start, so a rate() over them works
+	// before the first shed request.
+	m.shed.WithLabelValues("429")
+	m.shed.WithLabelValues("503")
 	if e != nil {
 		m.reg.MustRegister(e.Collectors()...)
 	}
