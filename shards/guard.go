@@ -218,6 +218,12 @@ func (g *Guard) Do(ctx context.Context, idempotent bool, send func(context.Conte
 		return nil, err
 	}
 	defer g.sem.Release(1)
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < minBudget {
+		// The wait ate the time: sending now would only time out, and
+		// count against a shard that is merely busy.
+		g.metrics.requests.WithLabelValues(g.shard, "shed").Inc()
+		return nil, g.overloaded("no time left after waiting for a slot (shards.timeout)")
+	}
 	done, err := g.cb.Allow()
 	if err != nil {
 		// Half-open with its one probe already out.
@@ -314,6 +320,9 @@ type retryBudget struct {
 }
 
 const maxRetryBalance = 10
+
+// minBudget is the least time worth sending a request with.
+const minBudget = 100 * time.Millisecond
 
 func (b *retryBudget) deposit() {
 	b.mu.Lock()

@@ -164,7 +164,7 @@ func TestGuardRetry(t *testing.T) {
 	// A timeout is never retried, budget or not.
 	g.budget.balance = 5
 	attempts.Store(0)
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	_, err := g.Do(ctx, true, func(ctx context.Context) (int, []byte, error) {
 		attempts.Add(1)
