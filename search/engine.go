@@ -179,7 +179,7 @@ func (e *Engine) fanOut(ctx context.Context, targets []shards.Shard, call func(c
 				a.status.Error = shortError(err, s.Name)
 			}
 			a.status.Rows = len(a.rows)
-			if e.OnShardResult != nil && !isClientError(err) {
+			if e.OnShardResult != nil && !isClientError(err) && !notTheShard(err) {
 				e.OnShardResult(s.Name, err)
 			}
 			answers[i] = a

@@ -93,6 +93,13 @@ func requestFailure(ctx context.Context, err error) error {
 	return nil
 }
 
+// notTheShard is an outcome that says nothing of the shard's health: the
+// caller left, or Shearch shed the request before sending it.
+func notTheShard(err error) bool {
+	var oe *shards.OverloadedError
+	return errors.Is(err, context.Canceled) || errors.As(err, &oe)
+}
+
 func answeredShards(answers []shardAnswer) []shards.Shard {
 	var out []shards.Shard
 	for _, a := range answers {
