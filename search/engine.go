@@ -291,12 +291,16 @@ func (e *Engine) fetchMerged(ctx context.Context, req Request, stream bool) (*me
 		partial = withKey(partial, ohaiKey, []string{"ohai_time"})
 	}
 	begin := time.Now()
-	if err := e.checkIndex(ctx, targets, req.Index); err != nil {
+	// Shards that failed the index check are not asked again: a hanging
+	// shard costs the per-shard timeout once.
+	skipped, err := e.checkIndex(ctx, targets, req.Index)
+	if err != nil {
 		return nil, err
 	}
-	answers := e.fanOut(ctx, targets, func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
+	answers := e.fanOut(ctx, without(targets, skipped), func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
 		return c.Search(ctx, req.Index, req.Query, partial)
 	})
+	answers = inShardOrder(targets, append(answers, skipped...))
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

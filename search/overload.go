@@ -126,14 +126,15 @@ var validBagName = regexp.MustCompile(`^[A-Za-z0-9_.:-]+$`)
 
 // checkIndex decides before fan-out whether index exists, so a shard
 // that is down, or one that lacks a data bag the others hold, can never
-// turn a search into a false 404.
-func (e *Engine) checkIndex(ctx context.Context, targets []shards.Shard, index string) error {
+// turn a search into a false 404. It returns the answers of the shards
+// that failed the check, to be reported rather than asked again.
+func (e *Engine) checkIndex(ctx context.Context, targets []shards.Shard, index string) ([]shardAnswer, error) {
 	switch index {
 	case "node", "role", "client", "environment":
-		return nil
+		return nil, nil
 	}
 	if !validBagName.MatchString(index) {
-		return errorf(http.StatusBadRequest, "index %q cannot exist: a data bag name holds only letters, digits, _, -, . and :", index)
+		return nil, errorf(http.StatusBadRequest, "index %q cannot exist: a data bag name holds only letters, digits, _, -, . and :", index)
 	}
 	answers := e.fanOut(ctx, targets, func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
 		var bags map[string]any
@@ -146,27 +147,69 @@ func (e *Engine) checkIndex(ctx context.Context, targets []shards.Shard, index s
 		return nil, nil
 	})
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, err
 	}
 	if err := shed(answers); err != nil {
-		return err
+		return nil, err
 	}
-	var failed []ShardStatus
+	var failed []shardAnswer
+	var failedStatus []ShardStatus
+	found := false
 	for _, a := range answers {
-		if len(a.rows) > 0 {
-			return nil
-		}
+		found = found || len(a.rows) > 0
 		if a.err != nil {
-			failed = append(failed, a.status)
+			a.rows = nil
+			failed = append(failed, a)
+			failedStatus = append(failedStatus, a.status)
 		}
 	}
-	if len(failed) > 0 {
+	switch {
+	case found:
+		return failed, nil
+	case len(failed) > 0:
 		s := summarize(answers)
-		err := errorf(http.StatusBadGateway, "no shard that answered holds data bag %s, and shard(s) failed: %s", index, failedShardsMessage(failed))
+		err := errorf(http.StatusBadGateway, "no shard that answered holds data bag %s, and shard(s) failed: %s", index, failedShardsMessage(failedStatus))
 		err.Shards = &s
-		return err
+		return nil, err
 	}
-	return errorf(http.StatusNotFound, "I don't know how to search for %s data objects.", index)
+	return nil, errorf(http.StatusNotFound, "I don't know how to search for %s data objects.", index)
+}
+
+func without(targets []shards.Shard, skip []shardAnswer) []shards.Shard {
+	if len(skip) == 0 {
+		return targets
+	}
+	out := make([]shards.Shard, 0, len(targets))
+	for _, t := range targets {
+		skipped := false
+		for _, a := range skip {
+			skipped = skipped || a.shard.Name == t.Name
+		}
+		if !skipped {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// inShardOrder puts answers back in the targets' order, the order the
+// shard details are reported in.
+func inShardOrder(targets []shards.Shard, answers []shardAnswer) []shardAnswer {
+	if len(answers) != len(targets) {
+		return answers
+	}
+	pos := make(map[string]int, len(targets))
+	for i, t := range targets {
+		pos[t.Name] = i
+	}
+	if len(pos) != len(targets) {
+		return answers
+	}
+	out := make([]shardAnswer, len(answers))
+	for _, a := range answers {
+		out[pos[a.shard.Name]] = a
+	}
+	return out
 }
 
 // engineMetrics are the engine's own series.

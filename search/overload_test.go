@@ -204,6 +204,23 @@ func TestHangingShardAskedOnce(t *testing.T) {
 	}
 }
 
+// A data bag search with a hanging shard: the index check's timeout is
+// the only one paid, and the other shard's rows come back.
+func TestHangingShardBagSearchAskedOnce(t *testing.T) {
+	bad, good := newFakeShard(t, hang), newFakeShard(t, chefLike(true))
+	e := engineFor(t, 300*time.Millisecond, bad.URL, good.URL)
+	res, err := e.Search(context.Background(), Request{Index: "users"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Rows) != 1 || res.Shards.Failed != 1 || res.Shards.Details[0].Name != "chef-1" || res.Shards.Details[0].Status != StatusFailed {
+		t.Fatalf("want alice from chef-2 and chef-1 failed, in shard order: %+v", res)
+	}
+	if n := bad.total.Load(); n != 1 {
+		t.Errorf("the hanging shard got %d requests in one bag search, want 1", n)
+	}
+}
+
 // A node whose shard is down is a 502 naming it, not a 404 because the
 // shard that answered lacks it; the same for a data bag item and a data
 // bag search.
