@@ -31,6 +31,8 @@ type Config struct {
 	Search    Search `yaml:"search"`
 	Server    Server `yaml:"server"`
 	TLS       TLS    `yaml:"tls"`
+	// ShutdownTimeout bounds how long SIGTERM waits for in-flight requests.
+	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
 }
 
 // Server bounds what one client may cost (see limits.go).
@@ -66,6 +68,15 @@ type Shards struct {
 	Static     []StaticShard `yaml:"static"`
 	// MaxAnswerBytes bounds one shard's answer to one request.
 	MaxAnswerBytes Bytes `yaml:"max_answer_bytes"`
+	// MaxInFlight bounds the requests open to one shard, all client
+	// requests together.
+	MaxInFlight int `yaml:"max_in_flight"`
+	// BreakerFailures consecutive connection failures or timeouts open a
+	// shard's breaker; BreakerInterval later one probe goes through.
+	BreakerFailures int      `yaml:"breaker_failures"`
+	BreakerInterval Duration `yaml:"breaker_interval"`
+	// RetryBudget is the share of extra requests retries may add.
+	RetryBudget float64 `yaml:"retry_budget"`
 }
 
 // StaticShard is one shard listed by hand.
@@ -112,6 +123,10 @@ type Search struct {
 	CacheSize   int      `yaml:"cache_size"`
 	// MaxQueryBytes bounds q.
 	MaxQueryBytes Bytes `yaml:"max_query_bytes"`
+	// MaxWaiting requests may queue for a shard slot, each for MaxWait
+	// at most; past either, the request is shed with 429 (503).
+	MaxWaiting int      `yaml:"max_waiting"`
+	MaxWait    Duration `yaml:"max_wait"`
 }
 
 // Duration reads "10s"-style YAML values.
@@ -166,10 +181,12 @@ func Defaults() *Config {
 	return &Config{
 		Listen:       "127.0.0.1:4000",
 		DefaultStack: "prod",
-		Shards:       Shards{Timeout: Duration{10 * time.Second}, ClientName: "admin", MaxAnswerBytes: 256 << 20},
-		Route53:      Route53{Refresh: Duration{60 * time.Second}, URLTemplate: "https://{target}"},
-		Consul:       Consul{ShardService: "chef-server", ShardTag: "shearch", ShardScheme: "https"},
-		Search:       Search{MaxQueryBytes: 16 << 10},
+		Shards: Shards{Timeout: Duration{10 * time.Second}, ClientName: "admin", MaxAnswerBytes: 256 << 20, MaxInFlight: 16,
+			BreakerFailures: 5, BreakerInterval: Duration{10 * time.Second}, RetryBudget: 0.1},
+		ShutdownTimeout: Duration{30 * time.Second},
+		Route53:         Route53{Refresh: Duration{60 * time.Second}, URLTemplate: "https://{target}"},
+		Consul:          Consul{ShardService: "chef-server", ShardTag: "shearch", ShardScheme: "https"},
+		Search:          Search{MaxQueryBytes: 16 << 10, MaxWaiting: 256, MaxWait: Duration{5 * time.Second}},
 		// A search waits for its slowest shard (shards.timeout per page),
 		// so the write timeout leaves room for several; NDJSON streams
 		// move it forward at each flush.
@@ -195,6 +212,22 @@ func (c *Config) check() error {
 		if s.Stack == "" {
 			return fmt.Errorf("%s (%s): stack is missing (prod, dev, ...)", where, s.Name)
 		}
+	}
+	switch {
+	case c.Shards.MaxInFlight < 1:
+		return fmt.Errorf("shards.max_in_flight is %d: it must be at least 1", c.Shards.MaxInFlight)
+	case c.Search.MaxWaiting < 1:
+		return fmt.Errorf("search.max_waiting is %d: it must be at least 1", c.Search.MaxWaiting)
+	case c.Search.MaxWait.Duration <= 0:
+		return errors.New("search.max_wait must be positive (5s, ...)")
+	case c.Shards.BreakerFailures < 1:
+		return fmt.Errorf("shards.breaker_failures is %d: it must be at least 1", c.Shards.BreakerFailures)
+	case c.Shards.BreakerInterval.Duration <= 0:
+		return errors.New("shards.breaker_interval must be positive (10s, ...)")
+	case c.Shards.RetryBudget <= 0 || c.Shards.RetryBudget > 1:
+		return fmt.Errorf("shards.retry_budget is %v: give a share above 0 and at most 1 (0.1: retries add at most 10%% more requests)", c.Shards.RetryBudget)
+	case c.ShutdownTimeout.Duration <= 0:
+		return errors.New("shutdown_timeout must be positive (30s, ...)")
 	}
 	if len(c.Route53.Records) > 0 && c.Route53.ZoneID == "" {
 		return errors.New("route53.zone_id is missing: records need the hosted zone that holds them")

@@ -95,27 +95,24 @@ func requestKey(e *Engine, req Request, stream bool) string {
 // the others.
 func (e *Engine) merged(ctx context.Context, req Request, stream bool) (*mergedRows, bool, error) {
 	key := requestKey(e, req, stream)
-	if m, ok := e.Cache.get(key); ok {
+	m, ok := e.Cache.get(key)
+	e.metrics.cacheLookup(e.Cache, ok)
+	if ok {
 		return m, true, nil
 	}
-	ch := e.flight().DoChan(key, func() (any, error) {
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.requestTimeout())
-		defer cancel()
+	// Joiners share the fan-out and its shard slots; it stops when the
+	// last of them leaves.
+	v, err, _ := e.shared.do(ctx, key, e.requestTimeout(), func(fctx context.Context) (any, error) {
 		m, err := e.fetchMerged(fctx, req, stream)
 		if err == nil {
 			e.Cache.put(key, m)
 		}
 		return m, err
 	})
-	select {
-	case <-ctx.Done():
-		return nil, false, ctx.Err()
-	case r := <-ch:
-		if r.Err != nil {
-			return nil, false, r.Err
-		}
-		return r.Val.(*mergedRows), false, nil
+	if err != nil {
+		return nil, false, err
 	}
+	return v.(*mergedRows), false, nil
 }
 
 func (e *Engine) flight() *singleflight.Group {

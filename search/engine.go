@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sort"
 	"strings"
@@ -63,9 +64,18 @@ type Engine struct {
 
 	owners ownersCache
 
+	// Guards bound what all requests together send to each shard; nil
+	// uses shards.DefaultGuardConfig.
+	Guards *shards.Guards
+	// Log hears shard failures; nil is slog.Default.
+	Log *slog.Logger
+
 	clients    sync.Map // clientKey -> *shards.Client
 	flightOnce sync.Once
 	flights    *singleflight.Group
+	guardsOnce sync.Once
+	shared     sharedCalls
+	metrics    engineMetrics
 }
 
 // Fallback answers a node query for the nodes of failed shards.
@@ -140,6 +150,7 @@ func (e *Engine) Client(s shards.Shard) (*shards.Client, error) {
 		c.PageSize = e.PageSize
 	}
 	c.MaxAnswerBytes = e.MaxAnswerBytes
+	c.Guard = e.guards().For(s.Name)
 	e.clients.Store(key, c)
 	return c, nil
 }
@@ -166,7 +177,7 @@ func (e *Engine) fanOut(ctx context.Context, targets []shards.Shard, call func(c
 			a := shardAnswer{shard: s, status: ShardStatus{Name: s.Name, Stack: s.Stack, Status: StatusOK}}
 			c, err := e.Client(s)
 			if err == nil {
-				a.rows, err = call(ctx, c)
+				a.rows, err = e.callShard(ctx, s, c, call)
 			}
 			a.status.TookMS = time.Since(begin).Milliseconds()
 			if err != nil {
@@ -175,7 +186,7 @@ func (e *Engine) fanOut(ctx context.Context, targets []shards.Shard, call func(c
 				a.status.Error = shortError(err, s.Name)
 			}
 			a.status.Rows = len(a.rows)
-			if e.OnShardResult != nil && !isClientError(err) {
+			if e.OnShardResult != nil && !isClientError(err) && !notTheShard(err) {
 				e.OnShardResult(s.Name, err)
 			}
 			answers[i] = a
@@ -289,9 +300,20 @@ func (e *Engine) fetchMerged(ctx context.Context, req Request, stream bool) (*me
 		// ohai_time to tell which that is.
 		partial = withKey(partial, ohaiKey, []string{"ohai_time"})
 	}
-	answers := e.fanOut(ctx, targets, func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
+	begin := time.Now()
+	// Shards that failed the index check are not asked again: a hanging
+	// shard costs the per-shard timeout once.
+	skipped, err := e.checkIndex(ctx, targets, req.Index)
+	if err != nil {
+		return nil, err
+	}
+	answers := e.fanOut(ctx, without(targets, skipped), func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
 		return c.Search(ctx, req.Index, req.Query, partial)
 	})
+	answers = inShardOrder(targets, append(answers, skipped...))
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if err := classify(answers); err != nil {
 		if e.Validate == nil || !refusedByAll(err) {
 			return nil, err
@@ -309,7 +331,13 @@ func (e *Engine) fetchMerged(ctx context.Context, req Request, stream bool) (*me
 	}
 	m.rows, m.dups = merge(req.Index, answers)
 	if isNode {
-		m.rows, m.dups = e.dropStale(ctx, targets, m.rows, m.dups, e.duplicatedNodes(ctx, targets))
+		// Only the shards that answered, within what is left of one
+		// shard timeout: the per-shard timeout bounds the whole answer,
+		// and these passes are best effort.
+		ok := answeredShards(answers)
+		bctx, cancel := context.WithDeadline(ctx, begin.Add(e.shardTimeout()))
+		m.rows, m.dups = e.dropStale(bctx, ok, m.rows, m.dups, e.duplicatedNodes(bctx, ok))
+		cancel()
 	}
 	if partial != nil && isNode {
 		for i := range m.rows {
@@ -350,6 +378,9 @@ func (e *Engine) fillObjects(ctx context.Context, rows []Row) ([]Row, error) {
 			}
 			var obj map[string]any
 			if err := c.GetJSON(ctx, p, &obj); err != nil {
+				if ferr := requestFailure(ctx, err); ferr != nil {
+					return ferr
+				}
 				return errorf(http.StatusBadGateway, "reading node %s: %v", out[i].Name, err)
 			}
 			out[i].Data = obj
@@ -397,6 +428,9 @@ func page(rows []Row, start, n int) []Row {
 // from all of them is an unknown index. A 404 from only some shards is a
 // data bag missing there: that shard simply has no rows.
 func classify(answers []shardAnswer) error {
+	if err := shed(answers); err != nil {
+		return err
+	}
 	var n400, n404, answered int
 	var first400, first404 *shards.StatusError
 	for i := range answers {
@@ -423,6 +457,9 @@ func classify(answers []shardAnswer) error {
 		}
 	}
 	switch {
+	case answered > 0 && n404 == answered && answered < len(answers):
+		// Those that answered do not have it, but a failed shard may.
+		return errorf(http.StatusBadGateway, "not found on the shards that answered, and shard(s) failed: %s", failedAnswers(answers))
 	case answered > 0 && n404 == answered:
 		return &Error{Status: http.StatusNotFound, Message: strings.Join(first404.Messages, "\n")}
 	case n400 > 0 && n400+n404 == answered:
@@ -482,6 +519,7 @@ func (e *Engine) fallBack(ctx context.Context, req Request, answers []shardAnswe
 			continue
 		}
 		a.rows = rows
+		e.metrics.addFallbackRows(len(rows))
 		a.status.Status = StatusFallback
 		a.status.Rows = len(rows)
 		a.status.FallbackRows = len(rows)

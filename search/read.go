@@ -46,6 +46,9 @@ func (e *Engine) Get(ctx context.Context, stack string, path shards.Path, deny b
 		}
 		return []shards.Row{{Name: path.Name(), Data: obj}}, nil
 	})
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if err := classify(answers); err != nil {
 		return nil, err
 	}
@@ -93,6 +96,9 @@ func (e *Engine) List(ctx context.Context, stack string, path shards.Path, deny 
 		}
 		return rows, nil
 	})
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if err := classify(answers); err != nil {
 		return nil, err
 	}

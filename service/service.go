@@ -96,6 +96,8 @@ func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
 		Concurrency:   cfg.Search.Concurrency,
 		OnShardResult: topo.ReportShardError,
 		Validate:      func(q string) error { _, err := query.Parse(q); return err },
+		Guards:        shards.NewGuards(guardConfig(cfg), log),
+		Log:           log,
 	}
 	eng.MaxAnswerBytes = int64(cfg.Shards.MaxAnswerBytes)
 	if cfg.Search.CacheTTL.Duration > 0 {
@@ -123,6 +125,13 @@ func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
 	}
 	srv.Auth = authn
 	return &Service{Config: cfg, Topology: topo, Engine: eng, Server: srv, Log: log, tls: tlsCfg}, nil
+}
+
+// guardConfig maps the config's bounds; a zero (a config built in code
+// rather than parsed) takes the default.
+func guardConfig(cfg *config.Config) shards.GuardConfig {
+	return shards.GuardConfig{MaxInFlight: cfg.Shards.MaxInFlight, MaxWaiting: cfg.Search.MaxWaiting, MaxWait: cfg.Search.MaxWait.Duration,
+		BreakerFailures: cfg.Shards.BreakerFailures, BreakerInterval: cfg.Shards.BreakerInterval.Duration, RetryBudget: cfg.Shards.RetryBudget}
 }
 
 func checkKey(path, key string) error {
@@ -176,9 +185,7 @@ func (s *Service) Serve(ctx context.Context, listen string, ready func(addr stri
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		return hs.Shutdown(sctx)
+		return s.drain(hs)
 	}
 }
 
@@ -204,4 +211,24 @@ func loadTLS(c config.TLS) (*tls.Config, error) {
 		return nil, fmt.Errorf("tls: cannot load cert_file %s with key_file %s: %v", c.CertFile, c.KeyFile, err)
 	}
 	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}
+
+// drain stops accepting, lets in-flight requests finish within
+// shutdown_timeout, and only then returns: a SIGTERM'd Shearch exits 0
+// without cutting anyone's answer short.
+func (s *Service) drain(hs *http.Server) error {
+	s.Server.Drain()
+	timeout := s.Config.ShutdownTimeout.Duration
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	s.Log.Info("draining: no new connections; waiting for in-flight requests", "shutdown_timeout", timeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		hs.Close()
+		return fmt.Errorf("shutdown_timeout %s passed with requests still in flight; they were cut: %v", timeout, err)
+	}
+	s.Log.Info("drained; exiting")
+	return nil
 }

@@ -92,7 +92,7 @@ func (c *Client) searchPages(ctx context.Context, index, q string, body map[stri
 		if *budget <= 0 {
 			return nil, false, &AnswerTooLargeError{Shard: c.Shard.Name, Limit: c.maxAnswer()}
 		}
-		data, err := c.do(ctx, method, p, b, *budget)
+		data, err := c.send(ctx, method, p, b, *budget)
 		if err != nil {
 			return nil, false, err
 		}

@@ -3,6 +3,8 @@
 // can use them without pulling in the engine and its shard clients.
 package result
 
+import "time"
+
 // Request is one federated search.
 type Request struct {
 	Index string
@@ -107,6 +109,9 @@ type Error struct {
 	Message string
 	// Shards, when known, says which shards failed, for the headers.
 	Shards *ShardsSummary
+	// RetryAfter, for a request shed under load (429/503), is when to
+	// try again; the API sends it as Retry-After.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string { return e.Message }
