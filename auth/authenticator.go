@@ -173,8 +173,9 @@ func (a *Authenticator) Authenticate(r *http.Request) (Caller, error) {
 	}
 	c := a.set.Load()
 	if h := r.Header.Get("Authorization"); h != "" {
-		tok, ok := strings.CutPrefix(h, "Bearer ")
-		if !ok {
+		// The scheme is case-insensitive (RFC 9110).
+		scheme, tok, _ := strings.Cut(h, " ")
+		if !strings.EqualFold(scheme, "Bearer") {
 			return Caller{}, unauthorized("the Authorization header is not a bearer token: send Authorization: Bearer <token>")
 		}
 		return a.byToken(c, strings.TrimSpace(tok))

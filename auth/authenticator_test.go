@@ -18,7 +18,7 @@ import (
 	"time"
 )
 
-func writeFile(t *testing.T, path, text string) string {
+func writeFile(t testing.TB, path, text string) string {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
@@ -202,5 +202,16 @@ func TestClockInjected(t *testing.T) {
 	a := newAuth(t, Options{ChefKeysDir: keysDir(t, map[string][]byte{"alice": alicePub(t)}), Now: func() time.Time { return at.Add(-14 * time.Minute) }})
 	if _, err := a.Authenticate(k.request()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestBearerSchemeCase(t *testing.T) {
+	a := newAuth(t, Options{TokensFile: writeFile(t, filepath.Join(t.TempDir(), "tokens"), "tok\n")})
+	for _, h := range []string{"Bearer tok", "bearer tok", "BEARER  tok"} {
+		r := httptest.NewRequest("GET", "/nodes", nil)
+		r.Header.Set("Authorization", h)
+		if _, err := a.Authenticate(r); err != nil {
+			t.Fatalf("%q: %v", h, err)
+		}
 	}
 }
