@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -288,3 +289,36 @@ func TestChefBodyBound(t *testing.T) {
 	_, err := a.Authenticate(k.request())
 	wantStatus(t, "body over MaxBody", err, 413, "larger than 10 bytes")
 }
+
+// go-chef's 1.0 signer drops the signature's leading zero bytes (one
+// signature in 256); Chef Server accepts those, so Shearch does too.
+func TestGoChefShortSignature(t *testing.T) {
+	key, _ := rsa.GenerateKey(rand.Reader, 2048)
+	priv := string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}))
+	pub := pem.EncodeToMemory(&pem.Block{Type: "RSA PUBLIC KEY", Bytes: x509.MarshalPKCS1PublicKey(&key.PublicKey)})
+	a := newAuth(t, Options{ChefKeysDir: keysDir(t, map[string][]byte{"deploy": pub})})
+	c, err := chef.NewClient(&chef.Config{Name: "deploy", Key: priv, BaseURL: "http://127.0.0.1:1/", AuthenticationVersion: "1.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// (255/256)^4000 < 1e-6: a short one turns up.
+	for i := 0; i < 4000; i++ {
+		r, err := c.NewRequest("GET", fmt.Sprintf("nodes/n%d", i), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sig, err := joinSignature(r.Header)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(sig) == key.Size() {
+			continue
+		}
+		if _, err := a.Authenticate(r); err != nil {
+			t.Fatalf("a %d-byte go-chef signature: %v", len(sig), err)
+		}
+		return
+	}
+	t.Fatal("no short signature in 4000 go-chef requests")
+}
+
