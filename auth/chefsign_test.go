@@ -321,4 +321,3 @@ func TestGoChefShortSignature(t *testing.T) {
 	}
 	t.Fatal("no short signature in 4000 go-chef requests")
 }
-
