@@ -242,6 +242,10 @@ func (a *Authenticator) byChefSignature(c *credentials, r *http.Request) (Caller
 		body, err = io.ReadAll(io.LimitReader(r.Body, a.opts.MaxBody+1))
 		r.Body.Close()
 	}
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return Caller{}, &Error{Status: http.StatusRequestEntityTooLarge, Message: fmt.Sprintf("request body is larger than %d bytes (server.max_body_bytes)", tooBig.Limit)}
+	}
 	if err != nil {
 		return Caller{}, &Error{Status: http.StatusBadRequest, Message: fmt.Sprintf("reading the request body: %v", err)}
 	}

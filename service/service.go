@@ -116,7 +116,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
 		WriteTimeout: orDefault(cfg.Server.WriteTimeout, config.Defaults().Server.WriteTimeout)}
 	srv.Topology = func() any { return topo.Snapshot().Status() }
 	authn, err := auth.New(auth.Options{TokensFile: cfg.Auth.TokensFile, ChefKeysDir: cfg.Auth.ChefKeysDir,
-		Writers: cfg.Auth.Writers, Log: log})
+		Writers: cfg.Auth.Writers, MaxBody: int64(cfg.Server.MaxBodyBytes), Log: log})
 	if err != nil {
 		return nil, &ConfigError{err}
 	}
