@@ -80,9 +80,9 @@ func readFileConfig(path string) (fileConfig, error) {
 // and gnife's additions --stack and --partial.
 func commonFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "server-url", Aliases: []string{"s"}, Usage: "Shearch URL (default $SHEARCH_URL or http://127.0.0.1:4000)"},
-		&cli.StringFlag{Name: "stack", Usage: "the stack to search: prod, dev or all (default: Shearch's default_stack)"},
-		&cli.StringFlag{Name: "partial", Usage: "allow (default): answer from the shards that answered; deny: fail when a shard fails"},
+		&cli.StringFlag{Name: "server-url", Aliases: []string{"s"}, Usage: serverURLUsage},
+		&cli.StringFlag{Name: "stack", Usage: stackUsage},
+		&cli.StringFlag{Name: "partial", Usage: partialUsage},
 		&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "ignored: gnife reads $GNIFE_CONFIG"},
 		&cli.BoolFlag{Name: "help", Aliases: []string{"h"}, Usage: "Show this help message."},
 	}
@@ -105,12 +105,20 @@ func commonFlagsExcept(alias string) []cli.Flag {
 	return flags
 }
 
+// The descriptions of gnife's own flags, shown both by `gnife --help`
+// (where they come before the command) and in each command's listing.
+const (
+	serverURLUsage = "Shearch URL (default $SHEARCH_URL, then server_url in the config file, then http://127.0.0.1:4000)"
+	stackUsage     = "the stack to search: prod, dev or all (default: stack in the config file, then Shearch's default_stack)"
+	partialUsage   = "allow: answer from the shards that answered; deny: fail when a shard fails (default: partial in the config file, then allow)"
+)
+
 // globalFlags may also come before the command: gnife --stack dev search ...
 func globalFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "server-url", Aliases: []string{"s"}},
-		&cli.StringFlag{Name: "stack"},
-		&cli.StringFlag{Name: "partial"},
+		&cli.StringFlag{Name: "server-url", Aliases: []string{"s"}, Usage: serverURLUsage},
+		&cli.StringFlag{Name: "stack", Usage: stackUsage},
+		&cli.StringFlag{Name: "partial", Usage: partialUsage},
 	}
 }
 
@@ -124,10 +132,9 @@ func applyGlobalFlags(c *cli.Context, env *Env) {
 // setup applies a command's common flags to env, and rejects a -F value
 // knife would reject, as knife does.
 func (e *Env) setup(c *cli.Context) error {
-	if f := c.String("format"); f != "" && !knifeFormats[f] {
-		if out, ok := knife.InvalidFormat(commandPath(c), f); ok {
-			return &ExitError{Code: out.Exit, Stdout: string(out.Stdout), Stderr: string(out.Stderr)}
-		}
+	if f := c.String("format"); c.IsSet("format") && !knifeFormats[f] {
+		out := knife.InvalidFormat(commandPath(c), f)
+		return &ExitError{Code: out.Exit, Stdout: string(out.Stdout), Stderr: string(out.Stderr)}
 	}
 	if u := c.String("server-url"); u != "" {
 		e.clientConfig.Address = u
@@ -152,7 +159,9 @@ var knifeFormats = map[string]bool{"summary": true, "text": true, "json": true, 
 func commandPath(c *cli.Context) string {
 	var parts []string
 	for _, l := range c.Lineage() {
-		if l.Command != nil && l.Command.Name != "" {
+		// The root command is the app itself ("gnife"), not part of
+		// knife's name for the command.
+		if l.Command != nil && l.Command.Name != "" && l.Command.Name != c.App.Name {
 			parts = append([]string{l.Command.Name}, parts...)
 		}
 	}

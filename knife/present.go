@@ -114,8 +114,9 @@ func (p presenter) formatForDisplay(data any) (any, error) {
 		case *role:
 			items = x.runList.items()
 		default:
-			// Ruby raises NoMethodError here (no #run_list).
-			return nil, fmt.Errorf("knife: %T has no run list", data)
+			// `data.run_list` on an object without one: Ruby raises
+			// NoMethodError (GenericPresenter#format_data_subset_for_display).
+			return nil, noMethod("run_list", data)
 		}
 		return Object{{nameOrIDKey(data), Object{{"run_list", items}}}}, nil
 	case p.idOnly:
@@ -230,6 +231,9 @@ func Show(kind Kind, obj map[string]any, o ShowOptions) ([]byte, error) {
 	data, err := p.formatForDisplay(load(kind, obj))
 	if err != nil {
 		return nil, err
+	}
+	if kind == KindHash && p.format == "yaml" {
+		data = toMash(data) // DataBagItem#raw_data is a Mash, tagged in YAML
 	}
 	s, err := p.render(data)
 	if err != nil {
