@@ -100,12 +100,12 @@ func TestCornerRunListWithoutRunList(t *testing.T) {
 
 // TestCornerYAMLTags: Psych 3.1 over libyaml 0.2.5.
 //   - nil: Psych::Visitors::YAMLTree#visit_NilClass emits
-//     scalar('', nil, 'tag:yaml.org,2002:null', plain=true, quoted=false).
+//     scalar(”, nil, 'tag:yaml.org,2002:null', plain=true, quoted=false).
 //     As a mapping key the empty text cannot be plain (simple key), so
 //     yaml_emitter_select_scalar_style picks single quotes and, quoted
-//     being not implicit, the tag "!": `! ''`. knife search -f gives every
-//     row a nil heading (no __display_name), hence `- ! '':`.
-//   - "": visit_String, quoted=true, single quotes, no tag: `''`.
+//     being not implicit, the tag "!": `! ”`. knife search -f gives every
+//     row a nil heading (no __display_name), hence `- ! ”:`.
+//   - "": visit_String, quoted=true, single quotes, no tag: `”`.
 //   - A data bag item's raw_data is a ChefUtils::Mash (DataBagItem#raw_data=,
 //     Mash#convert_value converts nested hashes, in arrays too), a Hash
 //     subclass without ivars: visit_hash_subclass tags each with
