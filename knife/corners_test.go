@@ -98,19 +98,19 @@ func TestCornerRunListWithoutRunList(t *testing.T) {
 	}
 }
 
-// TestCornerYAMLTags: Psych 3.1 over libyaml 0.2.5.
-//   - nil: Psych::Visitors::YAMLTree#visit_NilClass emits
-//     scalar(”, nil, 'tag:yaml.org,2002:null', plain=true, quoted=false).
-//     As a mapping key the empty text cannot be plain (simple key), so
-//     yaml_emitter_select_scalar_style picks single quotes and, quoted
-//     being not implicit, the tag "!": `! ”`. knife search -f gives every
-//     row a nil heading (no __display_name), hence `- ! ”:`.
-//   - "": visit_String, quoted=true, single quotes, no tag: `”`.
-//   - A data bag item's raw_data is a ChefUtils::Mash (DataBagItem#raw_data=,
-//     Mash#convert_value converts nested hashes, in arrays too), a Hash
-//     subclass without ivars: visit_hash_subclass tags each with
-//     "!ruby/hash:ChefUtils::Mash"; empty ones are flow "{}".
+// TestCornerYAMLTags: Psych 3.1 over libyaml 0.2.5; see the body.
 func TestCornerYAMLTags(t *testing.T) {
+	// nil: Psych::Visitors::YAMLTree#visit_NilClass emits
+	// scalar("", nil, "tag:yaml.org,2002:null", plain=true, quoted=false).
+	// As a mapping key the empty text cannot be plain (simple key), so
+	// yaml_emitter_select_scalar_style picks single quotes and, quoted
+	// being not implicit, adds the tag "!": `! ''`. knife search -f gives
+	// every row a nil heading (no __display_name), hence `- ! '':`.
+	// "" instead: visit_String, quoted=true, single quotes, no tag: `''`.
+	// A data bag item's raw_data is a ChefUtils::Mash (DataBagItem#raw_data=;
+	// Mash#convert_value converts nested hashes, in arrays too), a Hash
+	// subclass without ivars: visit_hash_subclass tags each one with
+	// "!ruby/hash:ChefUtils::Mash"; an empty one is flow "{}".
 	o := SearchOptions{Index: "node", Format: "yaml", FilterResult: "x=comment, y=id"}
 	out, err := Search(o, partialNodes(t, webNodes[:2], SearchFilter(o)))
 	want := "---\n:results: 2\n:rows:\n- ! '':\n    x:\n    \"y\":\n- ! '':\n    x:\n    \"y\":\n"
