@@ -203,3 +203,39 @@ func TestCornerWholeObjects(t *testing.T) {
 		t.Errorf("environment show -F pp: got\n%s\nwant\n%s", b, want)
 	}
 }
+
+// TestCornerStatusLong: `knife status -l` hands whole Chef::Node objects to
+// GenericPresenter#format (status.rb `output(all_nodes)`). TextFormatter
+// keeps the Array and asks each node for #keys and #sort, which
+// Node#method_missing sends to its merged attributes, so -F text prints
+// each node's merged attributes, keys sorted and padded to the longest
+// plus one, nodes separated by an empty line (text_formatter.rb). YAML and
+// PP of the nodes print their JSON documents (documented difference).
+func TestCornerStatusLong(t *testing.T) {
+	rows := []map[string]any{
+		{"name": "n2", "chef_environment": "_default", "automatic": map[string]any{"ohai_time": 1795348100}},
+		{"name": "n1", "chef_environment": "_default", "normal": map[string]any{"tags": []any{}, "b": "x"},
+			"automatic": map[string]any{"ohai_time": 1795348000, "a": map[string]any{"k": 1}}, "default": map[string]any{"b": "d"}},
+	}
+	b, err := Status(StatusOptions{Format: "text", Long: true}, rows, clock)
+	want := "a:\n  k: 1\nb:         x\nohai_time: 1795348000\ntags:\n\nohai_time: 1795348100\n"
+	if err != nil || string(b) != want {
+		t.Errorf("status -l -F text: got %q %v, want %q", b, err, want)
+	}
+	b, err = Status(StatusOptions{Format: "yaml", Long: true}, rows[:1], clock)
+	want = "---\n- name: n2\n  chef_environment: _default\n  json_class: Chef::Node\n  automatic:\n    ohai_time: 1795348100\n" +
+		"  normal: {}\n  chef_type: node\n  default: {}\n  override: {}\n  run_list: []\n"
+	if err != nil || string(b) != want {
+		t.Errorf("status -l -F yaml: got %q %v, want %q", b, err, want)
+	}
+}
+
+// TestCornerPPRunList: `-F pp` with one -a prints data.values[0]
+// (GenericPresenter#format), here {"run_list"=>RunList}, whose inspect
+// would show object addresses; the run list's entries stand in for it.
+func TestCornerPPRunList(t *testing.T) {
+	b, err := Show(KindRole, fixture(t, "roles", "web"), ShowOptions{Format: "pp", Attributes: []string{"run_list"}})
+	if want := "{\"run_list\"=>[\"role[base]\", \"recipe[nginx]\", \"recipe[app::web]\"]}\n"; err != nil || string(b) != want {
+		t.Errorf("got %q %v, want %q", b, err, want)
+	}
+}

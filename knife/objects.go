@@ -186,6 +186,20 @@ func (n *node) attr(key string) any {
 	return merged
 }
 
+// mergedAttributes is the whole merged view, node[key] for every key of
+// every level.
+func (n *node) mergedAttributes() map[string]any {
+	out := map[string]any{}
+	for _, level := range []map[string]any{n.deflt, n.normal, n.override, n.automatic} {
+		for k := range level {
+			if _, done := out[k]; !done {
+				out[k] = n.attr(k)
+			}
+		}
+	}
+	return out
+}
+
 func (n *node) hasAttr(key string) bool {
 	for _, level := range []map[string]any{n.deflt, n.normal, n.override, n.automatic} {
 		if _, ok := level[key]; ok {

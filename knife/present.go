@@ -1,17 +1,11 @@
 package knife
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"unicode/utf8"
 )
 
-// ErrRubyOnly is returned for output knife can only produce by dumping Ruby
-// object internals (`-F yaml` or `-F pp` of a whole Chef::Node, Role, ...):
-// Psych/PP dumps of instance variables, anchors and object addresses, which
-// no other implementation can or should reproduce.
-var ErrRubyOnly = errors.New("knife: output is a Ruby object dump; not reproduced")
 
 // ShowOptions are the display options shared by knife's show commands.
 type ShowOptions struct {
@@ -149,15 +143,14 @@ func (p presenter) render(data any) (string, error) {
 		return string(y), err
 	case "pp":
 		if len(p.attributes) > 0 && rubyLength(data) == 1 {
-			if containsChefObject(data) {
-				return "", ErrRubyOnly // e.g. a RunList: its inspect shows an address
-			}
-			return putsValue(firstValue(data)), nil
+			// A RunList's #inspect shows object addresses; its entries
+			// stand in for it (README, "Differences from knife").
+			return putsValue(firstValue(plainData(data))), nil
 		}
 		out, err := PP(data)
 		return string(out), err
 	}
-	return "", fmt.Errorf("knife: unknown output format %q", p.format)
+	return "", fmt.Errorf("knife: unknown output format %q: use summary, text, json, yaml or pp", p.format)
 }
 
 func rubyLength(v any) int {
