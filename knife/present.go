@@ -6,7 +6,6 @@ import (
 	"unicode/utf8"
 )
 
-
 // ShowOptions are the display options shared by knife's show commands.
 type ShowOptions struct {
 	Format         string   // -F: summary (default), text, json, yaml, pp, or a prefix of one
