@@ -71,6 +71,9 @@ func TestKnifeCorners(t *testing.T) {
 		{`search node 'site:Zürich*' -i`, "monitor01\n", "1 items found\n\n", 0},
 		{`search node 'owner:Zoë*' -a site`, "monitor01:\n  site: Zürich DC-2\n\n", "1 items found\n\n", 0},
 		{`search node 'site:Genève*' -i`, "", "0 items found\n\n", 1},
+		// OptionParser::MissingArgument, which knife does not rescue (Ruby
+		// prints it with a backtrace, exit 1): gnife prints its message.
+		{`search node 'role:web' -a`, "", "ERROR: missing argument: -a\n", 1},
 		// 7. && is searched as typed (knife's URL cuts the query at &: a documented difference).
 		{`search node 'role:web && chef_environment:dev' -i`, "web-03.dev.example.com\n", "1 items found\n\n", 0},
 	} {
@@ -88,6 +91,16 @@ func TestKnifeCorners(t *testing.T) {
 			t.Errorf("exit %d, stderr %q, stdout:\n%s", rc, errOut, out)
 		}
 	})
+	// Knife.subcommand_not_found! (knife.rb): FATAL naming every word, then
+	// a command list (gnife's own, a documented difference), exit 10.
+	for cmd, want := range map[string]string{"frobnicate now": "'frobnicate now'", "node frob x": "'node frob x'"} {
+		t.Run(cmd, func(t *testing.T) {
+			out, errOut, rc := runGnife(t, f, strings.Fields(cmd))
+			if rc != 10 || errOut != "FATAL: Cannot find subcommand for: "+want+"\n" || !strings.Contains(out, "COMMANDS:") {
+				t.Errorf("exit %d, stderr %q, stdout %q", rc, errOut, out)
+			}
+		})
+	}
 	// 8. gnife --help describes every global flag.
 	t.Run("--help", func(t *testing.T) {
 		out, _, rc := runGnife(t, f, []string{"--help"})
