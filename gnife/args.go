@@ -64,6 +64,9 @@ func permute(app *cli.App, args []string) (out, path []string, unknown, missing 
 	rest := args[i:]
 	for j := 0; j < len(rest); j++ {
 		a := rest[j]
+		if len(a) > 2 && a[0] == '-' && strings.Trim(a[1:], "V") == "" {
+			a = "-V" // -VV, -VVV: knife's verbosity levels
+		}
 		if a == "--" {
 			pos = append(pos, rest[j+1:]...)
 			break

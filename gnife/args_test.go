@@ -16,6 +16,8 @@ func TestPermute(t *testing.T) {
 		{"search node -q -foo:bar", "search -q -foo:bar -- node", ""},
 		{"search node role:web --bogus", "search -- node role:web --bogus", "--bogus"},
 		{"status --hide-by-mins=60", "status --hide-by-mins=60", ""},
+		{"search node role:web -VVV -u admin", "search -V -u admin -- node role:web", ""},
+		{"node list -z", "node list -- -z", "-z"},
 	} {
 		out, _, unknown, _ := permute(app, strings.Fields(tc.in))
 		if got := strings.Join(out, " "); got != tc.want || unknown != tc.unknown {

@@ -85,21 +85,46 @@ func commonFlags() []cli.Flag {
 		&cli.StringFlag{Name: "partial", Usage: partialUsage},
 		&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "ignored: gnife reads $GNIFE_CONFIG"},
 		&cli.BoolFlag{Name: "help", Aliases: []string{"h"}, Usage: "Show this help message."},
+		// knife's other common options, accepted so knife command lines run
+		// unchanged, and ignored: Shearch holds the Chef credentials, gnife
+		// never edits, prompts or colours, and logs nothing more with -V.
+		// Local mode (-z, --chef-zero-*, --listen) is refused as an invalid
+		// option: there is no local repository behind Shearch.
+		&cli.BoolFlag{Name: "verbose", Aliases: []string{"V"}, Hidden: true},
+		&cli.BoolFlag{Name: "color", Hidden: true},
+		&cli.BoolFlag{Name: "no-color", Hidden: true},
+		&cli.StringFlag{Name: "config-option", Hidden: true},
+		&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Hidden: true},
+		&cli.StringFlag{Name: "key", Aliases: []string{"k"}, Hidden: true},
+		&cli.StringFlag{Name: "profile", Hidden: true},
+		&cli.StringFlag{Name: "editor", Aliases: []string{"e"}, Hidden: true},
+		&cli.BoolFlag{Name: "disable-editing", Aliases: []string{"d"}, Hidden: true},
+		&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Hidden: true},
+		&cli.BoolFlag{Name: "defaults", Hidden: true},
+		&cli.BoolFlag{Name: "print-after", Hidden: true},
+		&cli.BoolFlag{Name: "fips", Hidden: true},
+		&cli.BoolFlag{Name: "no-fips", Hidden: true},
 	}
 }
 
 // commonFlagsExcept drops short aliases a command uses for its own options.
 func commonFlagsExcept(alias string) []cli.Flag {
 	flags := commonFlags()
-	for _, f := range flags {
-		if sf, ok := f.(*cli.StringFlag); ok {
-			var keep []string
-			for _, a := range sf.Aliases {
-				if a != alias {
-					keep = append(keep, a)
-				}
+	drop := func(aliases []string) []string {
+		var keep []string
+		for _, a := range aliases {
+			if a != alias {
+				keep = append(keep, a)
 			}
-			sf.Aliases = keep
+		}
+		return keep
+	}
+	for _, f := range flags {
+		switch x := f.(type) {
+		case *cli.StringFlag:
+			x.Aliases = drop(x.Aliases)
+		case *cli.BoolFlag:
+			x.Aliases = drop(x.Aliases)
 		}
 	}
 	return flags
