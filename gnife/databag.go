@@ -48,9 +48,21 @@ func dataBagCommand(env *Env) *cli.Command {
 						case 1:
 							return runList(env, ListOptions{Path: "/data/" + url.PathEscape(c.Args().First()), Format: c.String("format")})
 						}
+						secret := c.IsSet("secret") || c.IsSet("secret-file")
+						if c.IsSet("secret") && c.IsSet("secret-file") {
+							return &ExitError{Code: ExitUsage, Stderr: string(knife.TwoSecretsGiven)}
+						}
 						obj, err := env.getObject("/data/" + url.PathEscape(c.Args().Get(0)) + "/" + url.PathEscape(c.Args().Get(1)))
 						if err != nil {
 							return err
+						}
+						switch encrypted := knife.DataBagItemEncrypted(obj); {
+						case encrypted && secret:
+							return exitf(ExitUsage, "ERROR: gnife does not decrypt data bag items; use knife data bag show %s %s with the secret", c.Args().Get(0), c.Args().Get(1))
+						case encrypted:
+							env.IO.ErrOut.Write(knife.EncryptedNoSecret)
+						case secret:
+							env.IO.ErrOut.Write(knife.UnencryptedSecret)
 						}
 						out, err := knife.Show(knife.KindHash, obj, knife.ShowOptions{Format: c.String("format")})
 						if err != nil {

@@ -1,6 +1,7 @@
 package knife
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -237,5 +238,41 @@ func TestCornerPPRunList(t *testing.T) {
 	b, err := Show(KindRole, fixture(t, "roles", "web"), ShowOptions{Format: "pp", Attributes: []string{"run_list"}})
 	if want := "{\"run_list\"=>[\"role[base]\", \"recipe[nginx]\", \"recipe[app::web]\"]}\n"; err != nil || string(b) != want {
 		t.Errorf("got %q %v, want %q", b, err, want)
+	}
+}
+
+// TestCornerEncryptedDataBag: CheckEncrypted#encrypted? and
+// looks_like_encrypted? (lib/chef/encrypted_data_bag_item/check_encrypted.rb)
+// with the encryptor keys of encryptor.rb; data_bag_show.rb's warnings.
+func TestCornerEncryptedDataBag(t *testing.T) {
+	v1 := map[string]any{"encrypted_data": "x", "iv": "y", "version": json.Number("1"), "cipher": "aes-256-cbc"}
+	v2 := map[string]any{"encrypted_data": "x", "iv": "y", "version": json.Number("2"), "cipher": "aes-256-cbc", "hmac": "h"}
+	v3 := map[string]any{"encrypted_data": "x", "iv": "y", "version": json.Number("3"), "cipher": "aes-256-gcm", "auth_tag": "t"}
+	for _, c := range []struct {
+		item map[string]any
+		want bool
+	}{
+		{map[string]any{"id": "a", "pw": v1}, true},
+		{map[string]any{"id": "a", "pw": v2, "key": v3, "chef_type": "data_bag_item", "data_bag": "b"}, true},
+		{map[string]any{"id": "a"}, false},                            // only "id": not encrypted
+		{map[string]any{"id": "a", "pw": v1, "plain": "text"}, false}, // one plain value
+		{map[string]any{"id": "a", "pw": v3, "x": v2, "y": v1}, true}, // versions may mix
+		{map[string]any{"id": "a", "pw": map[string]any{"version": json.Number("4"), "iv": "y"}}, false},
+		{map[string]any{"id": "a", "pw": map[string]any{"encrypted_data": "x", "iv": "y", "version": json.Number("1")}}, false},   // a key short
+		{map[string]any{"id": "a", "pw": map[string]any{"encrypted_data": "x", "iv": "y", "version": "1", "cipher": "c"}}, false}, // "1" is not 1
+		{fixture(t, "data_bags/users", "alice"), false},
+	} {
+		if got := DataBagItemEncrypted(c.item); got != c.want {
+			t.Errorf("DataBagItemEncrypted(%v) = %v, want %v", c.item, got, c.want)
+		}
+	}
+	for got, want := range map[string]string{
+		string(EncryptedNoSecret): "WARNING: Encrypted data bag detected, but no secret provided for decoding. Displaying encrypted data.\n",
+		string(UnencryptedSecret): "WARNING: Unencrypted data bag detected, ignoring any provided secret options.\n",
+		string(TwoSecretsGiven):   "FATAL: Please specify only one of --secret, --secret-file\n",
+	} {
+		if got != want {
+			t.Errorf("got %q, want %q", got, want)
+		}
 	}
 }
