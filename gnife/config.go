@@ -107,6 +107,12 @@ func commonFlags() []cli.Flag {
 	}
 }
 
+// ignoredEnvironment is knife's common -E ENVIRONMENT on the commands that
+// have no use for it (knife sets Chef::Config[:environment] and ignores it).
+func ignoredEnvironment() cli.Flag {
+	return &cli.StringFlag{Name: "environment", Aliases: []string{"E"}, Hidden: true}
+}
+
 // commonFlagsExcept drops short aliases a command uses for its own options.
 func commonFlagsExcept(alias string) []cli.Flag {
 	flags := commonFlags()

@@ -79,6 +79,7 @@ func TestKnifeCorners(t *testing.T) {
 		{`search node 'role:web' -a`, "", "ERROR: missing argument: -a\n", 1},
 		// knife's common options are accepted and ignored.
 		{`search node 'role:web' -i -VV -u admin -k /tmp/none.pem --no-color -y`, "web-01.prod.example.com\nweb-02.prod.example.com\nweb-03.dev.example.com\n", "3 items found\n\n", 0},
+		{`data bag list -E prod`, "users\n", "", 0}, // knife's common -E, ignored
 		// data_bag_show.rb: a secret for an unencrypted item is warned about and ignored.
 		{`data bag show users bob --secret s3cret -F json`, anyStdout, "WARNING: Unencrypted data bag detected, ignoring any provided secret options.\n", 0},
 		{`data bag show users bob --secret s --secret-file f`, "", "FATAL: Please specify only one of --secret, --secret-file\n", 1},

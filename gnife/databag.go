@@ -19,7 +19,7 @@ func dataBagCommand(env *Env) *cli.Command {
 				{
 					Name:  "list",
 					Usage: "list every data bag over all shards",
-					Flags: append(commonFlags(), &cli.BoolFlag{Name: "with-uri", Aliases: []string{"w"}}, &cli.StringFlag{Name: "format", Aliases: []string{"F"}}),
+					Flags: append(commonFlags(), ignoredEnvironment(), &cli.BoolFlag{Name: "with-uri", Aliases: []string{"w"}}, &cli.StringFlag{Name: "format", Aliases: []string{"F"}}),
 					Action: func(c *cli.Context) error {
 						if c.Bool("help") {
 							return helpExit("data bag list", 0)
@@ -34,7 +34,7 @@ func dataBagCommand(env *Env) *cli.Command {
 					Name:      "show",
 					Usage:     "list a data bag's items, or show one item",
 					ArgsUsage: "BAG [ITEM]",
-					Flags:     append(commonFlags(), &cli.StringFlag{Name: "format", Aliases: []string{"F"}}, &cli.StringFlag{Name: "secret"}, &cli.StringFlag{Name: "secret-file"}),
+					Flags:     append(commonFlags(), ignoredEnvironment(), &cli.StringFlag{Name: "format", Aliases: []string{"F"}}, &cli.StringFlag{Name: "secret"}, &cli.StringFlag{Name: "secret-file"}),
 					Action: func(c *cli.Context) error {
 						if c.Bool("help") {
 							return helpExit("data bag show", 0)

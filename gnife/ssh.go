@@ -47,6 +47,7 @@ func sshCommand(env *Env) *cli.Command {
 		Usage:     "run a command on every node a search finds",
 		ArgsUsage: "QUERY COMMAND",
 		Flags: append(commonFlagsExcept("e"), // knife ssh's -e is --exit-on-error
+			ignoredEnvironment(),
 			&cli.IntFlag{Name: "concurrency", Aliases: []string{"C"}},
 			&cli.StringFlag{Name: "attribute", Aliases: []string{"a"}},
 			&cli.BoolFlag{Name: "manual-list", Aliases: []string{"m"}},
