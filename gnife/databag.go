@@ -2,6 +2,7 @@ package gnife
 
 import (
 	"net/url"
+	"os"
 
 	"github.com/urfave/cli/v2"
 
@@ -48,23 +49,38 @@ func dataBagCommand(env *Env) *cli.Command {
 						case 1:
 							return runList(env, ListOptions{Path: "/data/" + url.PathEscape(c.Args().First()), Format: c.String("format")})
 						}
-						secret := c.IsSet("secret") || c.IsSet("secret-file")
+						// data_bag_show.rb: the secret is read first, then the
+						// item; an encrypted one is decrypted, or shown as
+						// stored with a warning when no secret was given.
+						hasSecret := c.IsSet("secret") || c.IsSet("secret-file")
 						if c.IsSet("secret") && c.IsSet("secret-file") {
 							return &ExitError{Code: ExitUsage, Stderr: string(knife.TwoSecretsGiven)}
+						}
+						secret := c.String("secret")
+						if c.IsSet("secret-file") {
+							var msg []byte
+							if secret, msg = knife.SecretFromFile(c.String("secret-file"), os.ReadFile); msg != nil {
+								return &ExitError{Code: ExitNotFound, Stderr: string(msg)}
+							}
 						}
 						obj, err := env.getObject("/data/" + url.PathEscape(c.Args().Get(0)) + "/" + url.PathEscape(c.Args().Get(1)))
 						if err != nil {
 							return err
 						}
+						kind := knife.KindHash
 						switch encrypted := knife.DataBagItemEncrypted(obj); {
-						case encrypted && secret:
-							return exitf(ExitUsage, "ERROR: gnife does not decrypt data bag items; use knife data bag show %s %s with the secret", c.Args().Get(0), c.Args().Get(1))
+						case encrypted && hasSecret:
+							env.IO.ErrOut.Write(knife.DecryptingInfo)
+							if obj, err = knife.DecryptDataBagItem(obj, secret); err != nil {
+								return &ExitError{Code: ExitNotFound, Stderr: string(knife.DecryptError(err))}
+							}
+							kind = knife.KindDecryptedItem
 						case encrypted:
 							env.IO.ErrOut.Write(knife.EncryptedNoSecret)
-						case secret:
+						case hasSecret:
 							env.IO.ErrOut.Write(knife.UnencryptedSecret)
 						}
-						out, err := knife.Show(knife.KindHash, obj, knife.ShowOptions{Format: c.String("format")})
+						out, err := knife.Show(kind, obj, knife.ShowOptions{Format: c.String("format")})
 						if err != nil {
 							return err
 						}

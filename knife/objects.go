@@ -32,6 +32,9 @@ const (
 	KindClientV1    Kind = "clientv1" // Chef::ApiClientV1, what `client show` loads
 	KindDataBagItem Kind = "data_bag_item"
 	KindHash        Kind = "hash"
+	// KindDecryptedItem is EncryptedDataBagItem#to_h, a plain Hash (no
+	// Mash tag in YAML).
+	KindDecryptedItem Kind = "decrypted_item"
 )
 
 // searchKind is Chef::Search::Query's choice of class by index name: any
