@@ -46,6 +46,7 @@ func TestKnifeCorners(t *testing.T) {
 		{`data bag show users alice -F p`, badFormat("data bag show", "p"), "", 2},
 		{`status -F JSON`, badFormat("status", "JSON"), "", 2},
 		{`node list -F ''`, badFormat("node list", ""), "", 2},
+		{`ssh 'role:web' uptime -F j`, badFormat("ssh", "j"), "", 2},
 		// 2. -r on rows with no run list.
 		{`search node 'role:web' -i -r`, "", unexpected(`{"id"=>"web-01.prod.example.com"}:Hash`), 100},
 		{`search role 'name:web' -i -r`, "", unexpected(`{"id"=>"web"}:Hash`), 100},
