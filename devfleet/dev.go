@@ -67,9 +67,12 @@ func StartDev(ctx context.Context, o DevOptions) (d *Dev, err error) {
 		o.Log = io.Discard
 	}
 	d = &Dev{Dir: o.Dir}
+	// The error returns below set d to nil: stop what was started
+	// through a copy.
+	started := d
 	defer func() {
 		if err != nil {
-			d.Stop()
+			started.Stop()
 		}
 	}()
 	if d.Dir == "" {
@@ -221,6 +224,9 @@ func writeKey(path string) (publicPEM string, err error) {
 
 // Stop stops every part. Safe on a half-started fleet.
 func (d *Dev) Stop() {
+	if d == nil {
+		return
+	}
 	if d.Route53 != nil {
 		d.Route53.Close()
 	}
