@@ -61,6 +61,8 @@ type Engine struct {
 	Cache *Cache
 
 	owners ownersCache
+	// Writes bounds the write path's memory of which shard holds a node.
+	Writes WriteConfig
 
 	clients    sync.Map // clientKey -> *shards.Client
 	flightOnce sync.Once

@@ -30,6 +30,8 @@ type Server struct {
 	// PublicURL is the base of object URLs in answers (Chef's
 	// chef_server_url behind a proxy); empty uses the request's host.
 	PublicURL string
+	// MaxWriteBody bounds a write's body (default DefaultMaxWriteBody).
+	MaxWriteBody int64
 
 	mux     *http.ServeMux
 	metrics *metrics
@@ -59,6 +61,7 @@ func (s *Server) routes() {
 		m.HandleFunc("POST "+prefix+"/search/{index}", s.chefSearch)
 	}
 	s.readRoutes()
+	s.writeRoutes()
 }
 
 // ServeHTTP checks the bearer token, then routes.
