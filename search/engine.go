@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"sort"
 	"strings"
 	"sync"
@@ -234,6 +233,9 @@ func (e *Engine) check(req *Request) error {
 	if req.Index == "" {
 		return errorf(http.StatusBadRequest, "no index given: use node, role, client, environment or a data bag name")
 	}
+	if err := shards.CheckIndex(req.Index); err != nil {
+		return errorf(http.StatusBadRequest, "%v", err)
+	}
 	if req.Query == "" {
 		req.Query = "*:*"
 	}
@@ -336,8 +338,12 @@ func (e *Engine) fillObjects(ctx context.Context, rows []Row) ([]Row, error) {
 			if err != nil {
 				return err
 			}
+			p, err := shards.ObjectPath(shards.Nodes, out[i].Name)
+			if err != nil {
+				return errorf(http.StatusBadGateway, "shard %s: %v", out[i].Shard, err)
+			}
 			var obj map[string]any
-			if err := c.GetJSON(ctx, "nodes/"+url.PathEscape(out[i].Name), &obj); err != nil {
+			if err := c.GetJSON(ctx, p, &obj); err != nil {
 				return errorf(http.StatusBadGateway, "reading node %s: %v", out[i].Name, err)
 			}
 			out[i].Data = obj

@@ -71,7 +71,13 @@ func (w *WriteConfig) forget(stack, name string) { w.cache().Remove(ownerKey(sta
 // every few seconds), and a node created a moment ago must be found, or a
 // second create would put it on two shards.
 func (e *Engine) nodeHolders(ctx context.Context, targets []shards.Shard, name string) (holders []shards.Shard, failed []ShardStatus) {
-	p := ObjectRef{Kind: KindNode, Name: name}.path()
+	p, err := ObjectRef{Kind: KindNode, Name: name}.objectPath(http.MethodGet)
+	if err != nil {
+		for _, t := range targets {
+			failed = append(failed, ShardStatus{Name: t.Name, Stack: t.Stack, Status: StatusFailed, Error: err.Error()})
+		}
+		return nil, failed
+	}
 	answers := e.fanOut(ctx, targets, func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
 		_, err := c.Do(ctx, http.MethodGet, p, nil)
 		return nil, err

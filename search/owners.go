@@ -3,7 +3,6 @@ package search
 import (
 	"context"
 	"math/big"
-	"net/url"
 	"sort"
 	"strings"
 	"sync"
@@ -132,8 +131,12 @@ func (e *Engine) newerOn(ctx context.Context, targets []shards.Shard, shard stri
 		if err != nil {
 			return false
 		}
+		p, err := shards.ObjectPath(shards.Nodes, r.Name)
+		if err != nil {
+			return false
+		}
 		var node map[string]any
-		if err := c.GetJSON(ctx, "nodes/"+url.PathEscape(r.Name), &node); err != nil {
+		if err := c.GetJSON(ctx, p, &node); err != nil {
 			return false
 		}
 		return ohaiTime(Row{Data: node}).Cmp(ohaiTime(r)) > 0

@@ -247,13 +247,21 @@ func (e *Engine) applyRepair(ctx context.Context, ref ObjectRef, a RepairAction,
 				return nil
 			}
 			var w shardWrite
-			switch j.method {
-			case http.MethodPost:
+			if j.method == http.MethodPost {
 				w = e.createOn(ctx, s, ref, a.object)
+				out[i] = w.out
+				return nil
+			}
+			p, err := ref.objectPath(j.method)
+			if err != nil {
+				out[i] = WriteOutcome{Name: j.shard, Status: WriteFailed, Error: err.Error()}
+				return nil
+			}
+			switch j.method {
 			case http.MethodPut:
-				w = e.writeOne(ctx, s, j.method, ref.path(), a.object)
+				w = e.writeOne(ctx, s, j.method, p, a.object)
 			default:
-				w = e.writeOne(ctx, s, j.method, ref.path(), nil)
+				w = e.writeOne(ctx, s, j.method, p, nil)
 				if w.out.Code == http.StatusNotFound {
 					w.out.Status = WriteAbsent
 				}

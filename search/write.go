@@ -65,7 +65,7 @@ type shardWrite struct {
 }
 
 // writeOne sends one write to one shard.
-func (e *Engine) writeOne(ctx context.Context, s shards.Shard, method, path string, body any) shardWrite {
+func (e *Engine) writeOne(ctx context.Context, s shards.Shard, method string, path shards.Path, body any) shardWrite {
 	w := shardWrite{shard: s, out: WriteOutcome{Name: s.Name}}
 	c, err := e.Client(s)
 	var data []byte
@@ -100,21 +100,19 @@ func (e *Engine) writeOne(ctx context.Context, s shards.Shard, method, path stri
 
 // writeAll sends the same write to every target side by side; one shard
 // failing never stops the others.
-func (e *Engine) writeAll(ctx context.Context, targets []shards.Shard, method string, path func(shards.Shard) string, body any) []shardWrite {
+func (e *Engine) writeAll(ctx context.Context, targets []shards.Shard, method string, path shards.Path, body any) []shardWrite {
 	res := make([]shardWrite, len(targets))
 	var g errgroup.Group
 	g.SetLimit(e.limit())
 	for i, s := range targets {
 		g.Go(func() error {
-			res[i] = e.writeOne(ctx, s, method, path(s), body)
+			res[i] = e.writeOne(ctx, s, method, path, body)
 			return nil
 		})
 	}
 	g.Wait()
 	return res
 }
-
-func samePath(p string) func(shards.Shard) string { return func(shards.Shard) string { return p } }
 
 // StackWrite changes a role, environment, data bag or data bag item on
 // every shard of the stack, because every shard has to agree on them.
@@ -133,15 +131,16 @@ func (e *Engine) StackWrite(ctx context.Context, stack, method string, ref Objec
 	if err != nil {
 		return nil, err
 	}
-	var res []shardWrite
-	switch method {
-	case http.MethodPost:
-		res = e.writeAll(ctx, targets, method, samePath(ref.collection()), body)
-	case http.MethodPut, http.MethodDelete:
-		res = e.writeAll(ctx, targets, method, samePath(ref.path()), body)
-	default:
-		return nil, errorf(http.StatusMethodNotAllowed, "%s is not a write", method)
+	var p shards.Path
+	if method == http.MethodPost {
+		p, err = ref.createPath()
+	} else {
+		p, err = ref.objectPath(method)
 	}
+	if err != nil {
+		return nil, errorf(http.StatusMethodNotAllowed, "%v", err)
+	}
+	res := e.writeAll(ctx, targets, method, p, body)
 	if method == http.MethodPut {
 		e.createWhereMissing(ctx, ref, body, res)
 	}
@@ -182,13 +181,18 @@ func (e *Engine) createWhereMissing(ctx context.Context, ref ObjectRef, body map
 // createOn creates an object on one shard, the data bag first when an
 // item's bag is missing there too.
 func (e *Engine) createOn(ctx context.Context, s shards.Shard, ref ObjectRef, body any) shardWrite {
-	w := e.writeOne(ctx, s, http.MethodPost, ref.collection(), body)
+	p, err := ref.createPath()
+	if err != nil {
+		return shardWrite{shard: s, out: WriteOutcome{Name: s.Name, Status: WriteFailed, Error: err.Error()}}
+	}
+	w := e.writeOne(ctx, s, http.MethodPost, p, body)
 	if ref.Kind == KindDataBagItem && w.out.Code == http.StatusNotFound {
-		bag := e.writeOne(ctx, s, http.MethodPost, "data", map[string]any{"name": ref.Name})
+		bags, _ := shards.WritePath(http.MethodPost, shards.DataBags)
+		bag := e.writeOne(ctx, s, http.MethodPost, bags, map[string]any{"name": ref.Name})
 		if bag.out.Status != WriteOK && bag.out.Code != http.StatusConflict {
 			return bag
 		}
-		w = e.writeOne(ctx, s, http.MethodPost, ref.collection(), body)
+		w = e.writeOne(ctx, s, http.MethodPost, p, body)
 	}
 	return w
 }
@@ -300,15 +304,16 @@ func (e *Engine) NodeWrite(ctx context.Context, stack, method, name, onlyShard s
 	if method == http.MethodPost {
 		return e.createNode(ctx, stack, targets, ref, body)
 	}
-	if method != http.MethodPut && method != http.MethodDelete {
-		return nil, errorf(http.StatusMethodNotAllowed, "%s is not a write", method)
+	p, err := ref.objectPath(method)
+	if err != nil {
+		return nil, errorf(http.StatusMethodNotAllowed, "%v", err)
 	}
 	holders, failed, cached := e.locateNode(ctx, stack, targets, name, onlyShard == "")
 	target, err := pickHolder(ref, holders, failed, onlyShard)
 	if err != nil {
 		return nil, err
 	}
-	w := e.writeOne(ctx, target, method, ref.path(), body)
+	w := e.writeOne(ctx, target, method, p, body)
 	if w.out.Code == http.StatusNotFound && cached {
 		// Remembered, but gone from there: it moved. Ask every shard.
 		e.Writes.forget(stack, name)
@@ -316,7 +321,7 @@ func (e *Engine) NodeWrite(ctx context.Context, stack, method, name, onlyShard s
 		if target, err = pickHolder(ref, holders, failed, onlyShard); err != nil {
 			return nil, err
 		}
-		w = e.writeOne(ctx, target, method, ref.path(), body)
+		w = e.writeOne(ctx, target, method, p, body)
 	}
 	if method == http.MethodDelete || w.out.Code == http.StatusNotFound {
 		e.Writes.forget(stack, name)
@@ -370,7 +375,11 @@ func (e *Engine) createNode(ctx context.Context, stack string, targets []shards.
 	if err != nil {
 		return nil, err
 	}
-	w := e.writeOne(ctx, pick, http.MethodPost, ref.collection(), body)
+	p, err := ref.createPath()
+	if err != nil {
+		return nil, err
+	}
+	w := e.writeOne(ctx, pick, http.MethodPost, p, body)
 	if w.out.Status == WriteOK {
 		e.Writes.remember(stack, ref.Name, pick.Name)
 	}

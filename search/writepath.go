@@ -1,10 +1,10 @@
 package search
 
 import (
-	"fmt"
+	"errors"
 	"net/http"
-	"net/url"
-	"regexp"
+
+	"github.com/shearch/shearch/shards"
 )
 
 // Object kinds a write can target.
@@ -16,8 +16,9 @@ const (
 	KindDataBagItem = "data_bag_item"
 )
 
-// ObjectRef names one Chef object a write targets. Its paths are built
-// here from checked names only; a request's own path never reaches a shard.
+// ObjectRef names one Chef object a write targets. Its shard paths come
+// from shards.WritePath over its checked names; a request's own path
+// never reaches a shard.
 type ObjectRef struct {
 	Kind string
 	// Name is the node, role, environment or data bag name.
@@ -26,64 +27,64 @@ type ObjectRef struct {
 	Item string
 }
 
-// Chef's own name rules (Chef::Node, Role, Environment, DataBag,
-// DataBagItem), checked before any shard is asked.
-var (
-	nodeNameRe = regexp.MustCompile(`^[A-Za-z0-9_:.\-]+$`)
-	plainRe    = regexp.MustCompile(`^[A-Za-z0-9_\-]+$`)
-	bagRe      = regexp.MustCompile(`^[A-Za-z0-9_.\-]+$`)
-)
-
-// Check validates the names of r.
-func (r ObjectRef) Check() error {
-	var re *regexp.Regexp
+func (r ObjectRef) shardKind() shards.Kind {
 	switch r.Kind {
 	case KindNode:
-		re = nodeNameRe
-	case KindRole, KindEnvironment:
-		re = plainRe
-	case KindDataBag, KindDataBagItem:
-		re = bagRe
+		return shards.Nodes
+	case KindRole:
+		return shards.Roles
+	case KindEnvironment:
+		return shards.Environments
+	}
+	return shards.DataBags
+}
+
+// Check validates the names of r against Chef Server's rules: a bad one
+// is a 400 before any shard is asked.
+func (r ObjectRef) Check() error {
+	switch r.Kind {
+	case KindNode, KindRole, KindEnvironment, KindDataBag, KindDataBagItem:
 	default:
 		return errorf(http.StatusBadRequest, "unknown object kind %q", r.Kind)
 	}
-	if !re.MatchString(r.Name) {
-		return errorf(http.StatusBadRequest, "invalid %s name %q: use letters, digits, _ and - (nodes also . and :)", r.Kind, r.Name)
+	err := shards.CheckName(r.shardKind(), r.Name)
+	if err == nil && r.Kind == KindDataBagItem {
+		err = shards.CheckItem(r.Item)
 	}
-	if r.Kind == KindDataBagItem && !bagRe.MatchString(r.Item) {
-		return errorf(http.StatusBadRequest, "invalid data bag item id %q: use letters, digits, ., _ and -", r.Item)
+	var ne *shards.NameError
+	if errors.As(err, &ne) {
+		return errorf(http.StatusBadRequest, "%v", err)
 	}
-	return nil
+	return err
 }
 
 // String is how logs and messages name the object: node[web-01],
 // data_bag_item[users::alice], as knife does.
 func (r ObjectRef) String() string {
 	if r.Kind == KindDataBagItem {
-		return fmt.Sprintf("data_bag_item[%s::%s]", r.Name, r.Item)
+		return "data_bag_item[" + r.Name + "::" + r.Item + "]"
 	}
 	return r.Kind + "[" + r.Name + "]"
 }
 
-// collection is the Chef collection the object is created in.
-func (r ObjectRef) collection() string {
-	switch r.Kind {
-	case KindNode:
-		return "nodes"
-	case KindRole:
-		return "roles"
-	case KindEnvironment:
-		return "environments"
-	case KindDataBag:
-		return "data"
+// createPath is where the object is created (POST).
+func (r ObjectRef) createPath() (shards.Path, error) {
+	if r.Kind == KindDataBagItem {
+		return shards.WritePath(http.MethodPost, shards.DataBags, r.Name)
 	}
-	return "data/" + url.PathEscape(r.Name)
+	return shards.WritePath(http.MethodPost, r.shardKind())
 }
 
-// path is the object's own Chef path.
-func (r ObjectRef) path() string {
-	if r.Kind == KindDataBagItem {
-		return r.collection() + "/" + url.PathEscape(r.Item)
+// objectPath is the object itself, for PUT, DELETE and GET.
+func (r ObjectRef) objectPath(method string) (shards.Path, error) {
+	if method == http.MethodGet {
+		if r.Kind == KindDataBagItem {
+			return shards.ObjectPath(shards.DataBags, r.Name, r.Item)
+		}
+		return shards.ObjectPath(r.shardKind(), r.Name)
 	}
-	return r.collection() + "/" + url.PathEscape(r.Name)
+	if r.Kind == KindDataBagItem {
+		return shards.WritePath(method, shards.DataBags, r.Name, r.Item)
+	}
+	return shards.WritePath(method, r.shardKind(), r.Name)
 }

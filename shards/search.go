@@ -28,6 +28,13 @@ const nameKey = "__shearch_name"
 // matching row. It pages until a short page, because `total` cannot be
 // trusted (goiardi reports the page length, some servers cap it at 10,000).
 // partial, when not nil, is a partial-search body: only those keys travel.
+//
+// A broken shard must not keep Shearch busy or fill its memory: all pages
+// together are bounded by MaxAnswerBytes, and a page that repeats a row of
+// its own or holds a row without a name ends the request with a
+// *PageError. Rows repeated across pages are legitimate once (goiardi's
+// row order changes between requests): the search is asked again as one
+// big page, once; overlap after that is a *PageError too.
 func (c *Client) Search(ctx context.Context, index, q string, partial map[string][]string) ([]Row, error) {
 	size := c.PageSize
 	if size <= 0 {
@@ -41,43 +48,74 @@ func (c *Client) Search(ctx context.Context, index, q string, partial map[string
 		}
 		body[nameKey] = []string{"name"}
 	}
-	for {
-		rows, overlap, err := c.searchPages(ctx, index, q, body, size)
-		if err != nil || !overlap {
-			return rows, err
-		}
-		// Pages overlapped: the server's row order is not stable between
-		// requests (goiardi's is random), so pages cannot be stitched.
-		// Ask again for everything in one page.
-		size = max(4*size, 2*len(rows))
+	budget := c.maxAnswer()
+	rows, overlap, err := c.searchPages(ctx, index, q, body, size, &budget)
+	if err != nil || !overlap {
+		return rows, err
 	}
+	// Pages overlapped: the server's row order is not stable between
+	// requests (goiardi's is random), so pages cannot be stitched. Ask
+	// again for everything in one page.
+	size = max(4*size, 2*len(rows))
+	rows, overlap, err = c.searchPages(ctx, index, q, body, size, &budget)
+	if err == nil && overlap {
+		return nil, &PageError{Shard: c.Shard.Name, Index: index,
+			Problem: "its pages repeat rows even when asked for everything in one page of " + strconv.Itoa(size)}
+	}
+	return rows, err
+}
+
+// PageError is a search answer Shearch cannot trust: rows repeated within
+// a page, rows without a name, pages that keep overlapping.
+type PageError struct {
+	Shard, Index, Problem string
+}
+
+func (e *PageError) Error() string {
+	return fmt.Sprintf("shard %s: search of %s: %s; check that Chef server's search index", e.Shard, e.Index, e.Problem)
 }
 
 // searchPages pages with start/rows until a short page. overlap reports
-// a row seen on two pages.
-func (c *Client) searchPages(ctx context.Context, index, q string, body map[string][]string, size int) (out []Row, overlap bool, err error) {
+// a row seen on two pages. budget is what is left of the answer bound.
+func (c *Client) searchPages(ctx context.Context, index, q string, body map[string][]string, size int, budget *int64) (out []Row, overlap bool, err error) {
 	seen := map[string]bool{}
 	for start := 0; ; start += size {
-		p := "search/" + url.PathEscape(index) + "?q=" + url.QueryEscape(q) +
-			"&start=" + strconv.Itoa(start) + "&rows=" + strconv.Itoa(size)
+		p, err := SearchPath(index, q, start, size)
+		if err != nil {
+			return nil, false, err
+		}
 		method := http.MethodGet
 		var b any
 		if body != nil {
 			method, b = http.MethodPost, body
 		}
-		data, err := c.Do(ctx, method, p, b)
+		if *budget <= 0 {
+			return nil, false, &AnswerTooLargeError{Shard: c.Shard.Name, Limit: c.maxAnswer()}
+		}
+		data, err := c.do(ctx, method, p, b, *budget)
 		if err != nil {
 			return nil, false, err
 		}
+		*budget -= int64(len(data))
 		var page struct {
 			Rows []map[string]any `json:"rows"`
 		}
 		if err := DecodeJSON(data, &page); err != nil {
 			return nil, false, fmt.Errorf("shard %s: search answer is not JSON: %v", c.Shard.Name, err)
 		}
-		for _, r := range page.Rows {
+		inPage := make(map[string]bool, len(page.Rows))
+		for i, r := range page.Rows {
 			row := toRow(r, body != nil)
+			if row.Name == "" {
+				return nil, false, &PageError{Shard: c.Shard.Name, Index: index,
+					Problem: fmt.Sprintf("row %d of the page at start=%d has no name", i, start)}
+			}
 			key := row.Name + "\x00" + row.URL
+			if inPage[key] {
+				return nil, false, &PageError{Shard: c.Shard.Name, Index: index,
+					Problem: fmt.Sprintf("the page at start=%d holds %q twice", start, row.Name)}
+			}
+			inPage[key] = true
 			if seen[key] {
 				overlap = true
 				continue

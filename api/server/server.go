@@ -30,8 +30,8 @@ type Server struct {
 	// PublicURL is the base of object URLs in answers (Chef's
 	// chef_server_url behind a proxy); empty uses the request's host.
 	PublicURL string
-	// MaxWriteBody bounds a write's body (default DefaultMaxWriteBody).
-	MaxWriteBody int64
+	// Limits bound what a caller may send (limits.go).
+	Limits Limits
 
 	mux     *http.ServeMux
 	metrics *metrics
@@ -57,8 +57,8 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /v1/shards", s.shardsHandler)
 	m.HandleFunc("GET /v1/consistency", s.consistency)
 	for _, prefix := range []string{"", "/organizations/{org}"} {
-		m.HandleFunc("GET "+prefix+"/search/{index}", s.chefSearch)
-		m.HandleFunc("POST "+prefix+"/search/{index}", s.chefSearch)
+		m.HandleFunc("GET "+prefix+"/search/{index}", s.checkOrg(s.chefSearch))
+		m.HandleFunc("POST "+prefix+"/search/{index}", s.checkOrg(s.chefSearch))
 	}
 	s.readRoutes()
 	s.writeRoutes()
@@ -66,6 +66,7 @@ func (s *Server) routes() {
 
 // ServeHTTP checks the bearer token, then routes.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.limitBody(w, r)
 	if len(s.Tokens) > 0 && !open(r.URL.Path) && !s.authorized(r) {
 		writeError(w, http.StatusUnauthorized, "missing or unknown bearer token: send Authorization: Bearer <token> (SHEARCH_TOKEN for gnife)")
 		return
@@ -156,12 +157,15 @@ func (s *Server) shardsHandler(w http.ResponseWriter, r *http.Request) {
 // integers. For the Chef-compatible endpoints q is URL-decoded once more,
 // as Chef Server does (knife leaves some characters unencoded); the native
 // API takes q as sent.
-func parseSearch(r *http.Request, chef bool) (search.Request, error) {
+func (s *Server) parseSearch(r *http.Request, chef bool) (search.Request, error) {
 	v := r.URL.Query()
 	req := search.Request{Index: r.PathValue("index"), Stack: v.Get("stack")}
 	if qs, ok := v["q"]; ok {
 		if qs[0] == "" {
 			return req, errors.New("the q parameter is empty: give a query such as *:* or role:web")
+		}
+		if err := s.checkQuery(qs[0]); err != nil {
+			return req, err
 		}
 		req.Query = qs[0]
 		if chef {
@@ -194,6 +198,9 @@ func parseSearch(r *http.Request, chef bool) (search.Request, error) {
 		body := map[string][]string{}
 		dec := json.NewDecoder(r.Body)
 		if err := dec.Decode(&body); err != nil {
+			if berr := s.bodyError(err); berr != nil {
+				return req, berr
+			}
 			return req, fmt.Errorf("partial search body must be a JSON object of key -> [attribute path]: %v", err)
 		}
 		req.Partial = body
@@ -214,9 +221,9 @@ func nonNegative(v url.Values, key string) (int, error) {
 }
 
 func (s *Server) nativeSearch(w http.ResponseWriter, r *http.Request) {
-	req, err := parseSearch(r, false)
+	req, err := s.parseSearch(r, false)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+		s.badRequest(w, err)
 		return
 	}
 	if strings.Contains(r.Header.Get("Accept"), "application/x-ndjson") {
@@ -239,6 +246,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, req search.Reque
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	flusher, _ := w.(http.Flusher)
+	s.extendWrite(w)
 	started := false
 	n := 0
 	res, err := s.Engine.Stream(r.Context(), req, func(sum search.ShardsSummary) { setShardHeaders(w, sum) }, func(row search.Row) error {
@@ -252,6 +260,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, req search.Reque
 		}
 		if n++; n%100 == 0 && flusher != nil {
 			flusher.Flush()
+			s.extendWrite(w)
 		}
 		return nil
 	})
@@ -273,9 +282,9 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, req search.Reque
 // chefSearch answers exactly as a Chef server: {"total","start","rows"},
 // partial rows as {"url","data"}.
 func (s *Server) chefSearch(w http.ResponseWriter, r *http.Request) {
-	req, err := parseSearch(r, true)
+	req, err := s.parseSearch(r, true)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+		s.badRequest(w, err)
 		return
 	}
 	res, err := s.Engine.Search(r.Context(), req)

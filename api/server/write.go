@@ -12,10 +12,6 @@ import (
 	"github.com/shearch/shearch/search"
 )
 
-// DefaultMaxWriteBody bounds a write's JSON body. A node with all its ohai
-// data is the largest object; Chef Server's own limit is 1 MB by default.
-const DefaultMaxWriteBody = 8 << 20
-
 // NoAuthWriteMessage is the 403 a write gets when auth is off altogether.
 const NoAuthWriteMessage = "writes need auth: configure auth.tokens_file with a `TOKEN write` line or auth.chef_keys_dir + auth.writers"
 
@@ -58,16 +54,8 @@ func (s *Server) writer(h http.HandlerFunc) http.HandlerFunc {
 			writeError(w, http.StatusForbidden, msg)
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, s.maxWriteBody())
-		h(w, r)
+		s.checkOrg(h)(w, r)
 	}
-}
-
-func (s *Server) maxWriteBody() int64 {
-	if s.MaxWriteBody > 0 {
-		return s.MaxWriteBody
-	}
-	return DefaultMaxWriteBody
 }
 
 // audit logs one line per write: who, what, where, and how each shard took it.
@@ -104,7 +92,8 @@ func readBody(r *http.Request) (map[string]any, error) {
 	if err := dec.Decode(&body); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, &search.Error{Status: http.StatusRequestEntityTooLarge, Message: fmt.Sprintf("the request body is over %d bytes", mbe.Limit)}
+			return nil, &search.Error{Status: http.StatusRequestEntityTooLarge,
+				Message: fmt.Sprintf("request body over the %d-byte limit (server.max_body_bytes)", mbe.Limit)}
 		}
 		return nil, &search.Error{Status: http.StatusBadRequest, Message: "the request body must be a JSON object: " + err.Error()}
 	}
