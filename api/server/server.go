@@ -3,8 +3,6 @@
 package server
 
 import (
-	"bufio"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/shearch/shearch/auth"
 	"github.com/shearch/shearch/search"
 )
 
@@ -22,8 +21,9 @@ import (
 type Server struct {
 	Engine *search.Engine
 	Log    *slog.Logger
-	// Tokens, when not empty, are the bearer tokens accepted.
-	Tokens map[string]bool
+	// Auth says who sends each request; nil (or one with nothing
+	// configured) lets everyone read and no one write.
+	Auth *auth.Authenticator
 	// Topology gives /v1/shards its body; nil answers with the engine's
 	// shard list.
 	Topology func() any
@@ -64,13 +64,9 @@ func (s *Server) routes() {
 	s.writeRoutes()
 }
 
-// ServeHTTP checks the bearer token, then routes.
+// ServeHTTP authenticates the caller (see authn.go), then routes.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.limitBody(w, r)
-	if len(s.Tokens) > 0 && !open(r.URL.Path) && !s.authorized(r) {
-		writeError(w, http.StatusUnauthorized, "missing or unknown bearer token: send Authorization: Bearer <token> (SHEARCH_TOKEN for gnife)")
-		return
-	}
 	if !strings.HasPrefix(r.URL.Path, "/v1/") && !open(r.URL.Path) {
 		// Chef clients (knife's ServerAPIVersions) negotiate the API
 		// version from this header; Shearch answers as API version 1.
@@ -85,46 +81,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Ops-Server-API-Version", fmt.Sprintf(`{"min_version":"0","max_version":"1","request_version":%q,"response_version":%q}`, asked, answered))
 	}
 	rec := &statusRecorder{ResponseWriter: w, status: 200}
-	s.mux.ServeHTTP(rec, r)
+	// From here r carries its auth.Caller, for the handlers and the log.
+	if ar, ok := s.authenticate(rec, r); ok {
+		r = ar
+		s.mux.ServeHTTP(rec, r)
+	}
 	s.metrics.observe(r, rec.status)
 }
 
 func open(path string) bool {
 	return path == "/healthz" || path == "/readyz" || path == "/metrics"
-}
-
-func (s *Server) authorized(r *http.Request) bool {
-	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok {
-		return false
-	}
-	for t := range s.Tokens {
-		if subtle.ConstantTimeCompare([]byte(t), []byte(tok)) == 1 {
-			return true
-		}
-	}
-	return false
-}
-
-// LoadTokens reads one token a line; blank lines and # comments skipped.
-func LoadTokens(path string) (map[string]bool, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("auth.tokens_file: %v", err)
-	}
-	defer f.Close()
-	out := map[string]bool{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		t := strings.TrimSpace(sc.Text())
-		if t != "" && !strings.HasPrefix(t, "#") {
-			out[t] = true
-		}
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("auth.tokens_file %s holds no token: add one token a line, or leave tokens_file empty", path)
-	}
-	return out, sc.Err()
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {

@@ -48,10 +48,9 @@ func (s *Server) writer(h http.HandlerFunc) http.HandlerFunc {
 			writeError(w, http.StatusForbidden, NoAuthWriteMessage)
 			return
 		}
-		if !c.Write {
-			msg := fmt.Sprintf("%s %q may read but not write: give the token write scope (a `TOKEN write` line in auth.tokens_file) or add the Chef user to auth.writers", c.Method, c.Name)
-			s.audit(r, c, http.StatusForbidden, nil, msg)
-			writeError(w, http.StatusForbidden, msg)
+		if err := auth.RequireWrite(r.Context()); err != nil {
+			s.audit(r, c, http.StatusForbidden, nil, err.Error())
+			writeError(w, http.StatusForbidden, err.Error())
 			return
 		}
 		s.checkOrg(h)(w, r)
