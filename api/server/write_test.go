@@ -19,8 +19,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shearch/shearch/auth"
 	"github.com/shearch/shearch/api/server"
+	"github.com/shearch/shearch/auth"
 	"github.com/shearch/shearch/devfleet"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/shards"
