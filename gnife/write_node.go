@@ -272,6 +272,13 @@ func nodeDefaults(n map[string]any) map[string]any {
 	for _, k := range []string{"normal", "default", "override", "automatic"} {
 		setDefault(n, k, map[string]any{})
 	}
+	// Chef::Node#for_json leaves out a policy it does not have (and goiardi
+	// refuses the keys).
+	for _, k := range []string{"policy_name", "policy_group"} {
+		if v, ok := n[k]; ok && v == nil {
+			delete(n, k)
+		}
+	}
 	return n
 }
 
