@@ -7,7 +7,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X github.com/shearch/shearch/gnife.Version=$(VERSION)
 APT_PACKAGES := goiardi openssh-server openssh-client zsh fish bash-completion
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-FUZZTIME ?= 20s
+FUZZTIME ?= 15s
 
 .PHONY: deps apt-deps build test vet demo bench fuzz install-completion clean
 
@@ -50,8 +50,12 @@ test: deps build vet
 	$(GO) test -count=1 -timeout 40m ./...
 	$(MAKE) fuzz
 
+## fuzz: each target for FUZZTIME: the query parser, and the shard path
+## rules (names, then whole requests through Shearch to a recording shard)
 fuzz:
 	$(GO) test ./search/query/ -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZTIME)
+	$(GO) test ./shards/ -run='^$$' -fuzz=FuzzShardPath -fuzztime=$(FUZZTIME)
+	$(GO) test ./api/server/ -run='^$$' -fuzz=FuzzRequestPaths -fuzztime=$(FUZZTIME)
 
 ## demo: the whole system on this machine, serving on 127.0.0.1:4000 until Ctrl-C
 demo: deps build

@@ -165,7 +165,9 @@ func StartDev(ctx context.Context, o DevOptions) (d *Dev, err error) {
 		Shards:       config.Shards{Timeout: config.Duration{Duration: 10 * time.Second}, ClientName: "shearch", ClientKey: keyPath},
 		Route53: config.Route53{Endpoint: r53URL, Region: "us-east-1", ZoneID: DevZone, URLTemplate: "http://{target}:" + port,
 			Refresh: config.Duration{Duration: 10 * time.Second}, Records: []config.Route53Record{{Name: DevRecord, Stack: "prod"}}},
-		Consul:    config.Consul{Address: d.Consul.Addr(), ShardService: shards.DefaultShardService, NodeFallback: true},
+		// goiardi serves plain HTTP on loopback here; production shards are https.
+		Consul: config.Consul{Address: d.Consul.Addr(), ShardService: shards.DefaultShardService, ShardTag: shards.DefaultShardTag,
+			ShardScheme: "http", NodeFallback: true},
 		CacheFile: filepath.Join(d.Dir, "topology.json"),
 	}
 	return d, nil

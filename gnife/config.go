@@ -21,6 +21,9 @@ type fileConfig struct {
 	Token     string `yaml:"token"`
 	Stack     string `yaml:"stack"`
 	Partial   string `yaml:"partial"`
+	// CAFile is the PEM file of the authorities an https server_url is
+	// trusted by (SHEARCH_CACERT overrides it).
+	CAFile string `yaml:"ca_file"`
 }
 
 // ConfigPath is where gnife's config file is looked for.
@@ -49,6 +52,9 @@ func LoadConfig() (*api.Config, error) {
 	if fc.Token != "" && os.Getenv("SHEARCH_TOKEN") == "" {
 		cfg.Token = fc.Token
 	}
+	if fc.CAFile != "" && os.Getenv("SHEARCH_CACERT") == "" {
+		cfg.CAFile = fc.CAFile
+	}
 	defaults = fc
 	return cfg, nil
 }
@@ -71,7 +77,7 @@ func readFileConfig(path string) (fileConfig, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&fc); err != nil && err.Error() != "EOF" {
-		return fc, fmt.Errorf("gnife config %s: %s (keys: server_url, token, stack, partial)", path, strings.TrimPrefix(err.Error(), "yaml: "))
+		return fc, fmt.Errorf("gnife config %s: %s (keys: server_url, token, stack, partial, ca_file)", path, strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	return fc, nil
 }

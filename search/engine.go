@@ -52,6 +52,8 @@ type Engine struct {
 	Fallback Fallback
 	// PageSize is the page size used against each shard.
 	PageSize int
+	// MaxAnswerBytes bounds each shard answer (0: the shards default).
+	MaxAnswerBytes int64
 	// OnShardResult hears every shard request's outcome (nil error for a
 	// success), so the topology can show each shard's last error.
 	OnShardResult func(shard string, err error)
@@ -89,6 +91,11 @@ func (e *Engine) Stack(s string) string {
 // Targets lists the shards a request goes to, pruned by stack and name.
 func (e *Engine) Targets(stack string, names []string) ([]shards.Shard, error) {
 	stack = e.Stack(stack)
+	if stack != "all" {
+		if err := shards.CheckStack(stack, nil); err != nil {
+			return nil, errorf(http.StatusBadRequest, "%v", err)
+		}
+	}
 	all := e.Topology.Shards(stack)
 	if len(all) == 0 {
 		return nil, errorf(http.StatusServiceUnavailable, "no shards known for stack %q: check the shards, route53 and consul settings (GET /v1/shards)", stack)
@@ -134,6 +141,7 @@ func (e *Engine) Client(s shards.Shard) (*shards.Client, error) {
 	if e.PageSize > 0 {
 		c.PageSize = e.PageSize
 	}
+	c.MaxAnswerBytes = e.MaxAnswerBytes
 	e.clients.Store(key, c)
 	return c, nil
 }

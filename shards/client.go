@@ -32,8 +32,11 @@ type Client struct {
 	chef           *chef.Client
 }
 
-// DefaultMaxAnswerBytes is shards.max_answer_bytes when not set.
-const DefaultMaxAnswerBytes = 64 << 20
+// DefaultMaxAnswerBytes is shards.max_answer_bytes when not set. It
+// bounds all pages of one search together, and a page of 1,000 whole
+// nodes with their ohai data is commonly 30-60 MiB, so a smaller default
+// would fail real fleets' `knife search node '*:*'`.
+const DefaultMaxAnswerBytes = 256 << 20
 
 // NewClient builds a signed client for a shard. The key file is read once
 // here so a bad path fails at start-up, naming the shard and the file.

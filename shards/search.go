@@ -76,7 +76,7 @@ func (e *PageError) Error() string {
 }
 
 // searchPages pages with start/rows until a short page. overlap reports
-// a row seen on two pages. budget is what is left of the answer bound.
+// a row seen on two pages, which ends the paging. budget is what is left of the answer bound.
 func (c *Client) searchPages(ctx context.Context, index, q string, body map[string][]string, size int, budget *int64) (out []Row, overlap bool, err error) {
 	seen := map[string]bool{}
 	for start := 0; ; start += size {
@@ -117,8 +117,8 @@ func (c *Client) searchPages(ctx context.Context, index, q string, body map[stri
 			}
 			inPage[key] = true
 			if seen[key] {
-				overlap = true
-				continue
+				// Stop here: a shard that ignores start would page forever.
+				return out, true, nil
 			}
 			seen[key] = true
 			out = append(out, row)
