@@ -3,7 +3,11 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"io"
 	"log/slog"
@@ -19,7 +23,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-chef/chef"
 	"github.com/shearch/shearch/api/server"
+
 	"github.com/shearch/shearch/auth"
 	"github.com/shearch/shearch/devfleet"
 	"github.com/shearch/shearch/search"
@@ -67,6 +73,34 @@ type writeFleet struct {
 	srv     *httptest.Server
 	log     *bytes.Buffer
 	logMu   sync.Mutex
+	keys    map[string]string // Chef user -> private key PEM; alice may write, bob may not
+}
+
+// signed sends a Chef-signed request (mixlib-authentication 1.0, as knife
+// and go-chef do) as user.
+func (f *writeFleet) signed(t *testing.T, user, method, path string, body any) answer {
+	t.Helper()
+	c, err := chef.NewClient(&chef.Config{Name: user, Key: f.keys[user], BaseURL: f.srv.URL + "/", AuthenticationVersion: "1.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, err := c.NewRequest(method, strings.TrimPrefix(path, "/"), rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	a := answer{status: res.StatusCode, header: res.Header}
+	json.NewDecoder(res.Body).Decode(&a.body)
+	return a
 }
 
 func startWriteFleet(t *testing.T, weights ...int64) *writeFleet {
@@ -97,7 +131,19 @@ func startWriteFleet(t *testing.T, weights ...int64) *writeFleet {
 	dir := t.TempDir()
 	tokens := filepath.Join(dir, "tokens")
 	os.WriteFile(tokens, []byte("wtok write\nrtok\n"), 0o600)
-	a, err := auth.New(auth.Options{TokensFile: tokens})
+	keys := filepath.Join(dir, "keys")
+	os.Mkdir(keys, 0o700)
+	f.keys = map[string]string{}
+	for _, user := range []string{"alice", "bob"} {
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.keys[user] = string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)}))
+		pub, _ := x509.MarshalPKIXPublicKey(&k.PublicKey)
+		os.WriteFile(filepath.Join(keys, user+".pem"), pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}), 0o600)
+	}
+	a, err := auth.New(auth.Options{TokensFile: tokens, ChefKeysDir: keys, Writers: []string{"alice"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,10 +271,20 @@ func TestWritesNeedWriteScope(t *testing.T) {
 		if a := f.do(t, "", ep.method, ep.path, body); a.status != 401 {
 			t.Errorf("%s %s without credentials: %d, want 401", ep.method, ep.path, a.status)
 		}
+		a = f.signed(t, "bob", ep.method, ep.path, body)
+		errs, _ = a.body["error"].([]any)
+		if a.status != 403 || len(errs) != 1 || !strings.Contains(errs[0].(string), "auth.writers") {
+			t.Errorf("%s %s signed by bob (not in auth.writers): %d %v, want 403 naming auth.writers", ep.method, ep.path, a.status, a.body)
+		}
 	}
 	if n := f.seen() - before; n != 0 {
 		t.Fatalf("shards saw %d requests from refused writes", n)
 	}
+	// alice is in auth.writers: her signed write goes through.
+	if a := f.signed(t, "alice", "POST", "/data", map[string]any{"name": "signed"}); a.status != 201 || f.seen() == before {
+		t.Errorf("POST /data signed by alice (a writer): %d %v", a.status, a.body)
+	}
+	before = f.seen()
 	if !strings.Contains(f.logText(), "msg=audit") || !strings.Contains(f.logText(), "status=403") {
 		t.Errorf("refused writes are not in the audit log:\n%s", f.logText())
 	}
