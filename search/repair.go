@@ -67,7 +67,7 @@ type RepairReport struct {
 // says what a repair would change. Shards that fail are left out, as
 // Consistency leaves them out.
 func (e *Engine) PlanRepair(ctx context.Context, stack string) (*RepairPlan, error) {
-	targets, err := e.Targets(stack, nil)
+	targets, err := e.writeTargets(stack)
 	if err != nil {
 		return nil, err
 	}
@@ -178,7 +178,7 @@ func (e *Engine) Repair(ctx context.Context, stack string, want []RepairAction) 
 	if err != nil {
 		return nil, err
 	}
-	targets, err := e.Targets(stack, nil)
+	targets, err := e.writeTargets(stack)
 	if err != nil {
 		return nil, err
 	}

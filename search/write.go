@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sort"
 	"strings"
 
 	"golang.org/x/sync/errgroup"
@@ -127,7 +128,7 @@ func (e *Engine) StackWrite(ctx context.Context, stack, method string, ref Objec
 	if err := ref.Check(); err != nil {
 		return nil, err
 	}
-	targets, err := e.Targets(stack, nil)
+	targets, err := e.writeTargets(stack)
 	if err != nil {
 		return nil, err
 	}
@@ -145,6 +146,28 @@ func (e *Engine) StackWrite(ctx context.Context, stack, method string, ref Objec
 		e.createWhereMissing(ctx, ref, body, res)
 	}
 	return aggregate(method, ref, res), nil
+}
+
+// writeTargets are the shards of the one stack a write is for: a change
+// meant for prod must not reach dev because no stack was named.
+func (e *Engine) writeTargets(stack string) ([]shards.Shard, error) {
+	targets, err := e.Targets(stack, nil)
+	if err != nil {
+		return nil, err
+	}
+	stacks := map[string]bool{}
+	for _, t := range targets {
+		stacks[t.Stack] = true
+	}
+	if len(stacks) > 1 {
+		names := make([]string, 0, len(stacks))
+		for s := range stacks {
+			names = append(names, s)
+		}
+		sort.Strings(names)
+		return nil, errorf(http.StatusBadRequest, "a write goes to one stack, and %q spans %s: give ?stack=NAME (gnife: --stack NAME)", e.Stack(stack), strings.Join(names, ", "))
+	}
+	return targets, nil
 }
 
 // createWhereMissing turns the 404s of a PUT into creates, when at least
@@ -297,7 +320,7 @@ func (e *Engine) NodeWrite(ctx context.Context, stack, method, name, onlyShard s
 		return nil, err
 	}
 	stack = e.Stack(stack)
-	targets, err := e.Targets(stack, nil)
+	targets, err := e.writeTargets(stack)
 	if err != nil {
 		return nil, err
 	}

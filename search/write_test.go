@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/shearch/shearch/shards"
@@ -114,5 +115,17 @@ func TestObjectRefChecksNames(t *testing.T) {
 	}
 	if err := (ObjectRef{Kind: KindDataBagItem, Name: "users", Item: "alice"}).Check(); err != nil {
 		t.Error(err)
+	}
+}
+
+func TestWritesGoToOneStack(t *testing.T) {
+	e := &Engine{Topology: StaticShards{{Name: "a", Stack: "prod"}, {Name: "b", Stack: "dev"}}}
+	_, err := e.StackWrite(t.Context(), "all", "PUT", ObjectRef{Kind: KindRole, Name: "web"}, map[string]any{})
+	var se *Error
+	if !errors.As(err, &se) || se.Status != 400 || !strings.Contains(se.Message, "dev, prod") {
+		t.Fatalf("a write over two stacks: %v, want a 400 naming them", err)
+	}
+	if _, err := e.NodeWrite(t.Context(), "", "DELETE", "web-01", "", nil); !errors.As(err, &se) || se.Status != 400 {
+		t.Fatalf("a node write with no stack over two stacks: %v, want a 400", err)
 	}
 }
