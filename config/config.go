@@ -112,6 +112,10 @@ type Search struct {
 	CacheSize   int      `yaml:"cache_size"`
 	// MaxQueryBytes bounds q.
 	MaxQueryBytes Bytes `yaml:"max_query_bytes"`
+	// NodeOwnerTTL and NodeOwnerCacheSize bound the write path's memory of
+	// which shard holds a node (0: 30s and 10,000).
+	NodeOwnerTTL       Duration `yaml:"node_owner_ttl"`
+	NodeOwnerCacheSize int      `yaml:"node_owner_cache_size"`
 }
 
 // Duration reads "10s"-style YAML values.

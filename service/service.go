@@ -90,6 +90,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
 		return nil, &ConfigError{err}
 	}
 	eng := &search.Engine{
+		Writes:         search.WriteConfig{OwnerTTL: cfg.Search.NodeOwnerTTL.Duration, OwnerCacheSize: cfg.Search.NodeOwnerCacheSize},
 		Topology:       snapshotLister{topo},
 		DefaultStack:   cfg.DefaultStack,
 		Timeout:        cfg.Shards.Timeout.Duration,
