@@ -39,6 +39,7 @@ type stoppable struct {
 type writeFleet struct {
 	cluster *devfleet.Cluster
 	proxies []*stoppable
+	engine  *search.Engine
 	srv     *httptest.Server
 }
 
@@ -75,6 +76,7 @@ func startWriteFleet(t *testing.T) *writeFleet {
 		list[i].URL = p.srv.URL
 	}
 	e := &search.Engine{Topology: search.StaticShards(list), DefaultStack: "prod", Timeout: 5 * time.Second}
+	f.engine = e
 	tokens := filepath.Join(t.TempDir(), "tokens")
 	os.WriteFile(tokens, []byte("wtok write\nrtok\n"), 0o600)
 	a, err := auth.New(auth.Options{TokensFile: tokens})
@@ -258,6 +260,67 @@ func TestNodeWriteCommands(t *testing.T) {
 	}
 	if len(f.holders(t, shards.Nodes, web)) != 1 {
 		t.Error("a refused delete removed the node")
+	}
+
+	// Acceptance 4: a node on two shards is refused, naming both.
+	other := (o + 1) % 3
+	c, _ := f.cluster.Shards[other].Client()
+	post, _ := shards.WritePath("POST", shards.Nodes)
+	if _, err := c.Do(context.Background(), "POST", post, f.onShard(t, o, shards.Nodes, web)); err != nil {
+		t.Fatal(err)
+	}
+	f.engine.Writes.OwnerTTL = time.Nanosecond // as if the 30 s had passed
+	for _, args := range [][]string{{"tag", "create", web, "x"}, {"node", "delete", web, "-y"}, {"node", "run_list", "add", web, "role[db]"}} {
+		r = f.gnife(t, "wtok", "", args...)
+		a, b := f.cluster.Shards[o].Name, f.cluster.Shards[other].Name
+		if a > b {
+			a, b = b, a
+		}
+		if r.code != 100 || !strings.HasPrefix(r.err, "ERROR: Conflict\nResponse: node "+web+" is on 2 shards: "+a+" and "+b) {
+			t.Errorf("%v on a node held by two shards: %+v", args, r)
+		}
+	}
+	if len(f.holders(t, shards.Nodes, web)) != 2 {
+		t.Error("a refused write changed a copy")
+	}
+}
+
+// The less common knife forms: --after, -a for every environment file,
+// a bad data bag name, several nodes deleted at once.
+func TestWriteCommandVariants(t *testing.T) {
+	f := startWriteFleet(t)
+	const db = "db-01.prod.example.com"
+	r := f.gnife(t, "wtok", "", "node", "run_list", "add", db, "recipe[a],recipe[b]", "-a", "role[db]", "-F", "json")
+	check(t, "run_list add -a -F json", r.is("{\n  \""+db+"\": {\n    \"run_list\": [\n      \"role[db]\",\n      \"recipe[a]\",\n      \"recipe[b]\"\n    ]\n  }\n}\n", "", 0))
+	r = f.gnife(t, "wtok", "", "node", "run_list", "add", db, "x", "-a", "role[db]", "-b", "role[db]")
+	check(t, "run_list add -a -b", r.is("", "FATAL: You cannot specify both --before and --after!\n", 1))
+	r = f.gnife(t, "wtok", "", "node", "run_list", "add", db, "Recipe[x]")
+	check(t, "run_list add of a false friend", r.is("", "ERROR: ArgumentError: Unable to create Chef::RunList::RunListItem from String:\"Recipe[x]\": must be recipe[] or role[]\n", 100))
+
+	dir := t.TempDir()
+	writeFile(t, dir, "environments/qa.json", `{"name": "qa"}`)
+	writeFile(t, dir, "environments/stage.json", `{"name": "stage"}`)
+	wd, _ := os.Getwd()
+	if err := os.Chdir(dir); err != nil {
+		t.Fatal(err)
+	}
+	r = f.gnife(t, "wtok", "", "environment", "from", "file", "-a")
+	os.Chdir(wd)
+	check(t, "environment from file -a", r.is("", "Updated Environment qa\nUpdated Environment stage\n", 0))
+	for _, e := range []string{"qa", "stage"} {
+		if h := f.holders(t, shards.Environments, e); len(h) != 3 {
+			t.Errorf("environment %s on shards %v", e, h)
+		}
+	}
+	r = f.gnife(t, "wtok", "", "data", "bag", "create", "bad/name")
+	check(t, "data bag create with a bad name", r.is("", "FATAL: DataBags must have a name matching /^[\\.\\-[:alnum:]_]+$/, you gave \"bad/name\"\n", 1))
+
+	r = f.gnife(t, "wtok", "Y\nY\n", "node", "delete", "cache-01", "monitor01")
+	check(t, "node delete of two nodes", r.is("Do you really want to delete cache-01? (Y/N) Deleted node[cache-01]\nDo you really want to delete monitor01? (Y/N) Deleted node[monitor01]\n", "", 0))
+	for _, n := range []string{"cache-01", "monitor01"} {
+		if h := f.holders(t, shards.Nodes, n); len(h) != 0 {
+			t.Errorf("%s still on %v", n, h)
+		}
 	}
 }
 
