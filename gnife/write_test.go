@@ -400,22 +400,32 @@ func TestRoleFromFileWithAShardStoppedThenRepair(t *testing.T) {
 	if r.code != 100 || !strings.Contains(r.err, "WARNING: shard chef-2 failed: ") || !strings.Contains(r.err, "gnife consistency --repair") || strings.Contains(r.err, "Updated Role") {
 		t.Errorf("role from file with chef-2 stopped: %+v", r)
 	}
+	// A new role: the PUT finds it nowhere that answers, so the POST
+	// creates it where it can and names the stopped shard.
+	cache := writeFile(t, dir, "cache.json", `{"name": "cache", "run_list": ["recipe[redis]"]}`)
+	r = f.gnife(t, "wtok", "", "role", "from", "file", cache)
+	if r.code != 100 || !strings.Contains(r.err, "WARNING: shard chef-2 failed: ") || strings.Contains(r.err, "Updated Role") {
+		t.Errorf("new role from file with chef-2 stopped: %+v", r)
+	}
 	f.proxies[1].down.Store(false)
 	if d := f.onShard(t, 1, shards.Roles, "web")["description"]; d == "v2" {
 		t.Fatal("the stopped shard got the role")
 	}
+	if h := f.holders(t, shards.Roles, "cache"); len(h) != 2 || h[0] != 0 || h[1] != 2 {
+		t.Fatalf("new role on shards %v, want chef-1 and chef-3", h)
+	}
 
 	r = f.gnife(t, "wtok", "", "consistency")
-	if r.code != 1 || !strings.Contains(r.out, "role web\n") || !strings.Contains(r.out, "on chef-2") {
+	if r.code != 1 || !strings.Contains(r.out, "role web\n") || !strings.Contains(r.out, "on chef-2") || !strings.Contains(r.out, "role cache\n") || !strings.Contains(r.out, "missing on chef-2") {
 		t.Errorf("consistency once chef-2 is back: %+v", r)
 	}
 	r = f.gnife(t, "wtok", "n\n", "consistency", "--repair")
-	want := "stack prod: 1 objects to repair\n  role web: update on chef-2 with chef-1's copy ("
-	if r.code != 3 || !strings.HasPrefix(r.out, want) || !strings.HasSuffix(r.out, "Do you really want to repair 1 objects? (Y/N) You said no, so I'm done here.\n") {
+	want := "stack prod: 2 objects to repair\n  role cache: create on chef-2 with chef-1's copy ("
+	if r.code != 3 || !strings.HasPrefix(r.out, want) || !strings.HasSuffix(r.out, "Do you really want to repair 2 objects? (Y/N) You said no, so I'm done here.\n") {
 		t.Errorf("repair declined: %+v", r)
 	}
 	r = f.gnife(t, "wtok", "", "consistency", "--repair", "-y")
-	if r.code != 0 || !strings.HasPrefix(r.out, want) || !strings.HasSuffix(r.out, "Repaired role web\n") {
+	if r.code != 0 || !strings.HasPrefix(r.out, want) || !strings.HasSuffix(r.out, "Repaired role cache\nRepaired role web\n") {
 		t.Errorf("repair -y: %+v", r)
 	}
 	for i := 0; i < 3; i++ {
@@ -423,6 +433,9 @@ func TestRoleFromFileWithAShardStoppedThenRepair(t *testing.T) {
 			t.Errorf("after repair, shard %d has description %v", i, d)
 		}
 	}
+	if h := f.holders(t, shards.Roles, "cache"); len(h) != 3 {
+		t.Errorf("after repair, role cache on shards %v", h)
+	}
 	r = f.gnife(t, "wtok", "", "consistency")
-	check(t, "consistency after repair", r.is("stack prod: 11 objects checked, 0 differ\n", "", 0))
+	check(t, "consistency after repair", r.is("stack prod: 12 objects checked, 0 differ\n", "", 0))
 }

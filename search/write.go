@@ -262,6 +262,19 @@ func aggregate(method string, ref ObjectRef, res []shardWrite) *WriteResult {
 			return wr
 		}
 	}
+	if method == http.MethodPut && done == 0 && codes[http.StatusNotFound] > 0 && codes[http.StatusNotFound]+failedCount(res) == n {
+		// Missing wherever it could be asked: a Chef client then creates
+		// it (POST), which reaches the shards that answer and names the
+		// others. Nothing was changed.
+		wr.Status = http.StatusNotFound
+		for _, r := range res {
+			if r.out.Code == http.StatusNotFound {
+				wr.Message = r.out.Error
+				break
+			}
+		}
+		return wr
+	}
 	ok := 0
 	for _, r := range res {
 		if r.out.done() {
@@ -285,6 +298,16 @@ func aggregate(method string, ref ObjectRef, res []shardWrite) *WriteResult {
 		wr.Message = fmt.Sprintf("%s changed on no shard: %s", ref, notDone(res))
 	}
 	return wr
+}
+
+func failedCount(res []shardWrite) int {
+	n := 0
+	for _, r := range res {
+		if r.out.Status == WriteFailed {
+			n++
+		}
+	}
+	return n
 }
 
 func firstError(res []shardWrite) string {

@@ -87,6 +87,8 @@ func TestAggregateWrites(t *testing.T) {
 		{"PUT", role, []string{"ok", "fail", "ok"}, 207},
 		{"PUT", role, []string{"fail", "fail", "fail"}, 502},
 		{"PUT", role, []string{"404", "404", "404"}, 404},
+		{"PUT", role, []string{"404", "fail", "404"}, 404}, // a client then POSTs, which names the failed shard
+		{"DELETE", role, []string{"404", "fail", "404"}, 502},
 		{"PUT", role, []string{"400", "400", "400"}, 400},
 		{"PUT", role, []string{"400", "fail", "400"}, 502},
 		{"POST", role, []string{"409", "409", "409"}, 409},
