@@ -90,15 +90,15 @@ func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
 		return nil, &ConfigError{err}
 	}
 	eng := &search.Engine{
-		Writes:         search.WriteConfig{OwnerTTL: cfg.Search.NodeOwnerTTL.Duration, OwnerCacheSize: cfg.Search.NodeOwnerCacheSize},
-		Topology:       snapshotLister{topo},
-		DefaultStack:   cfg.DefaultStack,
-		Timeout:        cfg.Shards.Timeout.Duration,
-		Concurrency:    cfg.Search.Concurrency,
-		OnShardResult:  topo.ReportShardError,
-		Validate:       func(q string) error { _, err := query.Parse(q); return err },
-		MaxAnswerBytes: int64(cfg.Shards.MaxAnswerBytes),
+		Topology:      snapshotLister{topo},
+		DefaultStack:  cfg.DefaultStack,
+		Timeout:       cfg.Shards.Timeout.Duration,
+		Concurrency:   cfg.Search.Concurrency,
+		OnShardResult: topo.ReportShardError,
+		Validate:      func(q string) error { _, err := query.Parse(q); return err },
 	}
+	eng.MaxAnswerBytes = int64(cfg.Shards.MaxAnswerBytes)
+	eng.Writes.OwnerTTL, eng.Writes.OwnerCacheSize = cfg.Search.NodeOwnerTTL.Duration, cfg.Search.NodeOwnerCacheSize
 	if cfg.Search.CacheTTL.Duration > 0 {
 		eng.Cache = &search.Cache{TTL: cfg.Search.CacheTTL.Duration, Size: cfg.Search.CacheSize}
 	}
