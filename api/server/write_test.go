@@ -42,7 +42,7 @@ type shardProxy struct {
 	proxy *httputil.ReverseProxy
 }
 
-func newShardProxy(t *testing.T, target string) *shardProxy {
+func newShardProxy(t testing.TB, target string) *shardProxy {
 	u, err := url.Parse(target)
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +78,7 @@ type writeFleet struct {
 
 // signed sends a Chef-signed request (mixlib-authentication 1.0, as knife
 // and go-chef do) as user.
-func (f *writeFleet) signed(t *testing.T, user, method, path string, body any) answer {
+func (f *writeFleet) signed(t testing.TB, user, method, path string, body any) answer {
 	t.Helper()
 	c, err := chef.NewClient(&chef.Config{Name: user, Key: f.keys[user], BaseURL: f.srv.URL + "/", AuthenticationVersion: "1.0"})
 	if err != nil {
@@ -103,7 +103,7 @@ func (f *writeFleet) signed(t *testing.T, user, method, path string, body any) a
 	return a
 }
 
-func startWriteFleet(t *testing.T, weights ...int64) *writeFleet {
+func startWriteFleet(t testing.TB, weights ...int64) *writeFleet {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -174,7 +174,7 @@ type answer struct {
 	body   map[string]any
 }
 
-func (f *writeFleet) do(t *testing.T, token, method, path string, body any) answer {
+func (f *writeFleet) do(t testing.TB, token, method, path string, body any) answer {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -198,7 +198,7 @@ func (f *writeFleet) do(t *testing.T, token, method, path string, body any) answ
 
 // onShard reads an object directly from shard i (not through Shearch or
 // its proxy); nil when the shard does not have it.
-func (f *writeFleet) onShard(t *testing.T, i int, kind shards.Kind, names ...string) map[string]any {
+func (f *writeFleet) onShard(t testing.TB, i int, kind shards.Kind, names ...string) map[string]any {
 	t.Helper()
 	c, err := f.cluster.Shards[i].Client()
 	if err != nil {
@@ -217,7 +217,7 @@ func (f *writeFleet) onShard(t *testing.T, i int, kind shards.Kind, names ...str
 }
 
 // holders lists the shards (by index) holding an object, read directly.
-func (f *writeFleet) holders(t *testing.T, kind shards.Kind, names ...string) []int {
+func (f *writeFleet) holders(t testing.TB, kind shards.Kind, names ...string) []int {
 	var out []int
 	for i := range f.cluster.Shards {
 		if f.onShard(t, i, kind, names...) != nil {
