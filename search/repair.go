@@ -218,6 +218,7 @@ func (e *Engine) Repair(ctx context.Context, stack string, want []RepairAction) 
 		}
 		rep.Applied = append(rep.Applied, done)
 	}
+	e.Cache.purge()
 	return rep, nil
 }
 

@@ -145,7 +145,20 @@ func (e *Engine) StackWrite(ctx context.Context, stack, method string, ref Objec
 	if method == http.MethodPut {
 		e.createWhereMissing(ctx, ref, body, res)
 	}
+	e.Cache.purge()
 	return aggregate(method, ref, res), nil
+}
+
+// purge empties the search cache: an answer cached before a write must
+// not be served after it. (Other Shearch replicas keep theirs until their
+// cache_ttl passes.)
+func (c *Cache) purge() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.items, c.lru = nil, nil
 }
 
 // writeTargets are the shards of the one stack a write is for: a change
@@ -372,6 +385,7 @@ func (e *Engine) NodeWrite(ctx context.Context, stack, method, name, onlyShard s
 	if method == http.MethodDelete || w.out.Code == http.StatusNotFound {
 		e.Writes.forget(stack, name)
 	}
+	e.Cache.purge()
 	return nodeResult(w), nil
 }
 
@@ -429,6 +443,7 @@ func (e *Engine) createNode(ctx context.Context, stack string, targets []shards.
 	if w.out.Status == WriteOK {
 		e.Writes.remember(stack, ref.Name, pick.Name)
 	}
+	e.Cache.purge()
 	return nodeResult(w), nil
 }
 

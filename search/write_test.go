@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shearch/shearch/shards"
 )
@@ -129,5 +130,20 @@ func TestWritesGoToOneStack(t *testing.T) {
 	}
 	if _, err := e.NodeWrite(t.Context(), "", "DELETE", "web-01", "", nil); !errors.As(err, &se) || se.Status != 400 {
 		t.Fatalf("a node write with no stack over two stacks: %v, want a 400", err)
+	}
+}
+
+func TestWritesEmptyTheSearchCache(t *testing.T) {
+	c := &Cache{TTL: time.Minute}
+	c.put("k", &mergedRows{})
+	e := &Engine{Topology: StaticShards{{Name: "a", Stack: "prod"}}, Cache: c}
+	// The shard has no key file: the write fails, yet was attempted.
+	e.StackWrite(t.Context(), "prod", "PUT", ObjectRef{Kind: KindRole, Name: "web"}, map[string]any{})
+	if _, ok := c.get("k"); ok {
+		t.Fatal("a cached search answer survived a write")
+	}
+	c.put("k", &mergedRows{})
+	if _, ok := c.get("k"); !ok {
+		t.Fatal("the cache does not work after a purge")
 	}
 }
