@@ -86,7 +86,7 @@ func NewConsulSource(cfg ConsulConfig) (*ConsulSource, error) {
 }
 
 func (c *ConsulSource) String() string {
-	return "consul service " + c.cfg.ShardService + " (tag " + c.cfg.ShardTag + ") at " + c.cfg.Address
+	return "consul service " + c.cfg.ShardService + " at " + c.cfg.Address
 }
 
 // Discover reads the shard service. With waitIndex > 0 it is a blocking

@@ -94,7 +94,7 @@ func TestHostileNamesNeverLeaveTheOrg(t *testing.T) {
 		for _, m := range []struct {
 			method  string
 			targets []string
-		}{{"GET", get}, {"POST", post}} {
+		}{{"GET", get}, {"POST", append(post, get...)}} {
 			for _, target := range m.targets {
 				sent++
 				code, body := wire(t, addr, m.method, target, `{"n":["name"]}`)
@@ -104,10 +104,11 @@ func TestHostileNamesNeverLeaveTheOrg(t *testing.T) {
 			}
 		}
 	}
-	for _, q := range []string{"?shards=..%2Fusers", "?stack=..%2F..%2Fusers", "?q=*:*&rows=-1"} {
+	for _, target := range []string{"/search/node?shards=..%2Fusers", "/search/node?stack=..%2F..%2Fusers", "/search/node?q=*:*&rows=-1",
+		"/v1/consistency?stack=..%2Fusers", "/nodes?stack=%2e%2e", "/v1/search/node?shards=chef-1%00"} {
 		sent++
-		if code, body := wire(t, addr, "GET", "/search/node"+q, ""); code < 400 || code > 499 {
-			t.Errorf("GET /search/node%s: %d %s, want a 4xx", q, code, body)
+		if code, body := wire(t, addr, "GET", target, ""); code < 400 || code > 499 {
+			t.Errorf("GET %s: %d %s, want a 4xx", target, code, body)
 		}
 	}
 	for _, p := range rs.recorded() {
