@@ -190,6 +190,10 @@ func (s *Server) writeAnswer(w http.ResponseWriter, r *http.Request, res *search
 		}
 		if _, ok := obj["uri"]; ok && uri != "" {
 			obj["uri"] = s.base(r) + "/" + uri
+			if res.Shard != "" {
+				// A new node's answer names the shard the weights picked.
+				obj["shard"] = res.Shard
+			}
 		}
 		writeJSON(w, res.Status, obj)
 		return

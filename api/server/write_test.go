@@ -342,6 +342,9 @@ func TestNodeWritesGoToTheOwningShard(t *testing.T) {
 			t.Errorf("POST node %s: uri %q does not point at Shearch", n, uri)
 		}
 		took := a.header.Get("X-Shearch-Shard")
+		if a.body["shard"] != took {
+			t.Errorf("POST node %s: the answer names shard %v, the header %s", n, a.body["shard"], took)
+		}
 		h := f.holders(t, shards.Nodes, n)
 		if len(h) != 1 || f.cluster.Shards[h[0]].Name != took || took == "chef-1" {
 			t.Errorf("new node %s: answer says %s, shards holding it %v (chef-1 has weight 0)", n, took, h)
