@@ -127,6 +127,10 @@ type Search struct {
 	// at most; past either, the request is shed with 429 (503).
 	MaxWaiting int      `yaml:"max_waiting"`
 	MaxWait    Duration `yaml:"max_wait"`
+	// NodeOwnerTTL and NodeOwnerCacheSize bound the write path's memory of
+	// which shard holds a node (0: 30s and 10,000).
+	NodeOwnerTTL       Duration `yaml:"node_owner_ttl"`
+	NodeOwnerCacheSize int      `yaml:"node_owner_cache_size"`
 }
 
 // Duration reads "10s"-style YAML values.

@@ -63,6 +63,8 @@ type Engine struct {
 	Cache *Cache
 
 	owners ownersCache
+	// Writes bounds the write path's memory of which shard holds a node.
+	Writes WriteConfig
 
 	// Guards bound what all requests together send to each shard; nil
 	// uses shards.DefaultGuardConfig.

@@ -100,6 +100,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
 		Log:           log,
 	}
 	eng.MaxAnswerBytes = int64(cfg.Shards.MaxAnswerBytes)
+	eng.Writes.OwnerTTL, eng.Writes.OwnerCacheSize = cfg.Search.NodeOwnerTTL.Duration, cfg.Search.NodeOwnerCacheSize
 	if cfg.Search.CacheTTL.Duration > 0 {
 		eng.Cache = &search.Cache{TTL: cfg.Search.CacheTTL.Duration, Size: cfg.Search.CacheSize}
 	}

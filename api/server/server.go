@@ -68,6 +68,7 @@ func (s *Server) routes() {
 		m.HandleFunc("POST "+prefix+"/search/{index}", s.checkOrg(s.chefSearch))
 	}
 	s.readRoutes()
+	s.writeRoutes()
 }
 
 // ServeHTTP authenticates the caller (see authn.go), then routes.
