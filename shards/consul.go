@@ -205,6 +205,12 @@ func (c *ConsulSource) toShard(e *consulapi.ServiceEntry) (Shard, string) {
 	if addr == "" || e.Service.Port <= 0 {
 		return sh, "service has no address or port; skipped"
 	}
+	// Whoever registers the service chooses the address, and Shearch signs
+	// admin requests to it: only a bare IP or host name may become the
+	// URL's host, never userinfo (@), a path, a port or a query.
+	if net.ParseIP(addr) == nil && !validHostName(addr) {
+		return sh, fmt.Sprintf("address %q is neither an IP address nor a host name; skipped", addr)
+	}
 	sh.URL = c.cfg.ShardScheme + "://" + net.JoinHostPort(addr, strconv.Itoa(e.Service.Port))
 	return sh, ""
 }
