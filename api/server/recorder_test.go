@@ -29,8 +29,10 @@ var shardPathRE = regexp.MustCompile(`^/organizations/acme/(search/[.A-Za-z0-9_:
 type recordingShard struct {
 	srv *httptest.Server
 	mu  sync.Mutex
-	// paths are the escaped request paths, as sent on the wire.
+	// paths are the escaped request paths, as sent on the wire; calls
+	// the same with the method in front ("PUT /organizations/acme/...").
 	paths []string
+	calls []string
 }
 
 func newRecordingShard(t testing.TB) *recordingShard {
@@ -43,6 +45,7 @@ func newRecordingShard(t testing.TB) *recordingShard {
 func (rs *recordingShard) serve(w http.ResponseWriter, r *http.Request) {
 	rs.mu.Lock()
 	rs.paths = append(rs.paths, r.URL.EscapedPath())
+	rs.calls = append(rs.calls, r.Method+" "+r.URL.EscapedPath())
 	rs.mu.Unlock()
 	rest, ok := strings.CutPrefix(r.URL.Path, "/organizations/acme/")
 	if !ok || !shardPathRE.MatchString(r.URL.EscapedPath()) {
@@ -79,7 +82,17 @@ func (rs *recordingShard) recorded() []string {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	out := rs.paths
-	rs.paths = nil
+	rs.paths, rs.calls = nil, nil
+	return out
+}
+
+// recordedCalls returns and forgets the requests asked so far, each as
+// "METHOD path".
+func (rs *recordingShard) recordedCalls() []string {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	out := rs.calls
+	rs.paths, rs.calls = nil, nil
 	return out
 }
 

@@ -77,6 +77,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer rec.finish()
 	w = rec
 	s.limitBody(w, r)
+	if refuseUncleanPath(w, r) {
+		return
+	}
 	if !strings.HasPrefix(r.URL.Path, "/v1/") && !open(r.URL.Path) {
 		// Chef clients (knife's ServerAPIVersions) negotiate the API
 		// version from this header; Shearch answers as API version 1.

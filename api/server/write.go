@@ -102,6 +102,33 @@ func readBody(r *http.Request) (map[string]any, error) {
 	return body, nil
 }
 
+// matchURLName does what Chef Server does with the body of a PUT: a
+// missing name (id for a data bag item) is taken from the URL, a
+// different one is a 400 "Node name mismatch.". Without it, the body could
+// name another object than the one the URL (and the checks) named, and a
+// PUT that creates where the object is missing would create that one.
+func matchURLName(body map[string]any, key, urlName, typ string) error {
+	wrapped := false
+	if raw, ok := body["raw_data"].(map[string]any); ok && key == "id" {
+		// A wrapped data bag item carries its id inside.
+		if err := matchURLName(raw, key, urlName, typ); err != nil {
+			return err
+		}
+		wrapped = true
+	}
+	v, ok := body[key]
+	if !ok {
+		if !wrapped {
+			body[key] = urlName
+		}
+		return nil
+	}
+	if got, _ := v.(string); got != urlName {
+		return &search.Error{Status: http.StatusBadRequest, Message: typ + " name mismatch."}
+	}
+	return nil
+}
+
 func bodyString(body map[string]any, key string) string {
 	s, _ := body[key].(string)
 	return s
@@ -122,6 +149,9 @@ func (s *Server) nodeWrite(w http.ResponseWriter, r *http.Request) {
 				s.writeFailed(w, r, &search.Error{Status: http.StatusBadRequest, Message: "Field 'name' missing"})
 				return
 			}
+		} else if err := matchURLName(body, "name", name, "Node"); err != nil {
+			s.writeFailed(w, r, err)
+			return
 		}
 	}
 	res, err := s.Engine.NodeWrite(r.Context(), r.URL.Query().Get("stack"), r.Method, name, r.URL.Query().Get("shard"), body)
@@ -139,6 +169,18 @@ func (s *Server) stackWrite(kind string) http.HandlerFunc {
 		if r.Method != http.MethodDelete {
 			var err error
 			if body, err = readBody(r); err != nil {
+				s.writeFailed(w, r, err)
+				return
+			}
+		}
+		if r.Method == http.MethodPut {
+			var err error
+			if kind == search.KindDataBagItem {
+				err = matchURLName(body, "id", ref.Item, "DataBagItem")
+			} else {
+				err = matchURLName(body, "name", ref.Name, map[string]string{search.KindRole: "Role", search.KindEnvironment: "Environment"}[kind])
+			}
+			if err != nil {
 				s.writeFailed(w, r, err)
 				return
 			}
