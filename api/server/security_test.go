@@ -2,9 +2,11 @@ package server_test
 
 import (
 	"bufio"
+	"encoding/json"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -134,31 +136,51 @@ func TestNameErrorNamesTheRule(t *testing.T) {
 	}
 }
 
-// FuzzRequestPaths: whatever path and name a caller sends to any
-// endpoint, the shard is asked only for the org's read endpoints, and a
-// name Chef Server would refuse is never a 2xx.
+// FuzzRequestPaths: whatever method, path, name and body name a caller
+// with write scope sends to any endpoint, the shard is asked only for the
+// org's read endpoints and the write forms of nodes, roles, environments
+// and data bags; a name Chef Server would refuse is never a 2xx, and a
+// create never reaches a shard with such a name in its body.
 func FuzzRequestPaths(f *testing.F) {
 	for _, n := range append(hostileNames, "web-01", "users", "..", "%2e%2e/%2e%2e") {
-		f.Add("GET", "/nodes/", n)
-		f.Add("POST", "/search/", n)
-		f.Add("GET", "/organizations/acme/data/users/", n)
-		f.Add("GET", "/v1/search/", n)
+		f.Add("GET", "/nodes/", n, "web-01")
+		f.Add("POST", "/search/", n, "web-01")
+		f.Add("GET", "/organizations/acme/data/users/", n, "web-01")
+		f.Add("GET", "/v1/search/", n, "web-01")
+		f.Add("PUT", "/roles/", n, n)
+		f.Add("DELETE", "/organizations/acme/data/", n, "")
+		f.Add("POST", "/data/", n, "item")
+	}
+	for _, bn := range append(hostileBodyNames, "web-01") {
+		f.Add("POST", "/", "nodes", bn)
+		f.Add("POST", "/organizations/acme/", "roles", bn)
+		f.Add("POST", "/data/", "users", bn)
+		f.Add("PUT", "/nodes/", "web-01", bn)
+		f.Add("POST", "/v1/consistency/", "repair", bn)
 	}
 	rs := newRecordingShard(f)
-	h := fakeShardServer(f, shards.Shard{Name: "chef-1", URL: rs.srv.URL + "/organizations/acme", Timeout: 5 * time.Second})
-	f.Fuzz(func(t *testing.T, method, prefix, name string) {
-		if method != "GET" {
+	h := writerServer(f, rs)
+	f.Fuzz(func(t *testing.T, method, prefix, name, bodyName string) {
+		switch method {
+		case "GET", "POST", "PUT", "DELETE":
+		default:
 			method = "POST"
 		}
-		req, ok := rawRequest(method, prefix+name, `{"n":["name"]}`)
+		bn, _ := json.Marshal(bodyName)
+		body := `{"n":["name"],"name":` + string(bn) + `,"id":` + string(bn) + `,"actions":[{"kind":"role","name":` + string(bn) + `,"update":["chef-1"]}]}`
+		req, ok := rawRequest(method, prefix+name, body)
 		if !ok {
 			return // net/http's server answers 400 itself
 		}
+		req.Header.Set("Authorization", "Bearer wtok")
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
-		for _, p := range rs.recorded() {
-			if !shardPathRE.MatchString(p) {
-				t.Fatalf("%s %s%s: the shard was asked for %s", method, prefix, name, p)
+		for _, c := range rs.recordedCalls() {
+			if !shardCallOK(c) {
+				t.Fatalf("%s %s%s: the shard was asked %s", method, prefix, name, c)
+			}
+			if shardCreateRE.MatchString(c) && !chefNameRE.MatchString(bodyName) {
+				t.Fatalf("%s %s%s with body name %q: the shard was asked %s", method, prefix, name, bodyName, c)
 			}
 		}
 		// A decoded name Chef Server refuses must not be answered 2xx.
@@ -171,3 +193,10 @@ func FuzzRequestPaths(f *testing.F) {
 		}
 	})
 }
+
+// shardCreateRE is a create on the shard: the new object's name is in the
+// body, so the body's name must follow Chef Server's rule.
+var shardCreateRE = regexp.MustCompile(`^POST /organizations/acme/(nodes|roles|environments|data|data/[^/]+)$`)
+
+// chefNameRE is Chef Server's rule for node, role, data bag and item names.
+var chefNameRE = regexp.MustCompile(`^(?:[.A-Za-z0-9_:-]{3,255}|[A-Za-z0-9_:-][.A-Za-z0-9_:-]?|\.[A-Za-z0-9_:-])$`)
