@@ -45,7 +45,7 @@ func shardCallOK(call string) bool {
 func writerServer(t testing.TB, rs *recordingShard) *server.Server {
 	s := fakeShardServer(t, shards.Shard{Name: "chef-1", URL: rs.srv.URL + "/organizations/acme", Timeout: 5 * time.Second})
 	tokens := filepath.Join(t.TempDir(), "tokens")
-	if err := os.WriteFile(tokens, []byte("wtok write\n"), 0o600); err != nil {
+	if err := os.WriteFile(tokens, []byte("wtok write\nrtok\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	a, err := auth.New(auth.Options{TokensFile: tokens})
