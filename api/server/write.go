@@ -299,6 +299,10 @@ func (s *Server) repair(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.ContentLength != 0 {
 		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			if berr := s.bodyError(err); berr != nil {
+				s.writeFailed(w, r, berr)
+				return
+			}
 			s.writeFailed(w, r, &search.Error{Status: http.StatusBadRequest, Message: `the body must be {"actions": [...]} as GET /v1/consistency/repair lists them: ` + err.Error()})
 			return
 		}

@@ -218,3 +218,102 @@ func TestWriteBodyNameMustMatchURL(t *testing.T) {
 		t.Errorf("PUT /roles/web without a name: the shard saw %v", calls)
 	}
 }
+
+// A repair applies only what the server's own plan calls for: an action
+// list naming other shards, another source copy, other objects, hostile
+// names or its own object body is skipped whole, and nothing is written.
+// The copy a repair writes is always the majority shard's, never the
+// caller's.
+func TestRepairAppliesOnlyThePlan(t *testing.T) {
+	f := startWriteFleet(t)
+	role := f.onShard(t, 0, shards.Roles, "db")
+	stale := f.onShard(t, 2, shards.Roles, "db")["description"]
+	role["description"] = "v2"
+	f.proxies[2].down.Store(true)
+	if a := f.do(t, "wtok", "PUT", "/roles/db", role); a.status != 207 {
+		t.Fatalf("PUT role with a shard stopped: %d %v, want 207", a.status, a.body)
+	}
+	f.proxies[2].down.Store(false)
+	plan := f.do(t, "wtok", "GET", "/v1/consistency/repair", nil)
+	acts, _ := plan.body["actions"].([]any)
+	if plan.status != 200 || len(acts) != 1 {
+		t.Fatalf("repair plan: %d %v", plan.status, plan.body)
+	}
+	genuine := acts[0].(map[string]any)
+	with := func(k string, v any) map[string]any {
+		m := map[string]any{}
+		for kk, vv := range genuine {
+			m[kk] = vv
+		}
+		m[k] = v
+		return m
+	}
+	hostile := []map[string]any{
+		with("update", []string{"chef-1", "chef-2", "chef-3"}),
+		with("update", []string{"evil"}),
+		with("from", "chef-3"),
+		with("hash", "0000"),
+		with("delete", []string{"chef-1", "chef-2"}),
+		with("create", []string{"chef-3"}),
+		with("name", "../../users/pivotal"),
+		with("name", "web"),
+		with("kind", "client"),
+		with("kind", "node"),
+		with("kind", "cookbook_version"),
+		{"kind": "role", "name": "db", "delete": []string{"chef-1", "chef-2", "chef-3"}},
+		{"kind": "data_bag_item", "name": "users/../../x", "from": "chef-1", "create": []string{"chef-2"}},
+	}
+	for _, h := range hostile {
+		rep := f.do(t, "wtok", "POST", "/v1/consistency/repair", map[string]any{"actions": []any{h}})
+		applied, _ := rep.body["applied"].([]any)
+		skipped, _ := rep.body["skipped"].([]any)
+		if rep.status != 200 || len(applied) != 0 || len(skipped) != 1 {
+			t.Errorf("repair with %v: %d %v, want it skipped", h, rep.status, rep.body)
+		}
+		if d := f.onShard(t, 2, shards.Roles, "db")["description"]; d != stale {
+			t.Fatalf("repair with %v changed chef-3's role db to %v", h, d)
+		}
+		for i := 0; i < 3; i++ {
+			if f.onShard(t, i, shards.Roles, "db") == nil {
+				t.Fatalf("repair with %v deleted role db from shard %d", h, i)
+			}
+		}
+	}
+	// The genuine action with a body of the caller's own: the majority copy
+	// is written, not the caller's.
+	rep := f.do(t, "wtok", "POST", "/v1/consistency/repair", map[string]any{"actions": []any{with("object", map[string]any{"name": "db", "description": "evil"})}})
+	if applied, _ := rep.body["applied"].([]any); rep.status != 200 || len(applied) != 1 {
+		t.Fatalf("genuine repair: %d %v", rep.status, rep.body)
+	}
+	for i := 0; i < 3; i++ {
+		if d := f.onShard(t, i, shards.Roles, "db")["description"]; d != "v2" {
+			t.Errorf("after repair, shard %d role db description %v, want the majority's v2", i, d)
+		}
+	}
+}
+
+// A write or repair body over server.max_body_bytes is a 413 before any
+// shard is asked.
+func TestWriteBodiesAreBounded(t *testing.T) {
+	rs := newRecordingShard(t)
+	s := writerServer(t, rs)
+	s.Limits.MaxBodyBytes = 4 << 10
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	big := strings.Repeat(`{"kind":"role","name":"db"},`, 1000)
+	for _, c := range []struct{ method, target, body string }{
+		{"POST", "/v1/consistency/repair", `{"actions":[` + big + `{}]}`},
+		{"PUT", "/roles/web", `{"x":[` + big + `{}]}`},
+		{"POST", "/nodes", `{"name":"web-01","x":[` + big + `{}]}`},
+		{"POST", "/data/users", `{"id":"alice","x":[` + big + `{}]}`},
+	} {
+		code, body := wireAs(t, addr, c.method, c.target, writeToken, c.body)
+		if code != http.StatusRequestEntityTooLarge || !strings.Contains(body, "server.max_body_bytes") {
+			t.Errorf("%s %s with a %d-byte body: %d %s, want 413", c.method, c.target, len(c.body), code, body)
+		}
+		if calls := rs.recordedCalls(); len(calls) != 0 {
+			t.Errorf("%s %s: the shard was asked %v", c.method, c.target, calls)
+		}
+	}
+}
