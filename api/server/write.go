@@ -190,11 +190,17 @@ func (s *Server) stackWrite(kind string) http.HandlerFunc {
 			switch kind {
 			case search.KindDataBagItem:
 				ref.Item = bodyString(body, "id")
-				if ref.Item == "" {
-					// Chef's DataBagItem#save posts {"name":..., "raw_data":{...}}
-					// for some versions; the id is inside.
-					if raw, ok := body["raw_data"].(map[string]any); ok {
-						ref.Item = bodyString(raw, "id")
+				// Chef's DataBagItem#save posts {"name":..., "raw_data":{...}}
+				// for some versions; the id is inside, and it is the one
+				// a shard creates, so it is the one checked.
+				if raw, ok := body["raw_data"].(map[string]any); ok {
+					if _, has := raw["id"]; has {
+						if rid := bodyString(raw, "id"); ref.Item == "" {
+							ref.Item = rid
+						} else if rid != ref.Item {
+							s.writeFailed(w, r, &search.Error{Status: http.StatusBadRequest, Message: "DataBagItem name mismatch."})
+							return
+						}
 					}
 				}
 				uri = "data/" + url.PathEscape(ref.Name) + "/" + url.PathEscape(ref.Item)

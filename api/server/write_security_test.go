@@ -210,6 +210,17 @@ func TestWriteBodyNameMustMatchURL(t *testing.T) {
 			t.Errorf("PUT %s %s: the shard was asked %v", c.target, c.body, calls)
 		}
 	}
+	// A wrapped item whose outer and inner ids differ: the shard would
+	// create the inner one, so it must be the one checked, and agree.
+	for _, b := range []string{`{"id":"alice","raw_data":{"id":"../x"}}`, `{"id":"alice","raw_data":{"id":"bob"}}`, `{"raw_data":{"id":7}}`} {
+		code, body := wireAs(t, addr, "POST", "/data/users", writeToken, b)
+		if code != http.StatusBadRequest {
+			t.Errorf("POST /data/users %s: %d %s, want 400", b, code, body)
+		}
+		if calls := rs.recordedCalls(); len(calls) != 0 {
+			t.Errorf("POST /data/users %s: the shard was asked %v", b, calls)
+		}
+	}
 	if code, body := wireAs(t, addr, "PUT", "/roles/web", writeToken, `{"description":"x"}`); code != http.StatusOK {
 		t.Errorf("PUT /roles/web without a name: %d %s, want 200", code, body)
 	}
