@@ -190,15 +190,26 @@ func (e *Engine) Repair(ctx context.Context, stack string, want []RepairAction) 
 	todo := plan.Actions
 	if len(want) > 0 {
 		todo = nil
+		// By kind and name, so a long action list costs one comparison
+		// an action, not one per planned action; and each planned action
+		// is applied once however often the list repeats it (a list of the
+		// same action over and over must not multiply writes to shards).
+		planned := make(map[[2]string]*RepairAction, len(plan.Actions))
+		for i := range plan.Actions {
+			a := &plan.Actions[i]
+			planned[[2]string{a.Kind, a.Name}] = a
+		}
+		taken := map[[2]string]bool{}
 		for _, w := range want {
-			found := false
-			for _, a := range plan.Actions {
-				if sameAction(a, w) {
-					todo, found = append(todo, a), true
-					break
-				}
-			}
-			if !found {
+			key := [2]string{w.Kind, w.Name}
+			a, found := planned[key]
+			switch {
+			case taken[key]:
+				rep.Skipped = append(rep.Skipped, RepairSkip{RepairAction: w, Reason: "listed twice: applied once"})
+			case found && sameAction(*a, w):
+				todo = append(todo, *a)
+				taken[key] = true
+			default:
 				rep.Skipped = append(rep.Skipped, RepairSkip{RepairAction: w, Reason: "the shards changed since the plan was made: run the repair again"})
 			}
 		}

@@ -291,10 +291,25 @@ func TestRepairAppliesOnlyThePlan(t *testing.T) {
 		}
 	}
 	// The genuine action with a body of the caller's own: the majority copy
-	// is written, not the caller's.
-	rep := f.do(t, "wtok", "POST", "/v1/consistency/repair", map[string]any{"actions": []any{with("object", map[string]any{"name": "db", "description": "evil"})}})
-	if applied, _ := rep.body["applied"].([]any); rep.status != 200 || len(applied) != 1 {
-		t.Fatalf("genuine repair: %d %v", rep.status, rep.body)
+	// is written, not the caller's. Listed many times, it is applied once.
+	before := f.proxies[2].seen.Load()
+	f.do(t, "wtok", "GET", "/v1/consistency/repair", nil)
+	planning := f.proxies[2].seen.Load() - before
+	before = f.proxies[2].seen.Load()
+	evil := with("object", map[string]any{"name": "db", "description": "evil"})
+	list := []any{evil}
+	for range 50 {
+		list = append(list, genuine)
+	}
+	rep := f.do(t, "wtok", "POST", "/v1/consistency/repair", map[string]any{"actions": list})
+	applied, _ := rep.body["applied"].([]any)
+	skipped, _ := rep.body["skipped"].([]any)
+	if rep.status != 200 || len(applied) != 1 || len(skipped) != 50 {
+		t.Fatalf("genuine repair listed 51 times: %d, %d applied, %d skipped, want 1 and 50", rep.status, len(applied), len(skipped))
+	}
+	// chef-3 is asked for its inventory (the plan) and written once.
+	if n := f.proxies[2].seen.Load() - before; n != planning+1 {
+		t.Errorf("chef-3 saw %d requests for one repair of one role, want %d to plan and 1 write", n, planning)
 	}
 	for i := 0; i < 3; i++ {
 		if d := f.onShard(t, i, shards.Roles, "db")["description"]; d != "v2" {
