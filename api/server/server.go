@@ -59,6 +59,7 @@ func (s *Server) routes() {
 		m.HandleFunc("POST "+prefix+"/search/{index}", s.chefSearch)
 	}
 	s.readRoutes()
+	s.reportRoutes()
 }
 
 // ServeHTTP checks the bearer token, then routes.
