@@ -10,6 +10,8 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -27,7 +29,11 @@ const csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 's
 // it, and the script runs it.
 type view struct {
 	Index, Q, Attrs, Facets, Stack, Shards, Rows, Cursor string
+	RowChoices                                           []string
 }
+
+// pageSizes are offered for rows; a linked view's own size joins them.
+var pageSizes = []string{"20", "50", "100", "500"}
 
 // Handler serves the page at /ui/ and its assets at /ui/static/.
 func Handler() http.Handler {
@@ -54,8 +60,12 @@ func Handler() http.Handler {
 		if st.Index == "" {
 			st.Index = "node"
 		}
-		if st.Rows == "" {
+		if n, err := strconv.Atoi(st.Rows); err != nil || n < 1 || n > 10000 {
 			st.Rows = "50"
+		}
+		st.RowChoices = pageSizes
+		if !slices.Contains(pageSizes, st.Rows) {
+			st.RowChoices = append([]string{st.Rows}, pageSizes...)
 		}
 		h.Set("Content-Type", "text/html; charset=utf-8")
 		h.Set("Cache-Control", "no-store")

@@ -106,6 +106,8 @@
   }
 
   let running = 0;
+  // trail holds the cursors of the pages before this one, for Previous.
+  const trail = [];
 
   async function run(push) {
     const st = state();
@@ -166,8 +168,9 @@
       body.appendChild(tr);
     }
     $("total").textContent = res.total + " rows" + (res.cached ? " (cached)" : "");
-    $("page-info").textContent = res.rows.length ? "showing " + res.rows.length + (st.cursor ? " after " + "a cursor" : " from the first") : "no rows";
+    $("page-info").textContent = res.rows.length + " on this page" + (st.cursor ? "" : " (the first)");
     $("first").disabled = !st.cursor;
+    $("prev").disabled = !st.cursor;
     const next = $("next");
     next.disabled = !res.next_cursor;
     next.dataset.cursor = res.next_cursor || "";
@@ -339,15 +342,22 @@
   document.addEventListener("DOMContentLoaded", () => {
     $("search").addEventListener("submit", (ev) => {
       ev.preventDefault();
+      trail.length = 0;
       $("cursor").value = "";
       run(true);
     });
     $("next").addEventListener("click", () => {
+      trail.push($("cursor").value);
       $("cursor").value = $("next").dataset.cursor || "";
       run(true);
     });
     $("first").addEventListener("click", () => {
+      trail.length = 0;
       $("cursor").value = "";
+      run(true);
+    });
+    $("prev").addEventListener("click", () => {
+      $("cursor").value = trail.length ? trail.pop() : "";
       run(true);
     });
     $("dl-csv").addEventListener("click", (ev) => download(ev, "csv"));
