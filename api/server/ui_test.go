@@ -251,6 +251,29 @@ func TestUIInChromium(t *testing.T) {
 		t.Errorf("Previous page shows %q, want %q", got, pages[len(pages)-2])
 	}
 
+	// A shard down: the status names it, says why, and the rows of the
+	// others stay.
+	f.Cluster.Shards[2].Stop()
+	do(t, b, chromedp.Navigate(f.HTTP.URL+"/ui/?index=node&q=role:web&attrs=ipaddress"))
+	waitDone(t, b)
+	res, err = f.Client.Search(ctx, search.Request{Index: "node", Query: "role:web", Rows: 50, Partial: map[string][]string{"ipaddress": {"ipaddress"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := cellsOf(t, b, `#shards-table tbody tr[data-shard="chef-3"]`)
+	var apiDown search.ShardStatus
+	for _, d := range res.Shards.Details {
+		if d.Name == "chef-3" {
+			apiDown = d
+		}
+	}
+	if len(down) != 1 || apiDown.Status != search.StatusFailed || down[0][1] != apiDown.Status || down[0][5] != apiDown.Error || apiDown.Error == "" {
+		t.Errorf("the stopped shard shows %q; the API says %+v", down, apiDown)
+	}
+	if n := len(cellsOf(t, b, "#rows-table tbody tr")); n != len(res.Rows) || n < 4 {
+		t.Errorf("with chef-3 down the page shows %d rows, the API %d", n, len(res.Rows))
+	}
+
 	// The drift report, then a screenshot of the whole page.
 	do(t, b, chromedp.Navigate(f.HTTP.URL+"/ui/?index=node&q=role:web&attrs=ipaddress,platform,kernel.release&facets=platform,chef_environment"))
 	waitDone(t, b)
@@ -282,12 +305,15 @@ func tokenPage(t *testing.T, b context.Context, f *fleettest.Fleet) {
 	const secret = "s3cret-token"
 	s := server.New(f.Engine, nil)
 	s.Tokens = map[string]bool{secret: true}
-	var sawToken atomic.Bool
+	var sawToken, exported atomic.Bool
 	front := http.NewServeMux()
 	front.Handle("/ui/", ui.Handler())
 	front.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.Contains(r.URL.String(), secret) {
 			sawToken.Store(true)
+		}
+		if strings.HasPrefix(r.URL.Path, "/v1/export/") && r.Header.Get("Authorization") == "Bearer "+secret {
+			exported.Store(true)
 		}
 		s.ServeHTTP(w, r)
 	}))
@@ -305,6 +331,14 @@ func tokenPage(t *testing.T, b context.Context, f *fleettest.Fleet) {
 	kept := eval[string](t, b, `sessionStorage.getItem("shearch.token") || ""`)
 	href := eval[string](t, b, `location.href + " " + document.getElementById("dl-csv").href`)
 	sort.Strings(names)
+	// The CSV download goes through fetch with the token in its header.
+	do(t, b, chromedp.Click(chromedp.ID("dl-csv")))
+	for i := 0; i < 100 && !exported.Load(); i++ {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !exported.Load() {
+		t.Errorf("the CSV download did not reach /v1/export with the token in its Authorization header")
+	}
 	if len(names) < 4 || kept != secret || strings.Contains(href, secret) || sawToken.Load() {
 		t.Errorf("with the token: rows %q, session keeps %q, URLs %q, token seen in a request URL: %v", names, kept, href, sawToken.Load())
 	}

@@ -389,5 +389,21 @@
     });
     showTokenState();
     run(false);
+    loadIndexes();
   });
+
+  // Data bags are search indexes too; offer the ones Shearch knows.
+  async function loadIndexes() {
+    try {
+      const bags = await api("GET", "/data", null);
+      const dl = $("indexes");
+      for (const name of Object.keys(bags || {}).sort()) {
+        const o = document.createElement("option");
+        o.value = name;
+        dl.appendChild(o);
+      }
+    } catch (e) {
+      // The picker still takes any index typed in.
+    }
+  }
 })();
