@@ -75,9 +75,9 @@ func (e *Engine) Facets(ctx context.Context, req FacetRequest) (*Facets, error) 
 	if err != nil {
 		return nil, err
 	}
-	max := req.MaxValues
-	if max <= 0 {
-		max = DefaultFacetMaxValues
+	limit := req.MaxValues
+	if limit <= 0 {
+		limit = DefaultFacetMaxValues
 	}
 	r := req.Request
 	r.Partial, r.Start, r.Rows, r.Cursor = partial, 0, 0, ""
@@ -91,8 +91,8 @@ func (e *Engine) Facets(ctx context.Context, req FacetRequest) (*Facets, error) 
 		sf.Total++
 		for _, a := range attrs {
 			v := row.Data[a]
-			add(out.Facets[a], v, max)
-			add(sf.Facets[a], v, max)
+			add(out.Facets[a], v, limit)
+			add(sf.Facets[a], v, limit)
 		}
 		return nil
 	})
@@ -100,6 +100,13 @@ func (e *Engine) Facets(ctx context.Context, req FacetRequest) (*Facets, error) 
 		return nil, err
 	}
 	out.Total, out.Shards, out.Duplicates, out.Cached = res.Total, res.Shards, res.Duplicates, res.Cached
+	// Every shard asked has an entry, so one that matched nothing (or
+	// failed) shows as zero rather than not at all.
+	for _, d := range res.Shards.Details {
+		if out.ByShard[d.Name] == nil {
+			out.ByShard[d.Name] = &ShardFacets{Facets: newCounts(attrs)}
+		}
+	}
 	if out.Duplicates == nil {
 		out.Duplicates = []Duplicate{}
 	}
@@ -126,14 +133,14 @@ func newCounts(attrs []string) map[string]*FacetCounts {
 	return m
 }
 
-func add(c *FacetCounts, v any, max int) {
+func add(c *FacetCounts, v any, limit int) {
 	vals, missing := FacetValues(v)
 	if missing {
 		c.Missing++
 		return
 	}
 	for _, s := range vals {
-		if _, ok := c.Values[s]; ok || len(c.Values) < max {
+		if _, ok := c.Values[s]; ok || len(c.Values) < limit {
 			c.Values[s]++
 			continue
 		}
