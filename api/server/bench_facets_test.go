@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -15,11 +17,16 @@ import (
 
 // BenchmarkFacets compares facets of three attributes over the whole
 // result with the partial search that brings the same attributes (the
-// cost of counting on top of fetching), and the CSV download of it.
+// cost of counting on top of fetching), one shard's own answer, and the
+// CSV download. SHEARCH_BENCH_NODES sets the fleet size (1,500).
 func BenchmarkFacets(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	fx := devfleet.Synthetic(1500, 7, time.Now().Unix())
+	nodes := 1500
+	if n, err := strconv.Atoi(os.Getenv("SHEARCH_BENCH_NODES")); err == nil && n > 0 {
+		nodes = n
+	}
+	fx := devfleet.Synthetic(nodes, 7, time.Now().Unix())
 	c, err := devfleet.StartCluster(ctx, "bench", "prod", 3, fx)
 	if err != nil {
 		b.Fatal(err)
@@ -29,6 +36,17 @@ func BenchmarkFacets(b *testing.B) {
 	attrs := []string{"platform", "kernel.release", "tags"}
 	partial, _ := search.PartialFor(attrs)
 
+	direct, err := c.Shards[0].Client()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("direct-one-shard-partial-3-attrs", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if _, err := direct.Search(ctx, "node", "*:*", partial); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("partial-search-3-attrs", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			if _, err := e.Search(ctx, search.Request{Index: "node", Query: "*:*", Partial: partial, Rows: 100000}); err != nil {
