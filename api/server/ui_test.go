@@ -23,6 +23,7 @@ import (
 	"github.com/shearch/shearch/devfleet"
 	"github.com/shearch/shearch/devfleet/fleettest"
 	"github.com/shearch/shearch/search"
+	"github.com/shearch/shearch/shards"
 )
 
 const chromiumPath = "/usr/bin/chromium"
@@ -274,6 +275,31 @@ func TestUIInChromium(t *testing.T) {
 		t.Errorf("with chef-3 down the page shows %d rows, the API %d", n, len(res.Rows))
 	}
 
+	// With a fallback the stopped shard's rows come from Consul: the page
+	// marks those rows and counts them in the shard's status. The stub
+	// stands in for Consul only to show the page's rendering; the real
+	// fallback is tested against a consul agent in package fallback.
+	f.Engine.Fallback = consulStub{}
+	do(t, b, chromedp.Navigate(f.HTTP.URL+"/ui/?index=node&q=role:web&attrs=ipaddress"))
+	waitDone(t, b)
+	res, err = f.Client.Search(ctx, search.Request{Index: "node", Query: "role:web", Rows: 50, Partial: map[string][]string{"ipaddress": {"ipaddress"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wantConsul [][]string
+	for _, r := range res.Rows {
+		if r.Source == search.SourceConsul {
+			wantConsul = append(wantConsul, []string{r.Name, r.Shard, r.Source, search.CellText(r.Data["ipaddress"])})
+		}
+	}
+	if gotConsul := cellsOf(t, b, "#rows-table tbody tr.consul"); len(wantConsul) != 1 || !reflect.DeepEqual(gotConsul, wantConsul) {
+		t.Errorf("rows from Consul: got %q, want %q", gotConsul, wantConsul)
+	}
+	down = cellsOf(t, b, `#shards-table tbody tr[data-shard="chef-3"]`)
+	if len(down) != 1 || down[0][1] != search.StatusFallback || down[0][3] != "1" || !strings.Contains(down[0][5], "could not check role") {
+		t.Errorf("the shard answered from Consul shows %q", down)
+	}
+
 	// The drift report, then a screenshot of the whole page.
 	do(t, b, chromedp.Navigate(f.HTTP.URL+"/ui/?index=node&q=role:web&attrs=ipaddress,platform,kernel.release&facets=platform,chef_environment"))
 	waitDone(t, b)
@@ -296,6 +322,14 @@ func TestUIInChromium(t *testing.T) {
 	}
 
 	tokenPage(t, b, f)
+}
+
+// consulStub answers for a failed shard as the Consul fallback would: a
+// node Consul knows, and the query field it could not check.
+type consulStub struct{}
+
+func (consulStub) Nodes(ctx context.Context, shard, query string, partial map[string][]string) ([]shards.Row, []string, error) {
+	return []shards.Row{{Name: "consul-only-01.prod.example.com", Data: map[string]any{"ipaddress": "10.9.9.9"}}}, []string{"role"}, nil
 }
 
 // tokenPage: with tokens, the page asks for one, keeps it in the browser
