@@ -69,6 +69,7 @@ func (s *Server) routes() {
 	}
 	s.readRoutes()
 	s.writeRoutes()
+	s.reportRoutes()
 }
 
 // ServeHTTP authenticates the caller (see authn.go), then routes.
