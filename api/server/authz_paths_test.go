@@ -82,3 +82,62 @@ func TestAuthCannotBeSidestepped(t *testing.T) {
 		t.Errorf("wrong token: %d %s / %d %s, want the same 401 without the token", code, body, code2, body2)
 	}
 }
+
+// The reporting routes: a hostile index is a 4xx on facets and export,
+// hostile attribute paths and formats never shape a shard path, and the
+// open /ui/ page lets no path trick reach the API unauthenticated.
+func TestReportRoutesKeepToTheOrg(t *testing.T) {
+	rs := newRecordingShard(t)
+	srv := httptest.NewServer(writerServer(t, rs))
+	defer srv.Close()
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	const readToken = "Authorization: Bearer rtok\r\n"
+	if code, body := wireAs(t, addr, "GET", "/v1/facets/node?attr=name", readToken, ""); code != http.StatusOK {
+		t.Fatalf("GET /v1/facets/node: %d %s", code, body)
+	}
+	if calls := rs.recordedCalls(); len(calls) == 0 {
+		t.Fatal("facets reached no shard: the harness cannot see a forwarded request")
+	}
+	sent := 0
+	for _, name := range append(hostileNames, "..", "a/..") {
+		for _, target := range []string{"/v1/facets/" + name, "/v1/facets/" + name + "?attr=name", "/v1/export/" + name,
+			"/v1/export/" + name + "?format=ndjson", "/v1/facets/node?stack=" + name, "/v1/export/node?shards=" + name} {
+			for _, method := range []string{"GET", "POST", "PUT", "DELETE"} {
+				sent++
+				if code, body := wireAs(t, addr, method, target, writeToken, ""); code < 400 || code > 499 {
+					t.Errorf("%s %s: %d %s, want a 4xx", method, target, code, body)
+				}
+			}
+		}
+		for _, target := range []string{"/v1/facets/node?attr=" + name, "/v1/export/node?attr=" + name + "&format=csv",
+			"/v1/export/node?format=" + name} {
+			sent++
+			wireAs(t, addr, "GET", target, readToken, "")
+		}
+		// The page is open; nothing under it is the API.
+		for _, target := range []string{"/ui/" + name, "/ui/static/" + name, "/ui/static/" + name + "/v1/shards",
+			"/ui/static/..%2F..%2Fv1%2Fshards", "/ui/../v1/shards", "/ui/static/../../nodes", "/ui%2F..%2Fnodes"} {
+			sent++
+			code, body := wireAs(t, addr, "GET", target, "", "")
+			if code < 300 && strings.Contains(body, `"shards"`) || code == http.StatusOK && strings.Contains(body, "web-01") {
+				t.Errorf("GET %s without credentials: %d %s", target, code, body)
+			}
+		}
+	}
+	// Even with a token, no folder of the page's files is listed.
+	for _, target := range []string{"/ui/static/", "/ui/static/..%2F", "/ui/static/%2e%2e/", "/ui/static/x/..%2F"} {
+		if code, body := wireAs(t, addr, "GET", target, readToken, ""); code != http.StatusNotFound {
+			t.Errorf("GET %s: %d %s, want 404", target, code, body)
+		}
+	}
+	if code, body := wireAs(t, addr, "GET", "/ui/static/app.js", "", ""); code != http.StatusOK {
+		t.Errorf("GET /ui/static/app.js: %d %.80s", code, body)
+	}
+	for _, c := range rs.recordedCalls() {
+		if !shardCallOK(c) || !strings.HasPrefix(c, "GET ") && !strings.HasPrefix(c, "POST /organizations/acme/search/") {
+			t.Errorf("a report route asked the shard %s", c)
+		}
+	}
+	t.Logf("%d hostile report requests", sent)
+}
+

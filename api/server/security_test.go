@@ -150,6 +150,9 @@ func FuzzRequestPaths(f *testing.F) {
 		f.Add("PUT", "/roles/", n, n)
 		f.Add("DELETE", "/organizations/acme/data/", n, "")
 		f.Add("POST", "/data/", n, "item")
+		f.Add("GET", "/v1/facets/", n, "")
+		f.Add("GET", "/v1/export/node?format=csv&attr=", n, "")
+		f.Add("GET", "/ui/static/", n, "")
 	}
 	for _, bn := range append(hostileBodyNames, "web-01") {
 		f.Add("POST", "/", "nodes", bn)

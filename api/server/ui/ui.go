@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -46,6 +47,12 @@ func Handler() http.Handler {
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("X-Frame-Options", "DENY")
 		if strings.HasPrefix(r.URL.Path, "/ui/static/") {
+			// Only a file's own clean path: http.FileServer would clean
+			// an encoded ..%2F itself and list the folder.
+			if p := r.URL.Path; path.Clean(p) != p {
+				http.NotFound(w, r)
+				return
+			}
 			h.Set("Cache-Control", "no-cache")
 			assets.ServeHTTP(w, r)
 			return
