@@ -140,4 +140,3 @@ func TestReportRoutesKeepToTheOrg(t *testing.T) {
 	}
 	t.Logf("%d hostile report requests", sent)
 }
-
