@@ -326,5 +326,9 @@ func (s *Server) repair(w http.ResponseWriter, r *http.Request) {
 		s.Log.Info("audit", "caller", c.Name, "auth", c.Method, "method", r.Method, "path", r.URL.Path, "status", status,
 			"repair", a.Kind+" "+a.Name, "from", a.From, "outcomes", outcomeSummary(a.Outcomes))
 	}
+	// One line for the request itself, so a repair that applied nothing
+	// (an action list the plan did not call for) is in the audit too.
+	s.Log.Info("audit", "caller", c.Name, "auth", c.Method, "method", r.Method, "path", r.URL.Path, "status", status,
+		"stack", rep.Stack, "repair_applied", len(rep.Applied), "repair_skipped", len(rep.Skipped))
 	writeJSON(w, status, rep)
 }

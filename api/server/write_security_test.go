@@ -290,6 +290,9 @@ func TestRepairAppliesOnlyThePlan(t *testing.T) {
 			}
 		}
 	}
+	if n := strings.Count(f.logText(), "repair_applied=0 repair_skipped=1"); n != len(hostile) {
+		t.Errorf("%d audit lines for %d refused repairs:\n%s", n, len(hostile), f.logText())
+	}
 	// The genuine action with a body of the caller's own: the majority copy
 	// is written, not the caller's. Listed many times, it is applied once.
 	before := f.proxies[2].seen.Load()
