@@ -80,6 +80,16 @@ type Search struct {
 	Concurrency int      `yaml:"concurrency"`
 	CacheTTL    Duration `yaml:"cache_ttl"`
 	CacheSize   int      `yaml:"cache_size"`
+	// CacheBytes bounds the cached answers in bytes (0: 64 MiB).
+	CacheBytes int `yaml:"cache_bytes"`
+	// OrderTTL is how long later pages of a query reuse its merged
+	// order (0: 30s; negative: off), bounded by OrderCacheBytes (0: 64 MiB).
+	OrderTTL        Duration `yaml:"order_ttl"`
+	OrderCacheBytes int      `yaml:"order_cache_bytes"`
+	// FirstPageBytes bounds the whole objects a first fan-out holds
+	// (0: 16 MiB); FetchChunk is the names per object fetch (0: 200).
+	FirstPageBytes int `yaml:"first_page_bytes"`
+	FetchChunk     int `yaml:"fetch_chunk"`
 }
 
 // Duration reads "10s"-style YAML values.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -234,6 +235,13 @@ func (e *Engine) Search(ctx context.Context, req Request) (*Result, error) {
 	// objects are read now, for this page alone.
 	if pg, err = e.fillObjects(ctx, pg); err != nil {
 		return nil, err
+	}
+	if req.Partial != nil {
+		pg = slices.Clone(pg) // the merged rows may be shared with other pages
+		withURL := e.rowURLs(req)
+		for i := range pg {
+			withURL(&pg[i])
+		}
 	}
 	res.Rows = pg
 	res.Duplicates, res.DuplicatesTotal = m.pageDuplicates(pg, start == 0 && req.Cursor == "")

@@ -157,12 +157,32 @@ func (f *fakeShard) serve(w http.ResponseWriter, r *http.Request) {
 			bw.Write(buf)
 			continue
 		}
-		data := make(map[string]any, len(partial))
+		// Written by hand: the fake must cost less than what it measures.
+		buf = append(buf[:0], `{"url":"`...)
+		buf = append(buf, f.srv.URL...)
+		buf = append(buf, "/nodes/"...)
+		buf = append(buf, f.names[i]...)
+		buf = append(buf, `","data":{`...)
+		first := true
 		for key, path := range partial {
-			data[key] = f.field(i, path)
+			if !first {
+				buf = append(buf, ',')
+			}
+			first = false
+			buf = strconv.AppendQuote(buf, key)
+			buf = append(buf, ':')
+			switch v := f.field(i, path).(type) {
+			case string:
+				buf = strconv.AppendQuote(buf, v)
+			case json.Number:
+				buf = append(buf, v...)
+			default:
+				vb, _ := json.Marshal(v)
+				buf = append(buf, vb...)
+			}
 		}
-		b, _ := json.Marshal(map[string]any{"url": f.srv.URL + "/nodes/" + f.names[i], "data": data})
-		bw.Write(b)
+		buf = append(buf, "}}"...)
+		bw.Write(buf)
 	}
 	bw.WriteString("]}")
 	bw.Flush()

@@ -83,7 +83,8 @@ func (e *Engine) fetchMerged(ctx context.Context, req Request) (*mergedRows, err
 	// The nodes several shards hold are looked up alongside the query,
 	// not after it: one round trip (the map is cached for ownersTTL).
 	var owners chan map[string][]nodeCopy
-	if isNode {
+	// *:* meets every copy of every node, so the merge sees them all.
+	if isNode && req.Query != "*:*" {
 		owners = make(chan map[string][]nodeCopy, 1)
 		go func() { owners <- e.duplicatedNodes(ctx, targets) }()
 	}
@@ -341,7 +342,8 @@ func (e *Engine) Stream(ctx context.Context, req Request, begin func(ShardsSumma
 	if req.Rows > 0 && req.Rows < len(rows) {
 		rows = rows[:req.Rows]
 	}
-	if err := e.emitBatches(ctx, rows, emit); err != nil {
+	withURL := e.rowURLs(req)
+	if err := e.emitBatches(ctx, rows, func(r Row) error { withURL(&r); return emit(r) }); err != nil {
 		return nil, err
 	}
 	res := &Result{Total: len(m.rows), Start: req.Start, Rows: []Row{}, Shards: m.shards, Duplicates: m.dups, DuplicatesTotal: len(m.dups), Cached: cached}
@@ -398,4 +400,32 @@ func (e *Engine) emitBatches(ctx context.Context, rows []Row, emit func(Row) err
 		}
 	}
 	return nil
+}
+
+// rowURLs returns a function that writes on a partial-search row the URL
+// of its object on its shard, as Chef's partial search answers it. Rows
+// do not carry it while merged: it is the shard's URL and the name.
+func (e *Engine) rowURLs(req Request) func(*Row) {
+	if req.Partial == nil {
+		return func(*Row) {}
+	}
+	bases := map[string]string{}
+	for _, s := range e.Topology.Shards("all") {
+		bases[s.Name] = s.URL
+	}
+	return func(r *Row) {
+		if r.Source == SourceChef && r.URL == "" {
+			r.URL = objectURL(bases[r.Shard], req.Index, r.Name)
+		}
+	}
+}
+
+// objectURL is where an object lives under a Chef server's base URL.
+func objectURL(base, index, name string) string {
+	coll := map[string]string{"node": "nodes", "role": "roles", "client": "clients", "environment": "environments"}[index]
+	if coll == "" {
+		coll = "data/" + url.PathEscape(index)
+		name = strings.TrimPrefix(name, "data_bag_item_"+index+"_")
+	}
+	return strings.TrimSuffix(base, "/") + "/" + coll + "/" + url.PathEscape(name)
 }

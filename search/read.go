@@ -57,19 +57,19 @@ func (e *Engine) Get(ctx context.Context, stack, path string, deny bool) (*ReadR
 	if err := checkFailures(summary, deny); err != nil {
 		return nil, err
 	}
+	var holders []string
+	for _, a := range answers {
+		if len(a.rows) > 0 {
+			holders = append(holders, a.shard.Name)
+		}
+	}
 	rows, dups := merge(kindOf(path), answers)
 	if len(rows) == 0 {
 		// Some shards failed and none of the rest has it: it may well be
 		// on a failed shard, so "not found" would be a lie.
 		return nil, errorf(http.StatusBadGateway, "%s is not on the shards that answered, and shard(s) failed: %s", path, failedShardsMessage(summary.Details))
 	}
-	res := &ReadResult{Object: rows[0].Object(), Kept: rows[0].Shard, Duplicates: dups, Shards: summary}
-	for _, a := range answers {
-		if len(a.rows) > 0 {
-			res.Holders = append(res.Holders, a.shard.Name)
-		}
-	}
-	return res, nil
+	return &ReadResult{Object: rows[0].Object(), Kept: rows[0].Shard, Holders: holders, Duplicates: dups, Shards: summary}, nil
 }
 
 // objectName is the last segment of an object path, unescaped.

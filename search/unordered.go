@@ -41,7 +41,7 @@ func (e *Engine) streamUnordered(ctx context.Context, req Request, begin func(Sh
 			}()
 			return nil, c.SearchEach(ctx, req.Index, req.Query, req.Partial, func(r shards.Row) error {
 				select {
-				case rows <- Row{Name: r.Name, Shard: c.Shard.Name, Source: SourceChef, URL: r.URL, Data: r.Data}:
+				case rows <- Row{Name: r.Name, Shard: c.Shard.Name, Source: SourceChef, URL: partialURL(req, c.Shard.URL, r.Name), Data: r.Data}:
 					n++
 					return nil
 				case <-ctx.Done():
@@ -99,4 +99,11 @@ func (e *Engine) streamUnordered(ctx context.Context, req Request, begin func(Sh
 		return nil, err
 	}
 	return &Result{Total: total, Start: 0, Rows: []Row{}, Shards: sum, Duplicates: []Duplicate{}}, nil
+}
+
+func partialURL(req Request, base, name string) string {
+	if req.Partial == nil {
+		return ""
+	}
+	return objectURL(base, req.Index, name)
 }

@@ -81,15 +81,19 @@ func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
 		return nil, &ConfigError{err}
 	}
 	eng := &search.Engine{
-		Topology:      snapshotLister{topo},
-		DefaultStack:  cfg.DefaultStack,
-		Timeout:       cfg.Shards.Timeout.Duration,
-		Concurrency:   cfg.Search.Concurrency,
-		OnShardResult: topo.ReportShardError,
-		Validate:      func(q string) error { _, err := query.Parse(q); return err },
+		Topology:       snapshotLister{topo},
+		DefaultStack:   cfg.DefaultStack,
+		Timeout:        cfg.Shards.Timeout.Duration,
+		Concurrency:    cfg.Search.Concurrency,
+		OnShardResult:  topo.ReportShardError,
+		Validate:       func(q string) error { _, err := query.Parse(q); return err },
+		OrderTTL:       cfg.Search.OrderTTL.Duration,
+		OrderBytes:     cfg.Search.OrderCacheBytes,
+		FirstPageBytes: cfg.Search.FirstPageBytes,
+		FetchChunk:     cfg.Search.FetchChunk,
 	}
 	if cfg.Search.CacheTTL.Duration > 0 {
-		eng.Cache = &search.Cache{TTL: cfg.Search.CacheTTL.Duration, Size: cfg.Search.CacheSize}
+		eng.Cache = &search.Cache{TTL: cfg.Search.CacheTTL.Duration, Size: cfg.Search.CacheSize, MaxBytes: cfg.Search.CacheBytes}
 	}
 	if cfg.Consul.NodeFallback && cfg.Consul.Address != "" {
 		fb, err := fallback.New(fallback.Config{Address: cfg.Consul.Address})

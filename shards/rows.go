@@ -17,7 +17,9 @@ type Row struct {
 	// Name orders rows globally: the object's name (for data bag items,
 	// Chef's data_bag_item_BAG_ID name, as knife shows them).
 	Name string
-	// URL is the object's URL on the shard (partial search only).
+	// URL is the object's URL on the shard. Search rows leave it empty:
+	// it is the shard's URL and the object's name, and a fleet's worth of
+	// them is megabytes; the engine writes it on the rows it answers.
 	URL string
 	// Data is the whole object, or the partial-search hash.
 	Data json.RawMessage
@@ -154,10 +156,11 @@ func wholeRow(raw json.RawMessage) Row {
 // of data and keeps the rest as it came.
 func partialRow(raw json.RawMessage) Row {
 	var r Row
+	var u []byte
 	members(raw, func(k, v []byte) bool {
 		switch string(k) {
 		case "url":
-			r.URL = unquote(v)
+			u = v
 		case "data":
 			r.Data = stripOwnKeys(v, &r)
 		}
@@ -166,8 +169,8 @@ func partialRow(raw json.RawMessage) Row {
 	if r.Data == nil {
 		r.Data = json.RawMessage("{}")
 	}
-	if r.Name == "" && r.URL != "" {
-		if pu, err := url.Parse(r.URL); err == nil {
+	if r.Name == "" && len(u) > 0 {
+		if pu, err := url.Parse(unquote(u)); err == nil {
 			r.Name = path.Base(pu.Path)
 		}
 	}

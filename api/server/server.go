@@ -243,13 +243,15 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, req search.Reque
 	flusher, _ := w.(http.Flusher)
 	started := false
 	n := 0
+	var line []byte
 	res, err := s.Engine.Stream(r.Context(), req, func(sum search.ShardsSummary) { setShardHeaders(w, sum) }, func(row search.Row) error {
 		if !started {
 			w.Header().Set("Content-Type", "application/x-ndjson")
 			w.WriteHeader(http.StatusOK)
 			started = true
 		}
-		if err := enc.Encode(row); err != nil {
+		line = append(row.AppendJSON(line[:0]), '\n')
+		if _, err := w.Write(line); err != nil {
 			return err
 		}
 		if n++; n%100 == 0 && flusher != nil {
