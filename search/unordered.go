@@ -12,6 +12,10 @@ import (
 // enough that a slow client stops the reads instead of filling memory.
 const unorderedBuffer = 256
 
+// unorderedWholePage is the page size of an order=none stream of whole
+// objects: 100 nodes of 10 KB is 1 MB held per shard.
+const unorderedWholePage = 100
+
 // streamUnordered emits rows as the shards deliver them, without a global
 // sort: for exports where order does not matter, at the shards' speed.
 // With no merge, a node held by two shards comes out twice (each row
@@ -27,6 +31,12 @@ func (e *Engine) streamUnordered(ctx context.Context, req Request, begin func(Sh
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	rows := make(chan Row, unorderedBuffer)
+	// Whole objects come in small pages: every shard holds one page
+	// while the client catches up.
+	pageRows := 0
+	if req.Partial == nil {
+		pageRows = unorderedWholePage
+	}
 	var mu sync.Mutex
 	counts := map[string]int{}
 	var answers []shardAnswer
@@ -39,7 +49,7 @@ func (e *Engine) streamUnordered(ctx context.Context, req Request, begin func(Sh
 				counts[c.Shard.Name] = n
 				mu.Unlock()
 			}()
-			return nil, c.SearchEach(ctx, req.Index, req.Query, req.Partial, func(r shards.Row) error {
+			return nil, c.SearchPages(ctx, req.Index, req.Query, req.Partial, pageRows, func(r shards.Row) error {
 				select {
 				case rows <- Row{Name: r.Name, Shard: c.Shard.Name, Source: SourceChef, URL: partialURL(req, c.Shard.URL, r.Name), Data: r.Data}:
 					n++

@@ -34,7 +34,16 @@ func (c *Client) Search(ctx context.Context, index, q string, partial map[string
 // page, so the caller decides what to keep: memory holds one row of the
 // answer plus what fn keeps, and fn's speed paces the reads.
 func (c *Client) SearchEach(ctx context.Context, index, q string, partial map[string][]string, fn func(Row) error) error {
-	size := c.pageSize()
+	return c.SearchPages(ctx, index, q, partial, 0, fn)
+}
+
+// SearchPages is SearchEach with pages of size rows (0: the client's page
+// size). Each page is read whole before fn sees its rows, so a slow fn
+// holds no shard connection open (nor its timeout): memory holds a page.
+func (c *Client) SearchPages(ctx context.Context, index, q string, partial map[string][]string, size int, fn func(Row) error) error {
+	if size <= 0 {
+		size = c.pageSize()
+	}
 	body := searchBody(index, partial)
 	// The names seen, to notice pages that overlap: the server's row
 	// order is then not stable between requests (goiardi's is random), so
@@ -48,6 +57,7 @@ func (c *Client) SearchEach(ctx context.Context, index, q string, partial map[st
 	for {
 		overlap := false
 		for start := 0; ; start += size {
+			var rows []Row
 			n, err := c.page(ctx, index, q, body, start, size, func(r Row) error {
 				key := maphash.String(seed, r.Name)
 				if _, ok := seen[key]; ok {
@@ -55,10 +65,16 @@ func (c *Client) SearchEach(ctx context.Context, index, q string, partial map[st
 					return nil
 				}
 				seen[key] = struct{}{}
-				return fn(r)
+				rows = append(rows, r)
+				return nil
 			})
 			if err != nil {
 				return err
+			}
+			for _, r := range rows {
+				if err := fn(r); err != nil {
+					return err
+				}
 			}
 			if n < size {
 				break

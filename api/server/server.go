@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/shearch/shearch/search"
+	"github.com/shearch/shearch/search/result"
 )
 
 // Server serves the API.
@@ -287,16 +288,45 @@ func (s *Server) chefSearch(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	rows := make([]any, len(res.Rows))
+	shardHeaders(w, res)
+	writeChefRows(w, res, func(row search.Row) string {
+		if req.Partial == nil {
+			return ""
+		}
+		return s.objectURL(r, req.Index, row.Name)
+	})
+}
+
+// writeChefRows writes {"rows":[..],"start":N,"total":N} (the keys in the
+// order encoding/json gave them) with each object copied as the shard
+// sent it: re-encoding a page of whole nodes through reflection cost more
+// than fetching it. A partial row, given a URL, is {"data":..,"url":..}.
+func writeChefRows(w http.ResponseWriter, res *search.Result, urlOf func(search.Row) string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	b := append(make([]byte, 0, 64<<10), `{"rows":[`...)
 	for i, row := range res.Rows {
-		if req.Partial != nil {
-			rows[i] = map[string]any{"url": s.objectURL(r, req.Index, row.Name), "data": row.Data}
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if u := urlOf(row); u != "" {
+			b = append(b, `{"data":`...)
+			b = result.AppendRawJSON(b, row.Data)
+			b = append(b, `,"url":`...)
+			b = result.AppendJSONString(b, u)
+			b = append(b, '}')
 		} else {
-			rows[i] = row.Data
+			b = result.AppendRawJSON(b, row.Data)
+		}
+		if len(b) >= 64<<10 {
+			if _, err := w.Write(b); err != nil {
+				return
+			}
+			b = b[:0]
 		}
 	}
-	shardHeaders(w, res)
-	writeJSON(w, http.StatusOK, map[string]any{"total": res.Total, "start": res.Start, "rows": rows})
+	b = fmt.Appendf(b, `],"start":%d,"total":%d}`+"\n", res.Start, res.Total)
+	w.Write(b)
 }
 
 // objectURL is where one Chef server would say a search row lives: the

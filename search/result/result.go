@@ -155,32 +155,38 @@ func (e *Error) Error() string { return e.Message }
 // through reflection: a stream writes hundreds of thousands of rows.
 func (r Row) AppendJSON(b []byte) []byte {
 	b = append(b, `{"name":`...)
-	b = appendString(b, r.Name)
+	b = AppendJSONString(b, r.Name)
 	b = append(b, `,"shard":`...)
-	b = appendString(b, r.Shard)
+	b = AppendJSONString(b, r.Shard)
 	b = append(b, `,"source":`...)
-	b = appendString(b, r.Source)
+	b = AppendJSONString(b, r.Source)
 	if r.URL != "" {
 		b = append(b, `,"url":`...)
-		b = appendString(b, r.URL)
+		b = AppendJSONString(b, r.URL)
 	}
 	b = append(b, `,"data":`...)
-	switch {
-	case len(r.Data) == 0:
-		b = append(b, "null"...)
-	case bytes.IndexAny(r.Data, "\r\n") >= 0:
-		var c bytes.Buffer
-		if json.Compact(&c, r.Data) != nil {
-			return append(b, "null}"...)
-		}
-		b = append(b, c.Bytes()...)
-	default:
-		b = append(b, r.Data...)
-	}
+	b = AppendRawJSON(b, r.Data)
 	return append(b, '}')
 }
 
-func appendString(b []byte, s string) []byte {
+// AppendRawJSON appends raw JSON on one line: null when empty, compacted
+// only when it holds a line break (which no JSON string can).
+func AppendRawJSON(b []byte, raw json.RawMessage) []byte {
+	switch {
+	case len(raw) == 0:
+		return append(b, "null"...)
+	case bytes.IndexAny(raw, "\r\n") >= 0:
+		var c bytes.Buffer
+		if json.Compact(&c, raw) != nil {
+			return append(b, "null"...)
+		}
+		return append(b, c.Bytes()...)
+	}
+	return append(b, raw...)
+}
+
+// AppendJSONString appends s as a JSON string.
+func AppendJSONString(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' {
 			q, _ := json.Marshal(s)
