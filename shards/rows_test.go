@@ -1,9 +1,9 @@
 package shards
 
 import (
-	"testing/iotest"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 func TestDecodeRows(t *testing.T) {

@@ -1,12 +1,12 @@
 package shards
 
 import (
-	"hash/maphash"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"net/http"
 	"net/url"
