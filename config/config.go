@@ -30,9 +30,15 @@ type Config struct {
 	Search    Search `yaml:"search"`
 }
 
-// Auth holds the bearer tokens.
+// Auth says who may read and who may write; empty, anyone reads.
 type Auth struct {
+	// TokensFile: a bearer token a line, "TOKEN" (read) or "TOKEN write".
 	TokensFile string `yaml:"tokens_file"`
+	// ChefKeysDir holds NAME.pem public keys: Chef-signed requests
+	// (X-Ops-Sign 1.0, 1.1, 1.3) authenticate as NAME.
+	ChefKeysDir string `yaml:"chef_keys_dir"`
+	// Writers are the Chef-signed names that may write.
+	Writers []string `yaml:"writers"`
 }
 
 // Shards holds the defaults and the hand-listed shards.

@@ -124,7 +124,7 @@ func StartDev(ctx context.Context, o DevOptions) (d *Dev, err error) {
 			}
 			// Shearch signs as its own admin client, the same key on every
 			// shard, as discovered shards share the configured key.
-			if _, err := admin.Do(gctx, "POST", "clients", Object{"name": "shearch", "admin": true, "public_key": pub}); err != nil {
+			if _, err := admin.Do(gctx, "POST", shards.CollectionPath(shards.Clients), Object{"name": "shearch", "admin": true, "public_key": pub}); err != nil {
 				return fmt.Errorf("creating the shearch client on %s: %v", s.Name, err)
 			}
 			if err := Load(gctx, admin, parts[i]); err != nil {

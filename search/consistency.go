@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
-	"net/url"
 	"reflect"
 	"sort"
 	"sync"
@@ -188,20 +187,35 @@ func (e *Engine) inventory(ctx context.Context, c *shards.Client) (map[string]ma
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
-	fetchAll := func(kind, coll string) error {
+	// fetchAll reads every object of a collection; bag is set for the
+	// items of one data bag. Names come from the shard, so they are
+	// checked like a caller's before they become a path.
+	fetchAll := func(kind string, coll shards.Kind, bag string) error {
+		var prefix []string
+		if bag != "" {
+			prefix = []string{bag}
+		}
+		list, err := shards.ObjectPath(coll, prefix...)
+		if err != nil {
+			return err
+		}
 		var names map[string]any
-		if err := c.GetJSON(gctx, coll, &names); err != nil {
+		if err := c.GetJSON(gctx, list, &names); err != nil {
 			return err
 		}
 		for name := range names {
+			p, err := shards.ObjectPath(coll, append(prefix, name)...)
+			if err != nil {
+				return fmt.Errorf("listing %s: %w", list, err)
+			}
 			g.Go(func() error {
 				var obj map[string]any
-				if err := c.GetJSON(gctx, coll+"/"+url.PathEscape(name), &obj); err != nil {
+				if err := c.GetJSON(gctx, p, &obj); err != nil {
 					return err
 				}
 				label := name
 				if kind == "data_bag_item" {
-					label = coll[len("data/"):] + "/" + name
+					label = bag + "/" + name
 				}
 				add(kind, label, obj)
 				return nil
@@ -209,18 +223,18 @@ func (e *Engine) inventory(ctx context.Context, c *shards.Client) (map[string]ma
 		}
 		return nil
 	}
-	if err := fetchAll("role", "roles"); err != nil {
+	if err := fetchAll("role", shards.Roles, ""); err != nil {
 		return nil, err
 	}
-	if err := fetchAll("environment", "environments"); err != nil {
+	if err := fetchAll("environment", shards.Environments, ""); err != nil {
 		return nil, err
 	}
 	var bags map[string]any
-	if err := c.GetJSON(gctx, "data", &bags); err != nil {
+	if err := c.GetJSON(gctx, shards.CollectionPath(shards.DataBags), &bags); err != nil {
 		return nil, err
 	}
 	for bag := range bags {
-		if err := fetchAll("data_bag_item", "data/"+url.PathEscape(bag)); err != nil {
+		if err := fetchAll("data_bag_item", shards.DataBags, bag); err != nil {
 			return nil, err
 		}
 	}
@@ -229,7 +243,7 @@ func (e *Engine) inventory(ctx context.Context, c *shards.Client) (map[string]ma
 			Version string `json:"version"`
 		} `json:"versions"`
 	}
-	if err := c.GetJSON(gctx, "cookbooks?num_versions=all", &books); err != nil {
+	if err := c.GetJSON(gctx, shards.CookbookVersionsPath(), &books); err != nil {
 		return nil, fmt.Errorf("listing cookbooks: %w", err)
 	}
 	for name, b := range books {

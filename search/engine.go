@@ -255,6 +255,9 @@ func (e *Engine) check(req *Request) error {
 	if req.Index == "" {
 		return errorf(http.StatusBadRequest, "no index given: use node, role, client, environment or a data bag name")
 	}
+	if err := shards.CheckIndex(req.Index); err != nil {
+		return errorf(http.StatusBadRequest, "%v", err)
+	}
 	if req.Query == "" {
 		req.Query = "*:*"
 	}

@@ -231,7 +231,11 @@ func fetchChunk(ctx context.Context, c *shards.Client, out []Row, idx []int) err
 		if len(out[i].Data) > 0 {
 			continue
 		}
-		raw, err := c.Do(ctx, http.MethodGet, "nodes/"+url.PathEscape(out[i].Name), nil)
+		p, err := shards.ObjectPath(shards.Nodes, out[i].Name)
+		if err != nil {
+			return errorf(http.StatusBadGateway, "shard %s: %v", c.Shard.Name, err)
+		}
+		raw, err := c.Do(ctx, http.MethodGet, p, nil)
 		if isClientError(err) {
 			continue
 		}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/shearch/shearch/api/server"
+	"github.com/shearch/shearch/auth"
 	"github.com/shearch/shearch/config"
 	"github.com/shearch/shearch/fallback"
 	"github.com/shearch/shearch/search"
@@ -105,15 +106,15 @@ func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
 	srv := server.New(eng, log)
 	srv.PublicURL = cfg.PublicURL
 	srv.Topology = func() any { return topo.Snapshot().Status() }
-	if cfg.Auth.TokensFile != "" {
-		toks, err := server.LoadTokens(cfg.Auth.TokensFile)
-		if err != nil {
-			return nil, &ConfigError{err}
-		}
-		srv.Tokens = toks
-	} else {
-		log.Warn("auth.tokens_file is empty: the API answers anyone who can reach it")
+	authn, err := auth.New(auth.Options{TokensFile: cfg.Auth.TokensFile, ChefKeysDir: cfg.Auth.ChefKeysDir,
+		Writers: cfg.Auth.Writers, Log: log})
+	if err != nil {
+		return nil, &ConfigError{err}
 	}
+	if !authn.Enabled() {
+		log.Warn("auth.tokens_file and auth.chef_keys_dir are empty: the API answers anyone who can reach it, and no one may write")
+	}
+	srv.Auth = authn
 	return &Service{Config: cfg, Topology: topo, Engine: eng, Server: srv, Log: log}, nil
 }
 

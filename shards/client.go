@@ -25,8 +25,15 @@ const DefaultPageSize = 1000
 type Client struct {
 	Shard    Shard
 	PageSize int
-	chef     *chef.Client
+	// MaxAnswerBytes bounds one answer, and all pages of one search
+	// together (shards.max_answer_bytes), so a broken shard cannot
+	// exhaust memory. 0 is DefaultMaxAnswerBytes.
+	MaxAnswerBytes int64
+	chef           *chef.Client
 }
+
+// DefaultMaxAnswerBytes is shards.max_answer_bytes when not set.
+const DefaultMaxAnswerBytes = 64 << 20
 
 // NewClient builds a signed client for a shard. The key file is read once
 // here so a bad path fails at start-up, naming the shard and the file.
@@ -93,7 +100,45 @@ func (e *StatusError) Error() string {
 }
 
 // Do sends one signed request and returns the raw body of a 2xx answer.
-func (c *Client) Do(ctx context.Context, method, path string, body any) ([]byte, error) {
+// The path comes only from this package's builders (path.go).
+func (c *Client) Do(ctx context.Context, method string, p Path, body any) ([]byte, error) {
+	return c.do(ctx, method, p, body, c.maxAnswer())
+}
+
+func (c *Client) maxAnswer() int64 {
+	if c.MaxAnswerBytes > 0 {
+		return c.MaxAnswerBytes
+	}
+	return DefaultMaxAnswerBytes
+}
+
+// AnswerTooLargeError is a shard answer over shards.max_answer_bytes.
+type AnswerTooLargeError struct {
+	Shard string
+	Limit int64
+}
+
+func (e *AnswerTooLargeError) Error() string {
+	return fmt.Sprintf("shard %s: answer larger than %s (shards.max_answer_bytes)", e.Shard, FormatBytes(e.Limit))
+}
+
+// FormatBytes writes a byte count as configs give it: 64 MiB, 16 KiB.
+func FormatBytes(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// do reads at most limit bytes of the answer; more is an
+// AnswerTooLargeError, without reading the rest.
+func (c *Client) do(ctx context.Context, method string, p Path, body any, limit int64) ([]byte, error) {
+	if p.IsZero() {
+		return nil, fmt.Errorf("shard %s: refusing a request without a checked path", c.Shard.Name)
+	}
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -102,7 +147,7 @@ func (c *Client) Do(ctx context.Context, method, path string, body any) ([]byte,
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := c.chef.NewRequest(method, strings.TrimPrefix(path, "/"), rd)
+	req, err := c.chef.NewRequest(method, p.rel, rd)
 	if err != nil {
 		return nil, fmt.Errorf("shard %s: %v", c.Shard.Name, err)
 	}
@@ -115,9 +160,15 @@ func (c *Client) Do(ctx context.Context, method, path string, body any) ([]byte,
 		return nil, fmt.Errorf("shard %s: %s", c.Shard.Name, describeNetError(err))
 	}
 	defer res.Body.Close()
-	data, err := io.ReadAll(res.Body)
+	if res.ContentLength > limit {
+		return nil, &AnswerTooLargeError{Shard: c.Shard.Name, Limit: c.maxAnswer()}
+	}
+	data, err := io.ReadAll(io.LimitReader(res.Body, limit+1))
 	if err != nil {
 		return nil, fmt.Errorf("shard %s: reading answer: %v", c.Shard.Name, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, &AnswerTooLargeError{Shard: c.Shard.Name, Limit: c.maxAnswer()}
 	}
 	if res.StatusCode < 200 || res.StatusCode > 299 {
 		return nil, &StatusError{Shard: c.Shard.Name, Status: res.StatusCode, Messages: errorMessages(data)}
@@ -125,10 +176,10 @@ func (c *Client) Do(ctx context.Context, method, path string, body any) ([]byte,
 	return data, nil
 }
 
-// GetJSON fetches path and decodes it keeping numbers as json.Number, so
-// `1794484758.0` survives the trip as typed.
-func (c *Client) GetJSON(ctx context.Context, path string, v any) error {
-	data, err := c.Do(ctx, http.MethodGet, path, nil)
+// GetJSON fetches a path and decodes it keeping numbers as json.Number,
+// so `1794484758.0` survives the trip as typed.
+func (c *Client) GetJSON(ctx context.Context, p Path, v any) error {
+	data, err := c.Do(ctx, http.MethodGet, p, nil)
 	if err != nil {
 		return err
 	}

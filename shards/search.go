@@ -9,9 +9,7 @@ import (
 	"hash/maphash"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
-	"strings"
 )
 
 // errStop ends a page read early without being an error.
@@ -21,13 +19,31 @@ var errStop = errors.New("stop")
 // matching row. It pages until a short page, because `total` cannot be
 // trusted (goiardi reports the page length, some servers cap it at 10,000).
 // partial, when not nil, is a partial-search body: only those keys travel.
+//
+// A broken shard must not keep Shearch busy or fill its memory: all pages
+// together are bounded by MaxAnswerBytes, and a page that repeats a row of
+// its own or holds a row without a name ends the request with a
+// *PageError. Rows repeated across pages are legitimate once (goiardi's
+// row order changes between requests): the search is asked again as one
+// big page, once; overlap after that is a *PageError too.
 func (c *Client) Search(ctx context.Context, index, q string, partial map[string][]string) ([]Row, error) {
 	var out []Row
-	err := c.SearchEach(ctx, index, q, partial, func(r Row) error {
+	budget := c.maxAnswer()
+	err := c.searchPages(ctx, index, q, partial, 0, &budget, func(r Row) error {
 		out = append(out, r)
 		return nil
 	})
 	return out, err
+}
+
+// PageError is a search answer Shearch cannot trust: rows repeated within
+// a page, rows without a name, pages that keep overlapping.
+type PageError struct {
+	Shard, Index, Problem string
+}
+
+func (e *PageError) Error() string {
+	return fmt.Sprintf("shard %s: search of %s: %s; check that Chef server's search index", e.Shard, e.Index, e.Problem)
 }
 
 // SearchEach is Search that hands each row to fn as it is decoded, page by
@@ -40,7 +56,15 @@ func (c *Client) SearchEach(ctx context.Context, index, q string, partial map[st
 // SearchPages is SearchEach with pages of size rows (0: the client's page
 // size). Each page is read whole before fn sees its rows, so a slow fn
 // holds no shard connection open (nor its timeout): memory holds a page.
+// As fn keeps what it needs, MaxAnswerBytes bounds each page here, not
+// the whole answer: a stream of a whole fleet is larger than any bound.
 func (c *Client) SearchPages(ctx context.Context, index, q string, partial map[string][]string, size int, fn func(Row) error) error {
+	return c.searchPages(ctx, index, q, partial, size, nil, fn)
+}
+
+// searchPages pages until a short page; budget, when not nil, bounds the
+// bytes of all pages together, else each page is bounded alone.
+func (c *Client) searchPages(ctx context.Context, index, q string, partial map[string][]string, size int, budget *int64, fn func(Row) error) error {
 	if size <= 0 {
 		size = c.pageSize()
 	}
@@ -54,12 +78,29 @@ func (c *Client) SearchPages(ctx context.Context, index, q string, partial map[s
 	// also overlapped.
 	seed := maphash.MakeSeed()
 	seen := map[uint64]struct{}{}
-	for {
+	for retried := false; ; retried = true {
 		overlap := false
 		for start := 0; ; start += size {
 			var rows []Row
-			n, err := c.page(ctx, index, q, body, start, size, func(r Row) error {
+			inPage := make(map[uint64]struct{}, min(size, 1024))
+			limit := c.maxAnswer()
+			if budget != nil {
+				if *budget <= 0 {
+					return &AnswerTooLargeError{Shard: c.Shard.Name, Limit: c.maxAnswer()}
+				}
+				limit = *budget
+			}
+			n, read, err := c.page(ctx, index, q, body, start, size, limit, func(r Row) error {
+				if r.Name == "" {
+					return &PageError{Shard: c.Shard.Name, Index: index,
+						Problem: fmt.Sprintf("row %d of the page at start=%d has no name", len(inPage), start)}
+				}
 				key := maphash.String(seed, r.Name)
+				if _, ok := inPage[key]; ok {
+					return &PageError{Shard: c.Shard.Name, Index: index,
+						Problem: fmt.Sprintf("the page at start=%d holds %q twice", start, r.Name)}
+				}
+				inPage[key] = struct{}{}
 				if _, ok := seen[key]; ok {
 					overlap = true
 					return nil
@@ -68,6 +109,9 @@ func (c *Client) SearchPages(ctx context.Context, index, q string, partial map[s
 				rows = append(rows, r)
 				return nil
 			})
+			if budget != nil {
+				*budget -= read
+			}
 			if err != nil {
 				return err
 			}
@@ -83,6 +127,10 @@ func (c *Client) SearchPages(ctx context.Context, index, q string, partial map[s
 		if !overlap {
 			return nil
 		}
+		if retried {
+			return &PageError{Shard: c.Shard.Name, Index: index,
+				Problem: "its pages repeat rows even when asked for everything in one page of " + strconv.Itoa(size)}
+		}
 		size = max(4*size, 2*len(seen))
 	}
 }
@@ -97,7 +145,7 @@ func (c *Client) FirstPage(ctx context.Context, index, q string, partial map[str
 	}
 	body := searchBody(index, partial)
 	held := 0
-	n, err := c.page(ctx, index, q, body, 0, size, func(r Row) error {
+	n, _, err := c.page(ctx, index, q, body, 0, size, c.maxAnswer(), func(r Row) error {
 		held += len(r.Data) + len(r.Name)
 		if maxBytes > 0 && held > maxBytes {
 			return errStop
@@ -140,10 +188,13 @@ func searchBody(index string, partial map[string][]string) map[string][]string {
 }
 
 // page asks for one page and hands its rows to fn as they are decoded. It
-// returns how many rows the page had.
-func (c *Client) page(ctx context.Context, index, q string, body map[string][]string, start, size int, fn func(Row) error) (int, error) {
-	p := "search/" + url.PathEscape(index) + "?q=" + url.QueryEscape(q) +
-		"&start=" + strconv.Itoa(start) + "&rows=" + strconv.Itoa(size)
+// returns how many rows the page had and how many bytes it read; an
+// answer over limit bytes is an *AnswerTooLargeError.
+func (c *Client) page(ctx context.Context, index, q string, body map[string][]string, start, size int, limit int64, fn func(Row) error) (int, int64, error) {
+	p, err := SearchPath(index, q, start, size)
+	if err != nil {
+		return 0, 0, err
+	}
 	method := http.MethodGet
 	var b any
 	if body != nil {
@@ -151,21 +202,36 @@ func (c *Client) page(ctx context.Context, index, q string, body map[string][]st
 	}
 	rc, err := c.DoStream(ctx, method, p, b)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer rc.Close()
-	n, err := decodeRows(rc, body != nil, fn)
+	lr := &countingReader{r: io.LimitReader(rc, limit+1)}
+	n, err := decodeRows(lr, body != nil, fn)
+	if lr.n > limit {
+		return n, lr.n, &AnswerTooLargeError{Shard: c.Shard.Name, Limit: c.maxAnswer()}
+	}
 	var re *rowError
 	if errors.As(err, &re) {
-		return n, re.err
+		return n, lr.n, re.err
 	}
 	if err != nil {
 		if ctx.Err() != nil {
-			return n, fmt.Errorf("shard %s: %w", c.Shard.Name, ctx.Err())
+			return n, lr.n, fmt.Errorf("shard %s: %w", c.Shard.Name, ctx.Err())
 		}
-		return n, fmt.Errorf("shard %s: search answer is not JSON: %v", c.Shard.Name, err)
+		return n, lr.n, fmt.Errorf("shard %s: search answer is not JSON: %v", c.Shard.Name, err)
 	}
-	return n, nil
+	return n, lr.n, nil
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // rowError carries an error of the row callback through the decoder, so
@@ -175,8 +241,12 @@ type rowError struct{ err error }
 func (e *rowError) Error() string { return e.err.Error() }
 
 // DoStream sends one signed request and returns the body of a 2xx answer
-// unread, for answers too big to hold; the caller closes it.
-func (c *Client) DoStream(ctx context.Context, method, path string, body any) (io.ReadCloser, error) {
+// unread, for answers too big to hold; the caller closes it and bounds
+// what it reads. The path comes only from this package's builders.
+func (c *Client) DoStream(ctx context.Context, method string, p Path, body any) (io.ReadCloser, error) {
+	if p.IsZero() {
+		return nil, fmt.Errorf("shard %s: refusing a request without a checked path", c.Shard.Name)
+	}
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -185,7 +255,7 @@ func (c *Client) DoStream(ctx context.Context, method, path string, body any) (i
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := c.chef.NewRequest(method, strings.TrimPrefix(path, "/"), rd)
+	req, err := c.chef.NewRequest(method, p.rel, rd)
 	if err != nil {
 		return nil, fmt.Errorf("shard %s: %v", c.Shard.Name, err)
 	}

@@ -3,8 +3,6 @@
 package server
 
 import (
-	"bufio"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/shearch/shearch/auth"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/search/result"
 )
@@ -23,14 +22,17 @@ import (
 type Server struct {
 	Engine *search.Engine
 	Log    *slog.Logger
-	// Tokens, when not empty, are the bearer tokens accepted.
-	Tokens map[string]bool
+	// Auth says who sends each request; nil (or one with nothing
+	// configured) lets everyone read and no one write.
+	Auth *auth.Authenticator
 	// Topology gives /v1/shards its body; nil answers with the engine's
 	// shard list.
 	Topology func() any
 	// PublicURL is the base of object URLs in answers (Chef's
 	// chef_server_url behind a proxy); empty uses the request's host.
 	PublicURL string
+	// Limits bound what a caller may send (limits.go).
+	Limits Limits
 
 	mux     *http.ServeMux
 	metrics *metrics
@@ -56,18 +58,15 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /v1/shards", s.shardsHandler)
 	m.HandleFunc("GET /v1/consistency", s.consistency)
 	for _, prefix := range []string{"", "/organizations/{org}"} {
-		m.HandleFunc("GET "+prefix+"/search/{index}", s.chefSearch)
-		m.HandleFunc("POST "+prefix+"/search/{index}", s.chefSearch)
+		m.HandleFunc("GET "+prefix+"/search/{index}", s.checkOrg(s.chefSearch))
+		m.HandleFunc("POST "+prefix+"/search/{index}", s.checkOrg(s.chefSearch))
 	}
 	s.readRoutes()
 }
 
-// ServeHTTP checks the bearer token, then routes.
+// ServeHTTP authenticates the caller (see authn.go), then routes.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if len(s.Tokens) > 0 && !open(r.URL.Path) && !s.authorized(r) {
-		writeError(w, http.StatusUnauthorized, "missing or unknown bearer token: send Authorization: Bearer <token> (SHEARCH_TOKEN for gnife)")
-		return
-	}
+	s.limitBody(w, r)
 	if !strings.HasPrefix(r.URL.Path, "/v1/") && !open(r.URL.Path) {
 		// Chef clients (knife's ServerAPIVersions) negotiate the API
 		// version from this header; Shearch answers as API version 1.
@@ -82,46 +81,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Ops-Server-API-Version", fmt.Sprintf(`{"min_version":"0","max_version":"1","request_version":%q,"response_version":%q}`, asked, answered))
 	}
 	rec := &statusRecorder{ResponseWriter: w, status: 200}
-	s.mux.ServeHTTP(rec, r)
+	// From here r carries its auth.Caller, for the handlers and the log.
+	if ar, ok := s.authenticate(rec, r); ok {
+		r = ar
+		s.mux.ServeHTTP(rec, r)
+	}
 	s.metrics.observe(r, rec.status)
 }
 
 func open(path string) bool {
 	return path == "/healthz" || path == "/readyz" || path == "/metrics"
-}
-
-func (s *Server) authorized(r *http.Request) bool {
-	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok {
-		return false
-	}
-	for t := range s.Tokens {
-		if subtle.ConstantTimeCompare([]byte(t), []byte(tok)) == 1 {
-			return true
-		}
-	}
-	return false
-}
-
-// LoadTokens reads one token a line; blank lines and # comments skipped.
-func LoadTokens(path string) (map[string]bool, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("auth.tokens_file: %v", err)
-	}
-	defer f.Close()
-	out := map[string]bool{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		t := strings.TrimSpace(sc.Text())
-		if t != "" && !strings.HasPrefix(t, "#") {
-			out[t] = true
-		}
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("auth.tokens_file %s holds no token: add one token a line, or leave tokens_file empty", path)
-	}
-	return out, sc.Err()
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
@@ -154,12 +123,15 @@ func (s *Server) shardsHandler(w http.ResponseWriter, r *http.Request) {
 // integers. For the Chef-compatible endpoints q is URL-decoded once more,
 // as Chef Server does (knife leaves some characters unencoded); the native
 // API takes q as sent.
-func parseSearch(r *http.Request, chef bool) (search.Request, error) {
+func (s *Server) parseSearch(r *http.Request, chef bool) (search.Request, error) {
 	v := r.URL.Query()
 	req := search.Request{Index: r.PathValue("index"), Stack: v.Get("stack")}
 	if qs, ok := v["q"]; ok {
 		if qs[0] == "" {
 			return req, errors.New("the q parameter is empty: give a query such as *:* or role:web")
+		}
+		if err := s.checkQuery(qs[0]); err != nil {
+			return req, err
 		}
 		req.Query = qs[0]
 		if chef {
@@ -193,6 +165,9 @@ func parseSearch(r *http.Request, chef bool) (search.Request, error) {
 		body := map[string][]string{}
 		dec := json.NewDecoder(r.Body)
 		if err := dec.Decode(&body); err != nil {
+			if berr := s.bodyError(err); berr != nil {
+				return req, berr
+			}
 			return req, fmt.Errorf("partial search body must be a JSON object of key -> [attribute path]: %v", err)
 		}
 		req.Partial = body
@@ -213,9 +188,9 @@ func nonNegative(v url.Values, key string) (int, error) {
 }
 
 func (s *Server) nativeSearch(w http.ResponseWriter, r *http.Request) {
-	req, err := parseSearch(r, false)
+	req, err := s.parseSearch(r, false)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+		s.badRequest(w, err)
 		return
 	}
 	if strings.Contains(r.Header.Get("Accept"), "application/x-ndjson") {
@@ -242,6 +217,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, req search.Reque
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	flusher, _ := w.(http.Flusher)
+	s.extendWrite(w)
 	started := false
 	n := 0
 	var line []byte
@@ -257,6 +233,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, req search.Reque
 		}
 		if n++; n%100 == 0 && flusher != nil {
 			flusher.Flush()
+			s.extendWrite(w)
 		}
 		return nil
 	})
@@ -278,9 +255,9 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, req search.Reque
 // chefSearch answers exactly as a Chef server: {"total","start","rows"},
 // partial rows as {"url","data"}.
 func (s *Server) chefSearch(w http.ResponseWriter, r *http.Request) {
-	req, err := parseSearch(r, true)
+	req, err := s.parseSearch(r, true)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+		s.badRequest(w, err)
 		return
 	}
 	res, err := s.Engine.Search(r.Context(), req)
