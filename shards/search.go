@@ -78,6 +78,7 @@ func (c *Client) searchPages(ctx context.Context, index, q string, partial map[s
 	// also overlapped.
 	seed := maphash.MakeSeed()
 	seen := map[uint64]struct{}{}
+	var handed map[uint64]struct{}
 	for retried := false; ; retried = true {
 		overlap := false
 		for start := 0; ; start += size {
@@ -90,27 +91,42 @@ func (c *Client) searchPages(ctx context.Context, index, q string, partial map[s
 				}
 				limit = *budget
 			}
+			// A bad page is named once it is read to its end, so an
+			// answer past the bound is reported as that first.
+			var bad error
 			n, read, err := c.page(ctx, index, q, body, start, size, limit, func(r Row) error {
+				if bad != nil || overlap {
+					return nil
+				}
 				if r.Name == "" {
-					return &PageError{Shard: c.Shard.Name, Index: index,
+					bad = &PageError{Shard: c.Shard.Name, Index: index,
 						Problem: fmt.Sprintf("row %d of the page at start=%d has no name", len(inPage), start)}
+					return nil
 				}
 				key := maphash.String(seed, r.Name)
 				if _, ok := inPage[key]; ok {
-					return &PageError{Shard: c.Shard.Name, Index: index,
+					bad = &PageError{Shard: c.Shard.Name, Index: index,
 						Problem: fmt.Sprintf("the page at start=%d holds %q twice", start, r.Name)}
+					return nil
 				}
 				inPage[key] = struct{}{}
 				if _, ok := seen[key]; ok {
+					// Stop at the first repeat: a shard that ignores
+					// start would page forever.
 					overlap = true
 					return nil
 				}
 				seen[key] = struct{}{}
-				rows = append(rows, r)
+				if _, ok := handed[key]; !ok {
+					rows = append(rows, r)
+				}
 				return nil
 			})
 			if budget != nil {
 				*budget -= read
+			}
+			if err == nil {
+				err = bad
 			}
 			if err != nil {
 				return err
@@ -120,7 +136,7 @@ func (c *Client) searchPages(ctx context.Context, index, q string, partial map[s
 					return err
 				}
 			}
-			if n < size {
+			if n < size || overlap {
 				break
 			}
 		}
@@ -132,6 +148,8 @@ func (c *Client) searchPages(ctx context.Context, index, q string, partial map[s
 				Problem: "its pages repeat rows even when asked for everything in one page of " + strconv.Itoa(size)}
 		}
 		size = max(4*size, 2*len(seen))
+		// The retry sees again what fn already has: skipped, not overlap.
+		handed, seen = seen, map[uint64]struct{}{}
 	}
 }
 
