@@ -164,7 +164,8 @@ func (a *Authenticator) Names() []string {
 }
 
 // Authenticate tells who sent r. A bearer token (Authorization: Bearer)
-// is tried first, then Chef signing headers. A Chef-signed request's body
+// is tried first, then Chef signing headers (whatever other Authorization
+// a proxy may have added). A Chef-signed request's body
 // is read to check its content hash and put back for the handler. The
 // error is an *Error.
 func (a *Authenticator) Authenticate(r *http.Request) (Caller, error) {
@@ -172,15 +173,16 @@ func (a *Authenticator) Authenticate(r *http.Request) (Caller, error) {
 		return Caller{Method: "none"}, nil
 	}
 	c := a.set.Load()
-	if h := r.Header.Get("Authorization"); h != "" {
-		tok, ok := strings.CutPrefix(h, "Bearer ")
-		if !ok {
-			return Caller{}, unauthorized("the Authorization header is not a bearer token: send Authorization: Bearer <token>")
-		}
+	h := r.Header.Get("Authorization")
+	// The scheme is case-insensitive (RFC 9110).
+	if scheme, tok, _ := strings.Cut(h, " "); strings.EqualFold(scheme, "Bearer") {
 		return a.byToken(c, strings.TrimSpace(tok))
 	}
 	if isChefSigned(r) {
 		return a.byChefSignature(c, r)
+	}
+	if h != "" {
+		return Caller{}, unauthorized("the Authorization header is not a bearer token: send Authorization: Bearer <token>")
 	}
 	return Caller{}, unauthorized("missing credentials: %s", a.howTo())
 }
@@ -239,6 +241,10 @@ func (a *Authenticator) byChefSignature(c *credentials, r *http.Request) (Caller
 	if r.Body != nil {
 		body, err = io.ReadAll(io.LimitReader(r.Body, a.opts.MaxBody+1))
 		r.Body.Close()
+	}
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return Caller{}, &Error{Status: http.StatusRequestEntityTooLarge, Message: fmt.Sprintf("request body is larger than %d bytes (server.max_body_bytes)", tooBig.Limit)}
 	}
 	if err != nil {
 		return Caller{}, &Error{Status: http.StatusBadRequest, Message: fmt.Sprintf("reading the request body: %v", err)}

@@ -18,7 +18,7 @@ import (
 	"time"
 )
 
-func writeFile(t *testing.T, path, text string) string {
+func writeFile(t testing.TB, path, text string) string {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
@@ -202,5 +202,51 @@ func TestClockInjected(t *testing.T) {
 	a := newAuth(t, Options{ChefKeysDir: keysDir(t, map[string][]byte{"alice": alicePub(t)}), Now: func() time.Time { return at.Add(-14 * time.Minute) }})
 	if _, err := a.Authenticate(k.request()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestBearerSchemeCase(t *testing.T) {
+	a := newAuth(t, Options{TokensFile: writeFile(t, filepath.Join(t.TempDir(), "tokens"), "tok\n")})
+	for _, h := range []string{"Bearer tok", "bearer tok", "BEARER  tok"} {
+		r := httptest.NewRequest("GET", "/nodes", nil)
+		r.Header.Set("Authorization", h)
+		if _, err := a.Authenticate(r); err != nil {
+			t.Fatalf("%q: %v", h, err)
+		}
+	}
+}
+
+// Requests keep being answered from one whole set while reloads swap it
+// (run with -race).
+func TestReloadWhileServing(t *testing.T) {
+	f := writeFile(t, filepath.Join(t.TempDir(), "tokens"), "a\nb write\n")
+	a := newAuth(t, Options{TokensFile: f, ChefKeysDir: keysDir(t, map[string][]byte{"alice": alicePub(t)})})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 50; i++ {
+			if err := a.Reload(); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for i := 0; i < 500; i++ {
+		if c, err := bearer(a, "b"); err != nil || !c.Write {
+			t.Fatalf("during reloads: %+v %v", c, err)
+		}
+	}
+	<-done
+}
+
+// Knife behind a proxy that adds its own Authorization still verifies.
+func TestChefSignedWithOtherAuthorization(t *testing.T) {
+	k := knifeRequests(t)[2]
+	at := k.at(t)
+	a := newAuth(t, Options{ChefKeysDir: keysDir(t, map[string][]byte{"alice": alicePub(t)}), Now: func() time.Time { return at }})
+	r := k.request()
+	r.Header.Set("Authorization", "Basic YTpi")
+	if c, err := a.Authenticate(r); err != nil || c.Name != "alice" {
+		t.Fatalf("%+v %v", c, err)
 	}
 }

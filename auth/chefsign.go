@@ -195,14 +195,21 @@ func (s *signedRequest) canonical(path string) string {
 // RSA private-key encryption of the canonical string itself (PKCS#1 v1.5
 // padding, no DigestInfo); 1.3 is an ordinary RSA SHA-256 signature.
 func (s *signedRequest) verify(key *rsa.PublicKey) bool {
+	sig := s.signature
+	// OpenSSL, and so Chef Server, takes a signature that lost its
+	// leading zero bytes; go-chef's 1.0/1.1 signer sends one such in 256.
+	// Go's verifier wants exactly the modulus' length.
+	if k := key.Size(); len(sig) < k {
+		sig = append(make([]byte, k-len(sig)), sig...)
+	}
 	for _, p := range s.paths {
 		c := []byte(s.canonical(p))
 		var err error
 		if s.version == "1.3" {
 			d := sha256.Sum256(c)
-			err = rsa.VerifyPKCS1v15(key, crypto.SHA256, d[:], s.signature)
+			err = rsa.VerifyPKCS1v15(key, crypto.SHA256, d[:], sig)
 		} else {
-			err = rsa.VerifyPKCS1v15(key, crypto.Hash(0), c, s.signature)
+			err = rsa.VerifyPKCS1v15(key, crypto.Hash(0), c, sig)
 		}
 		if err == nil {
 			return true

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -29,7 +30,7 @@ type knifeRequest struct {
 }
 
 // knifeRequests reads the requests real knife 16.12.3 signed as alice.
-func knifeRequests(t *testing.T) []knifeRequest {
+func knifeRequests(t testing.TB) []knifeRequest {
 	t.Helper()
 	f, err := os.Open("../testdata/chef-auth/knife-16.12.3-requests.ndjson")
 	if err != nil {
@@ -61,7 +62,7 @@ func (k knifeRequest) request() *http.Request {
 	return r
 }
 
-func (k knifeRequest) at(t *testing.T) time.Time {
+func (k knifeRequest) at(t testing.TB) time.Time {
 	ts, err := time.Parse(time.RFC3339, k.Headers["X-Ops-Timestamp"])
 	if err != nil {
 		t.Fatal(err)
@@ -70,7 +71,7 @@ func (k knifeRequest) at(t *testing.T) time.Time {
 }
 
 // keysDir makes a chef_keys_dir holding the given NAME -> PEM files.
-func keysDir(t *testing.T, files map[string][]byte) string {
+func keysDir(t testing.TB, files map[string][]byte) string {
 	t.Helper()
 	dir := t.TempDir()
 	for name, b := range files {
@@ -81,7 +82,7 @@ func keysDir(t *testing.T, files map[string][]byte) string {
 	return dir
 }
 
-func alicePub(t *testing.T) []byte {
+func alicePub(t testing.TB) []byte {
 	b, err := os.ReadFile("../testdata/chef-auth/alice.pem")
 	if err != nil {
 		t.Fatal(err)
@@ -218,6 +219,8 @@ func TestGoChefSigning(t *testing.T) {
 			{"GET", "nodes/web-01.prod.example.com", ""},
 			{"POST", "search/node?q=role:web&rows=1000", `{"ip":["ipaddress"]}`},
 			{"GET", "search/node?q=name:a%2Fb", ""},
+			{"GET", "nodes/web%2001", ""}, // go-chef signs the decoded path
+			{"GET", "data//users/", ""},   // and a cleaned one
 		} {
 			c, err := a.Authenticate(sign("deploy", tc.method, tc.path, tc.body))
 			if err != nil || c != (Caller{Name: "deploy", Method: "chef"}) {
@@ -285,4 +288,36 @@ func TestChefBodyBound(t *testing.T) {
 	a := newAuth(t, Options{ChefKeysDir: keysDir(t, map[string][]byte{"alice": alicePub(t)}), Now: func() time.Time { return at }, MaxBody: 10})
 	_, err := a.Authenticate(k.request())
 	wantStatus(t, "body over MaxBody", err, 413, "larger than 10 bytes")
+}
+
+// go-chef's 1.0 signer drops the signature's leading zero bytes (one
+// signature in 256); Chef Server accepts those, so Shearch does too.
+func TestGoChefShortSignature(t *testing.T) {
+	key, _ := rsa.GenerateKey(rand.Reader, 2048)
+	priv := string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}))
+	pub := pem.EncodeToMemory(&pem.Block{Type: "RSA PUBLIC KEY", Bytes: x509.MarshalPKCS1PublicKey(&key.PublicKey)})
+	a := newAuth(t, Options{ChefKeysDir: keysDir(t, map[string][]byte{"deploy": pub})})
+	c, err := chef.NewClient(&chef.Config{Name: "deploy", Key: priv, BaseURL: "http://127.0.0.1:1/", AuthenticationVersion: "1.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// (255/256)^4000 < 1e-6: a short one turns up.
+	for i := 0; i < 4000; i++ {
+		r, err := c.NewRequest("GET", fmt.Sprintf("nodes/n%d", i), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sig, err := joinSignature(r.Header)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(sig) == key.Size() {
+			continue
+		}
+		if _, err := a.Authenticate(r); err != nil {
+			t.Fatalf("a %d-byte go-chef signature: %v", len(sig), err)
+		}
+		return
+	}
+	t.Fatal("no short signature in 4000 go-chef requests")
 }

@@ -33,11 +33,11 @@ func benchFleet(b *testing.B) (*Engine, int) {
 	nodes := benchEnv("BENCH_NODES", 40000)
 	nShards := benchEnv("BENCH_SHARDS", 8)
 	size := benchEnv("BENCH_NODE_BYTES", 10000)
-	var fs []*fakeShard
+	var fs []*dataShard
 	for i := 0; i < nShards; i++ {
-		fs = append(fs, newFakeShard(b, fmt.Sprintf("s%02d", i), nodes/nShards, size, nil))
+		fs = append(fs, newDataShard(b, fmt.Sprintf("s%02d", i), nodes/nShards, size, nil))
 	}
-	return fakeEngine(b, fs...), nodes / nShards * nShards
+	return dataEngine(b, fs...), nodes / nShards * nShards
 }
 
 // peakHeap samples the heap in use until stop is called.

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -80,24 +81,18 @@ func (e *Engine) fetchMerged(ctx context.Context, req Request) (*mergedRows, err
 		return nil, err
 	}
 	isNode := req.Index == "node"
-	// The nodes several shards hold are looked up alongside the query,
-	// not after it: one round trip (the map is cached for ownersTTL).
-	var owners chan map[string][]nodeCopy
-	// *:* meets every copy of every node, so the merge sees them all.
-	if isNode && req.Query != "*:*" {
-		owners = make(chan map[string][]nodeCopy, 1)
-		go func() { owners <- e.duplicatedNodes(ctx, targets) }()
+	begin := time.Now()
+	// Shards that failed the index check are not asked again: a hanging
+	// shard costs the per-shard timeout once.
+	skipped, err := e.checkIndex(ctx, targets, req.Index)
+	if err != nil {
+		return nil, err
 	}
-	waitOwners := func() map[string][]nodeCopy {
-		if owners == nil {
-			return nil
-		}
-		c := <-owners
-		owners = nil
-		return c
+	answers := e.fanOut(ctx, without(targets, skipped), e.shardCall(req, len(targets)))
+	answers = inShardOrder(targets, append(answers, skipped...))
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
-	defer waitOwners()
-	answers := e.fanOut(ctx, targets, e.shardCall(req, len(targets)))
 	if err := classify(answers); err != nil {
 		if e.Validate == nil || !refusedByAll(err) {
 			return nil, err
@@ -114,8 +109,17 @@ func (e *Engine) fetchMerged(ctx context.Context, req Request) (*mergedRows, err
 		return nil, err
 	}
 	m.rows, m.dups = merge(req.Index, answers)
-	if isNode {
-		m.rows, m.dups = e.dropStale(ctx, targets, m.rows, m.dups, waitOwners())
+	// *:* meets every copy of every node, so the merge saw them all;
+	// other queries look up the nodes several shards hold (cached for
+	// ownersTTL, so a warm engine pays no extra round trip).
+	if isNode && req.Query != "*:*" {
+		// Only the shards that answered, within what is left of one
+		// shard timeout: the per-shard timeout bounds the whole answer,
+		// and these passes are best effort.
+		ok := answeredShards(answers)
+		bctx, cancel := context.WithDeadline(ctx, begin.Add(e.shardTimeout()))
+		m.rows, m.dups = e.dropStale(bctx, ok, m.rows, m.dups, e.duplicatedNodes(bctx, ok))
+		cancel()
 	}
 	sort.Slice(m.dups, func(i, j int) bool { return m.dups[i].Name < m.dups[j].Name })
 	const rowOverhead = 128 // a Row's headers and the strings' own
@@ -221,6 +225,9 @@ func fetchChunk(ctx context.Context, c *shards.Client, out []Row, idx []int) err
 			return nil
 		})
 		if err != nil {
+			if ferr := requestFailure(ctx, err); ferr != nil {
+				return ferr
+			}
 			return errorf(http.StatusBadGateway, "reading nodes from shard %s: %v", c.Shard.Name, err)
 		}
 	}
@@ -240,6 +247,9 @@ func fetchChunk(ctx context.Context, c *shards.Client, out []Row, idx []int) err
 			continue
 		}
 		if err != nil {
+			if ferr := requestFailure(ctx, err); ferr != nil {
+				return ferr
+			}
 			return errorf(http.StatusBadGateway, "reading node %s: %v", out[i].Name, err)
 		}
 		out[i].Data = raw

@@ -48,6 +48,9 @@ func (e *Engine) Get(ctx context.Context, stack string, path shards.Path, deny b
 		r.Name = path.Name()
 		return []shards.Row{r}, nil
 	})
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if err := classify(answers); err != nil {
 		return nil, err
 	}
@@ -95,6 +98,9 @@ func (e *Engine) List(ctx context.Context, stack string, path shards.Path, deny 
 		}
 		return rows, nil
 	})
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if err := classify(answers); err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package search
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/shearch/shearch/shards"
 )
@@ -37,28 +38,47 @@ func (e *Engine) streamUnordered(ctx context.Context, req Request, begin func(Sh
 	if req.Partial == nil {
 		pageRows = unorderedWholePage
 	}
-	var mu sync.Mutex
-	counts := map[string]int{}
-	var answers []shardAnswer
+	answers := make([]shardAnswer, len(targets))
 	go func() {
 		defer close(rows)
-		answers = e.fanOut(ctx, targets, func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
-			n := 0
-			defer func() {
-				mu.Lock()
-				counts[c.Shard.Name] = n
-				mu.Unlock()
-			}()
-			return nil, c.SearchPages(ctx, req.Index, req.Query, req.Partial, pageRows, func(r shards.Row) error {
-				select {
-				case rows <- Row{Name: r.Name, Shard: c.Shard.Name, Source: SourceChef, URL: partialURL(req, c.Shard.URL, r.Name), Data: r.Data}:
-					n++
-					return nil
-				case <-ctx.Done():
-					return ctx.Err()
+		// Not fanOut: it bounds a shard's whole answer by the shard
+		// timeout, and a stream lasts as long as its client reads. Each
+		// page request keeps its own timeout.
+		var wg sync.WaitGroup
+		slots := make(chan struct{}, e.limit())
+		for i, s := range targets {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				slots <- struct{}{}
+				defer func() { <-slots }()
+				begin := time.Now()
+				a := shardAnswer{shard: s, status: ShardStatus{Name: s.Name, Stack: s.Stack, Status: StatusOK}}
+				c, err := e.Client(s)
+				if err == nil {
+					err = c.SearchPages(ctx, req.Index, req.Query, req.Partial, pageRows, func(r shards.Row) error {
+						select {
+						case rows <- Row{Name: r.Name, Shard: s.Name, Source: SourceChef, URL: partialURL(req, s.URL, r.Name), Data: r.Data}:
+							a.status.Rows++
+							return nil
+						case <-ctx.Done():
+							return ctx.Err()
+						}
+					})
 				}
-			})
-		})
+				a.status.TookMS = time.Since(begin).Milliseconds()
+				if err != nil {
+					a.err = err
+					a.status.Status = StatusFailed
+					a.status.Error = shortError(err, s.Name)
+				}
+				if e.OnShardResult != nil && !isClientError(err) && !notTheShard(err) {
+					e.OnShardResult(s.Name, err)
+				}
+				answers[i] = a
+			}()
+		}
+		wg.Wait()
 	}()
 	var emitErr error
 	total := 0
@@ -80,9 +100,6 @@ func (e *Engine) streamUnordered(ctx context.Context, req Request, begin func(Sh
 	}
 	if emitErr != nil {
 		return nil, emitErr
-	}
-	for i := range answers {
-		answers[i].status.Rows = counts[answers[i].shard.Name]
 	}
 	if err := classify(answers); err != nil {
 		return nil, err

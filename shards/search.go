@@ -162,23 +162,12 @@ func (c *Client) FirstPage(ctx context.Context, index, q string, partial map[str
 		size = c.pageSize()
 	}
 	body := searchBody(index, partial)
-	held := 0
-	n, _, err := c.page(ctx, index, q, body, 0, size, c.maxAnswer(), func(r Row) error {
-		held += len(r.Data) + len(r.Name)
-		if maxBytes > 0 && held > maxBytes {
-			return errStop
-		}
+	n, _, stopped, err := c.readPage(ctx, index, q, body, 0, size, c.maxAnswer(), maxBytes, func(r Row) error {
 		rows = append(rows, r)
 		return nil
 	})
-	if errors.Is(err, errStop) {
-		return nil, false, nil
-	}
-	if err != nil {
+	if err != nil || stopped || n >= size {
 		return nil, false, err
-	}
-	if n >= size {
-		return nil, false, nil
 	}
 	return rows, true, nil
 }
@@ -205,40 +194,77 @@ func searchBody(index string, partial map[string][]string) map[string][]string {
 	return body
 }
 
-// page asks for one page and hands its rows to fn as they are decoded. It
-// returns how many rows the page had and how many bytes it read; an
-// answer over limit bytes is an *AnswerTooLargeError.
+// page asks for one page and hands its rows to fn once the page is read.
+// It returns how many rows the page had and how many bytes it read; an
+// answer over limit bytes is an *AnswerTooLargeError. stopAt, when > 0,
+// ends the read once the rows hold that many bytes (stopped reports it).
+// The request goes through the shard's guard like any other: the slot is
+// held while the page is read, and a retried request starts the page
+// afresh, as fn only sees a page that was read whole.
 func (c *Client) page(ctx context.Context, index, q string, body map[string][]string, start, size int, limit int64, fn func(Row) error) (int, int64, error) {
+	n, read, _, err := c.readPage(ctx, index, q, body, start, size, limit, 0, fn)
+	return n, read, err
+}
+
+func (c *Client) readPage(ctx context.Context, index, q string, body map[string][]string, start, size int, limit int64, stopAt int, fn func(Row) error) (n int, read int64, stopped bool, err error) {
 	p, err := SearchPath(index, q, start, size)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, false, err
 	}
 	method := http.MethodGet
 	var b any
 	if body != nil {
 		method, b = http.MethodPost, body
 	}
-	rc, err := c.DoStream(ctx, method, p, b)
-	if err != nil {
-		return 0, 0, err
-	}
-	defer rc.Close()
-	lr := &countingReader{r: io.LimitReader(rc, limit+1)}
-	n, err := decodeRows(lr, body != nil, fn)
-	if lr.n > limit {
-		return n, lr.n, &AnswerTooLargeError{Shard: c.Shard.Name, Limit: c.maxAnswer()}
-	}
-	var re *rowError
-	if errors.As(err, &re) {
-		return n, lr.n, re.err
-	}
-	if err != nil {
-		if ctx.Err() != nil {
-			return n, lr.n, fmt.Errorf("shard %s: %w", c.Shard.Name, ctx.Err())
+	var rows []Row
+	send := func(ctx context.Context) (int, []byte, error) {
+		rows, n, read, stopped = rows[:0], 0, 0, false
+		rc, status, err := c.DoStream(ctx, method, p, b)
+		if err != nil {
+			return status, nil, err
 		}
-		return n, lr.n, fmt.Errorf("shard %s: search answer is not JSON: %v", c.Shard.Name, err)
+		defer rc.Close()
+		lr := &countingReader{r: io.LimitReader(rc, limit+1)}
+		held := 0
+		n, err = decodeRows(lr, body != nil, func(r Row) error {
+			held += len(r.Data) + len(r.Name)
+			if stopAt > 0 && held > stopAt {
+				stopped = true
+				return errStop
+			}
+			rows = append(rows, r)
+			return nil
+		})
+		read = lr.n
+		if lr.n > limit {
+			return status, nil, &AnswerTooLargeError{Shard: c.Shard.Name, Limit: c.maxAnswer()}
+		}
+		if stopped {
+			return status, nil, nil
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return status, nil, fmt.Errorf("shard %s: %w", c.Shard.Name, ctx.Err())
+			}
+			return status, nil, fmt.Errorf("shard %s: search answer is not JSON: %v", c.Shard.Name, err)
+		}
+		return status, nil, nil
 	}
-	return n, lr.n, nil
+	if c.Guard == nil {
+		_, _, err = send(ctx)
+	} else {
+		// Searches are reads even when POSTed (partial search).
+		_, err = c.Guard.Do(ctx, true, send)
+	}
+	if err != nil || stopped {
+		return n, read, stopped, err
+	}
+	for _, r := range rows {
+		if err := fn(r); err != nil {
+			return n, read, false, err
+		}
+	}
+	return n, read, false, nil
 }
 
 type countingReader struct {
@@ -259,36 +285,45 @@ type rowError struct{ err error }
 func (e *rowError) Error() string { return e.err.Error() }
 
 // DoStream sends one signed request and returns the body of a 2xx answer
-// unread, for answers too big to hold; the caller closes it and bounds
-// what it reads. The path comes only from this package's builders.
-func (c *Client) DoStream(ctx context.Context, method string, p Path, body any) (io.ReadCloser, error) {
+// unread, for answers too big to hold, and the status; the caller closes
+// the body and bounds what it reads. It does not go through the shard's
+// guard: callers that do (page) hold its slot while they read. The path
+// comes only from this package's builders.
+func (c *Client) DoStream(ctx context.Context, method string, p Path, body any) (io.ReadCloser, int, error) {
 	if p.IsZero() {
-		return nil, fmt.Errorf("shard %s: refusing a request without a checked path", c.Shard.Name)
+		return nil, 0, fmt.Errorf("shard %s: refusing a request without a checked path", c.Shard.Name)
 	}
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		rd = bytes.NewReader(b)
 	}
 	req, err := c.chef.NewRequest(method, p.rel, rd)
 	if err != nil {
-		return nil, fmt.Errorf("shard %s: %v", c.Shard.Name, err)
+		return nil, 0, fmt.Errorf("shard %s: %v", c.Shard.Name, err)
 	}
 	req = req.WithContext(ctx)
+	if id := RequestID(ctx); id != "" {
+		req.Header.Set("X-Request-Id", id)
+	}
 	res, err := c.chef.Client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("shard %s: %w", c.Shard.Name, ctx.Err())
+			return nil, 0, fmt.Errorf("shard %s: %w", c.Shard.Name, ctx.Err())
 		}
-		return nil, fmt.Errorf("shard %s: %s", c.Shard.Name, describeNetError(err))
+		return nil, 0, &NetError{Shard: c.Shard.Name, Err: err}
 	}
 	if res.StatusCode < 200 || res.StatusCode > 299 {
 		defer res.Body.Close()
 		data, _ := io.ReadAll(io.LimitReader(res.Body, 64<<10))
-		return nil, &StatusError{Shard: c.Shard.Name, Status: res.StatusCode, Messages: errorMessages(data)}
+		return nil, res.StatusCode, &StatusError{Shard: c.Shard.Name, Status: res.StatusCode, Messages: errorMessages(data)}
 	}
-	return res.Body, nil
+	if res.ContentLength > c.maxAnswer() {
+		res.Body.Close()
+		return nil, res.StatusCode, &AnswerTooLargeError{Shard: c.Shard.Name, Limit: c.maxAnswer()}
+	}
+	return res.Body, res.StatusCode, nil
 }

@@ -29,7 +29,7 @@ func goChefClient(t *testing.T, baseURL, name, keyPEM string) *chef.Client {
 	return c
 }
 
-func throwawayKey(t *testing.T) string {
+func throwawayKey(t testing.TB) string {
 	k, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)

@@ -100,6 +100,3 @@ func (s *Server) extendWrite(w http.ResponseWriter) {
 		http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.Limits.WriteTimeout))
 	}
 }
-
-// Unwrap lets http.ResponseController reach the connection.
-func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }

@@ -12,6 +12,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/shearch/shearch/auth"
 	"github.com/shearch/shearch/search"
@@ -34,16 +36,21 @@ type Server struct {
 	// Limits bound what a caller may send (limits.go).
 	Limits Limits
 
-	mux     *http.ServeMux
-	metrics *metrics
+	mux      *http.ServeMux
+	metrics  *metrics
+	draining atomic.Bool
 }
+
+// Drain makes /readyz answer 503 so load balancers stop sending new
+// requests while in-flight ones finish.
+func (s *Server) Drain() { s.draining.Store(true) }
 
 // New wires the routes.
 func New(e *search.Engine, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	s := &Server{Engine: e, Log: log, mux: http.NewServeMux(), metrics: newMetrics()}
+	s := &Server{Engine: e, Log: log, mux: http.NewServeMux(), metrics: newMetrics(e)}
 	s.routes()
 	return s
 }
@@ -66,6 +73,9 @@ func (s *Server) routes() {
 
 // ServeHTTP authenticates the caller (see authn.go), then routes.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec, r := s.begin(w, r)
+	defer rec.finish()
+	w = rec
 	s.limitBody(w, r)
 	if !strings.HasPrefix(r.URL.Path, "/v1/") && !open(r.URL.Path) {
 		// Chef clients (knife's ServerAPIVersions) negotiate the API
@@ -80,13 +90,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Set("X-Ops-Server-API-Version", fmt.Sprintf(`{"min_version":"0","max_version":"1","request_version":%q,"response_version":%q}`, asked, answered))
 	}
-	rec := &statusRecorder{ResponseWriter: w, status: 200}
 	// From here r carries its auth.Caller, for the handlers and the log.
 	if ar, ok := s.authenticate(rec, r); ok {
-		r = ar
-		s.mux.ServeHTTP(rec, r)
+		s.route(rec, ar)
 	}
-	s.metrics.observe(r, rec.status)
 }
 
 func open(path string) bool {
@@ -94,8 +101,16 @@ func open(path string) bool {
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.draining.Load() {
+		writeError(w, http.StatusServiceUnavailable, "draining: shutting down, send new requests elsewhere")
+		return
+	}
 	if len(s.Engine.Topology.Shards("all")) == 0 {
 		writeError(w, http.StatusServiceUnavailable, "no shards known yet")
+		return
+	}
+	if !s.Engine.Reachable("") {
+		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("no shard of stack %s is reachable: see GET /v1/shards", s.Engine.Stack("")))
 		return
 	}
 	fmt.Fprintln(w, "ready")
@@ -207,6 +222,7 @@ func (s *Server) nativeSearch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	shardHeaders(w, res)
+	noteRows(w, len(res.Rows))
 	writeJSON(w, http.StatusOK, res)
 }
 
@@ -245,6 +261,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, req search.Reque
 		w.Header().Set("Content-Type", "application/x-ndjson")
 		w.WriteHeader(http.StatusOK)
 	}
+	noteRows(w, n)
 	if err != nil {
 		enc.Encode(map[string]any{"error": []string{err.Error()}})
 		return
@@ -266,6 +283,7 @@ func (s *Server) chefSearch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	shardHeaders(w, res)
+	noteRows(w, len(res.Rows))
 	writeChefRows(w, res, func(row search.Row) string {
 		if req.Partial == nil {
 			return ""
@@ -324,6 +342,7 @@ func shardHeaders(w http.ResponseWriter, res *search.Result) {
 // setShardHeaders says how many shards answered, which failed, and why
 // (X-Shearch-Errors: a JSON object shard -> error, for clients that warn).
 func setShardHeaders(w http.ResponseWriter, s search.ShardsSummary) {
+	noteShards(w, s)
 	w.Header().Set("X-Shearch-Shards", headerCount(s.OK, s.Total))
 	failed := s.FailedNames()
 	if len(failed) == 0 {
@@ -346,7 +365,18 @@ func (s *Server) fail(w http.ResponseWriter, err error) {
 		if se.Shards != nil {
 			setShardHeaders(w, *se.Shards)
 		}
+		if se.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int((se.RetryAfter+time.Second-1)/time.Second)))
+			if rec, ok := w.(*statusRecorder); ok {
+				rec.shed = true
+			}
+		}
 		writeError(w, se.Status, se.Message)
+		return
+	}
+	if status, ok := failStatus(err); ok {
+		// The access log line says it; a client leaving is no error of ours.
+		writeError(w, status, err.Error())
 		return
 	}
 	s.Log.Error("request failed", "err", err)
@@ -364,20 +394,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // writeError answers as Chef does: {"error": ["message"]}.
 func writeError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]any{"error": []string{msg}})
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	r.status = code
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *statusRecorder) Flush() {
-	if f, ok := r.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
 }

@@ -6,6 +6,7 @@ package result
 import (
 	"bytes"
 	"encoding/json"
+	"time"
 )
 
 // Request is one federated search.
@@ -146,6 +147,9 @@ type Error struct {
 	Message string
 	// Shards, when known, says which shards failed, for the headers.
 	Shards *ShardsSummary
+	// RetryAfter, for a request shed under load (429/503), is when to
+	// try again; the API sends it as Retry-After.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string { return e.Message }
