@@ -266,8 +266,12 @@ func wholeRow(raw json.RawMessage) Row {
 func partialRow(raw json.RawMessage) Row {
 	var r Row
 	var u []byte
+	var top string
 	members(raw, func(k, v []byte) bool {
 		switch string(k) {
+		case "name":
+			top = unquote(v) // a server that ignored the partial body
+
 		case "url":
 			u = v
 		case "data":
@@ -277,6 +281,9 @@ func partialRow(raw json.RawMessage) Row {
 	})
 	if r.Data == nil {
 		r.Data = json.RawMessage("{}")
+	}
+	if r.Name == "" && len(u) == 0 {
+		r.Name = top
 	}
 	if r.Name == "" && len(u) > 0 {
 		if pu, err := url.Parse(unquote(u)); err == nil {

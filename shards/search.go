@@ -128,6 +128,10 @@ func (c *Client) searchPages(ctx context.Context, index, q string, partial map[s
 			if err == nil {
 				err = bad
 			}
+			if err == nil && n > size {
+				err = &PageError{Shard: c.Shard.Name, Index: index,
+					Problem: fmt.Sprintf("the page at start=%d holds %d rows, more than the %d asked for", start, n, size)}
+			}
 			if err != nil {
 				return err
 			}
@@ -232,7 +236,11 @@ func (c *Client) readPage(ctx context.Context, index, q string, body map[string]
 				stopped = true
 				return errStop
 			}
-			rows = append(rows, r)
+			// A page never holds more rows than asked for: a shard
+			// sending more is read on (to the answer bound) but not kept.
+			if len(rows) <= size { // one more, for the callers' page checks
+				rows = append(rows, r)
+			}
 			return nil
 		})
 		read = lr.n
@@ -241,6 +249,10 @@ func (c *Client) readPage(ctx context.Context, index, q string, body map[string]
 		}
 		if stopped {
 			return status, nil, nil
+		}
+		if err == nil && n > size+1 {
+			return status, nil, &PageError{Shard: c.Shard.Name, Index: index,
+				Problem: fmt.Sprintf("the page at start=%d holds %d rows, more than the %d asked for", start, n, size)}
 		}
 		if err != nil {
 			if ctx.Err() != nil {
