@@ -5,13 +5,13 @@ SHELL   := /bin/bash
 export PATH := $(CURDIR)/bin:$(PATH)
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X github.com/shearch/shearch/gnife.Version=$(VERSION)
-APT_PACKAGES := goiardi openssh-server openssh-client zsh fish bash-completion
+APT_PACKAGES := goiardi openssh-server openssh-client zsh fish bash-completion chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FUZZTIME ?= 15s
 
 .PHONY: deps apt-deps build test vet demo bench loadtest fuzz install-completion clean
 
-## deps: goiardi and the ssh/shell test tools from Debian, consul built into bin/ (idempotent).
+## deps: goiardi, the ssh/shell test tools and chromium (the /ui/ test) from Debian, consul built into bin/ (idempotent).
 ## The Debian install (network) and the consul build (CPU) run side by side.
 deps:
 	@$(MAKE) --no-print-directory -j2 apt-deps bin/consul

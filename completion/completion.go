@@ -34,6 +34,7 @@ var positional = map[string][]string{
 	"client show":      {"/clients"},
 	"data bag show":    {"/data", "/data/{0}"},
 	"search":           {"@index", "@query"},
+	"facets":           {"@index", "@query"},
 	"ssh":              {"@query"},
 	"status":           {"@query"},
 	"completion":       {"@shell"},

@@ -137,6 +137,10 @@ type Search struct {
 	// (0: 16 MiB); FetchChunk is the names per object fetch (0: 200).
 	FirstPageBytes Bytes `yaml:"first_page_bytes"`
 	FetchChunk     int   `yaml:"fetch_chunk"`
+	// NodeOwnerTTL and NodeOwnerCacheSize bound the write path's memory of
+	// which shard holds a node (0: 30s and 10,000).
+	NodeOwnerTTL       Duration `yaml:"node_owner_ttl"`
+	NodeOwnerCacheSize int      `yaml:"node_owner_cache_size"`
 }
 
 // Duration reads "10s"-style YAML values.

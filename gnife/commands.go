@@ -7,5 +7,6 @@ func commands(env *Env) []*cli.Command {
 	cmds := []*cli.Command{searchCommand(env), dataBagCommand(env), statusCommand(env), tagCommand(env),
 		sshCommand(env), completionCommand(env), completeCommand(env)}
 	cmds = append(cmds, nounCommands(env)...)
-	return append(cmds, fleetCommands(env)...)
+	cmds = append(cmds, facetsCommand(env))
+	return addWriteCommands(env, append(cmds, fleetCommands(env)...))
 }

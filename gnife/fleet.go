@@ -47,10 +47,13 @@ func fleetCommands(env *Env) []*cli.Command {
 		{
 			Name:  "consistency",
 			Usage: "list roles, environments, data bag items and cookbook versions that differ between shards",
-			Flags: append(commonFlags(), jsonFlag),
+			Flags: append(commonFlags(), append(repairFlags(), jsonFlag)...),
 			Action: func(c *cli.Context) error {
 				if err := env.setup(c); err != nil {
 					return err
+				}
+				if c.Bool("repair") {
+					return runRepair(env, c)
 				}
 				return runConsistency(env, c.String("format"))
 			},

@@ -76,6 +76,8 @@ type Engine struct {
 	Cache *Cache
 
 	owners ownersCache
+	// Writes bounds the write path's memory of which shard holds a node.
+	Writes WriteConfig
 
 	ordersOnce sync.Once
 	orders     *Cache

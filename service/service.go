@@ -104,6 +104,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
 		FetchChunk:     cfg.Search.FetchChunk,
 	}
 	eng.MaxAnswerBytes = int64(cfg.Shards.MaxAnswerBytes)
+	eng.Writes.OwnerTTL, eng.Writes.OwnerCacheSize = cfg.Search.NodeOwnerTTL.Duration, cfg.Search.NodeOwnerCacheSize
 	if cfg.Search.CacheTTL.Duration > 0 {
 		eng.Cache = &search.Cache{TTL: cfg.Search.CacheTTL.Duration, Size: cfg.Search.CacheSize, MaxBytes: int(cfg.Search.CacheBytes)}
 	}

@@ -3,6 +3,8 @@ package server
 import (
 	"errors"
 	"net/http"
+	"path"
+	"strings"
 
 	"github.com/shearch/shearch/auth"
 )
@@ -15,7 +17,7 @@ import (
 // on the Chef-compatible endpoints: the signature proves the caller just
 // as well, and scripts that already hold a Chef key need no token.
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*http.Request, bool) {
-	if open(r.URL.Path) {
+	if open(r.URL.Path) || uiAsset(r) {
 		return r.WithContext(auth.WithCaller(r.Context(), auth.Caller{Method: "none"})), true
 	}
 	c, err := s.Auth.Authenticate(r)
@@ -44,4 +46,20 @@ func requireWrite(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	return true
+}
+
+// uiAsset is the /ui/ page and its static files: they hold no fleet data
+// (the page asks the /v1 API, with the caller's token, for everything),
+// and the page is where a person types that token. Only clean GET paths
+// qualify, so nothing that the mux would redirect elsewhere is let
+// through unauthenticated.
+func uiAsset(r *http.Request) bool {
+	p := r.URL.Path
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	if p != "/ui" && !strings.HasPrefix(p, "/ui/") {
+		return false
+	}
+	return path.Clean(p) == strings.TrimSuffix(p, "/") || p == "/ui/"
 }

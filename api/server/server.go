@@ -69,6 +69,8 @@ func (s *Server) routes() {
 		m.HandleFunc("POST "+prefix+"/search/{index}", s.checkOrg(s.chefSearch))
 	}
 	s.readRoutes()
+	s.writeRoutes()
+	s.reportRoutes()
 }
 
 // ServeHTTP authenticates the caller (see authn.go), then routes.

@@ -42,6 +42,7 @@ func main() {
 					&cli.IntFlag{Name: "shards", Value: 3},
 					&cli.IntFlag{Name: "nodes", Value: 300},
 					&cli.StringFlag{Name: "fixture", Usage: "load Chef JSON from this directory instead of a synthetic fleet"},
+					&cli.StringFlag{Name: "tokens-file", Usage: "bearer tokens (\"TOKEN\" reads, \"TOKEN write\" also writes); without it anyone reads and no one writes"},
 				},
 				Action: dev,
 			},
@@ -96,6 +97,7 @@ func dev(c *cli.Context) error {
 	}
 	defer d.Stop()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	d.Config.Auth.TokensFile = c.String("tokens-file")
 	svc, err := service.New(d.Config, log)
 	if err != nil {
 		return err

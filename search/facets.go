@@ -1,0 +1,196 @@
+package search
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/shearch/shearch/search/result"
+)
+
+// FacetRequest counts attribute values over a federated search.
+type FacetRequest struct {
+	Request
+	// Attrs are attribute paths in knife's partial-search syntax, dots
+	// between levels: "platform", "kernel.release".
+	Attrs []string
+	// MaxValues bounds the distinct values kept per attribute (default
+	// DefaultFacetMaxValues); rows past it are counted in Other.
+	MaxValues int
+}
+
+// Bounds of a facet request.
+const (
+	DefaultFacetMaxValues = 10000
+	MaxFacetAttrs         = 32
+)
+
+// The facet shapes live in search/result, with the other answers.
+type (
+	FacetCounts = result.FacetCounts
+	ShardFacets = result.ShardFacets
+	Facets      = result.Facets
+)
+
+// AttrPath splits a dotted attribute path into the segments of a
+// partial-search body, refusing empty segments.
+func AttrPath(attr string) ([]string, error) {
+	parts := strings.Split(attr, ".")
+	for _, p := range parts {
+		if p == "" {
+			return nil, errorf(http.StatusBadRequest, "attribute %q has an empty segment: write levels with single dots, as kernel.release", attr)
+		}
+	}
+	return parts, nil
+}
+
+// PartialFor is the partial-search body asking for attrs, each under its
+// own dotted path as key.
+func PartialFor(attrs []string) (map[string][]string, error) {
+	p := make(map[string][]string, len(attrs))
+	for _, a := range attrs {
+		segs, err := AttrPath(a)
+		if err != nil {
+			return nil, err
+		}
+		p[a] = segs
+	}
+	return p, nil
+}
+
+// Facets streams the merged partial answer and counts each attribute's
+// values. Only the asked attributes travel from the shards, and rows are
+// counted as they are emitted, so memory holds counts rather than rows.
+func (e *Engine) Facets(ctx context.Context, req FacetRequest) (*Facets, error) {
+	if len(req.Attrs) == 0 {
+		return nil, errorf(http.StatusBadRequest, "no attribute given: add attr=PATH, as attr=platform or attr=kernel.release")
+	}
+	if len(req.Attrs) > MaxFacetAttrs {
+		return nil, errorf(http.StatusBadRequest, "%d attributes asked: at most %d per request", len(req.Attrs), MaxFacetAttrs)
+	}
+	attrs := dedupe(req.Attrs)
+	partial, err := PartialFor(attrs)
+	if err != nil {
+		return nil, err
+	}
+	limit := req.MaxValues
+	if limit <= 0 {
+		limit = DefaultFacetMaxValues
+	}
+	r := req.Request
+	r.Partial, r.Start, r.Rows, r.Cursor = partial, 0, 0, ""
+	out := &Facets{Facets: newCounts(attrs), ByShard: map[string]*ShardFacets{}}
+	res, err := e.Stream(ctx, r, nil, func(row Row) error {
+		sf := out.ByShard[row.Shard]
+		if sf == nil {
+			sf = &ShardFacets{Facets: newCounts(attrs)}
+			out.ByShard[row.Shard] = sf
+		}
+		sf.Total++
+		data := row.Object() // a partial row: a few keys
+		for _, a := range attrs {
+			v := data[a]
+			add(out.Facets[a], v, limit)
+			add(sf.Facets[a], v, limit)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out.Total, out.Shards, out.Duplicates, out.Cached = res.Total, res.Shards, res.Duplicates, res.Cached
+	// Every shard asked has an entry, so one that matched nothing (or
+	// failed) shows as zero rather than not at all.
+	for _, d := range res.Shards.Details {
+		if out.ByShard[d.Name] == nil {
+			out.ByShard[d.Name] = &ShardFacets{Facets: newCounts(attrs)}
+		}
+	}
+	if out.Duplicates == nil {
+		out.Duplicates = []Duplicate{}
+	}
+	return out, nil
+}
+
+func dedupe(attrs []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, a := range attrs {
+		if !seen[a] {
+			seen[a] = true
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func newCounts(attrs []string) map[string]*FacetCounts {
+	m := make(map[string]*FacetCounts, len(attrs))
+	for _, a := range attrs {
+		m[a] = &FacetCounts{Values: map[string]int{}}
+	}
+	return m
+}
+
+func add(c *FacetCounts, v any, limit int) {
+	vals, missing := FacetValues(v)
+	if missing {
+		c.Missing++
+		return
+	}
+	for _, s := range vals {
+		if _, ok := c.Values[s]; ok || len(c.Values) < limit {
+			c.Values[s]++
+			continue
+		}
+		c.Other++
+		c.Truncated = true
+	}
+}
+
+// FacetValues is what one row's attribute value counts as: a string as
+// itself, a number or boolean as its JSON text, an object as its JSON
+// text (keys sorted), and each distinct element of an array once. Null
+// (Chef's answer for an absent path) is missing.
+func FacetValues(v any) (vals []string, missing bool) {
+	if v == nil {
+		return nil, true
+	}
+	arr, ok := v.([]any)
+	if !ok {
+		return []string{CellText(v)}, false
+	}
+	seen := make(map[string]bool, len(arr))
+	for _, el := range arr {
+		s := CellText(el)
+		if !seen[s] {
+			seen[s] = true
+			vals = append(vals, s)
+		}
+	}
+	return vals, false
+}
+
+// CellText renders one value as text for a table cell or a CSV field:
+// strings as is, null as empty, anything else as its JSON text.
+func CellText(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case json.Number:
+		return x.String()
+	}
+	// Unescaped: the text is data for a cell, not HTML; the page escapes
+	// it when it shows it.
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if enc.Encode(v) != nil {
+		return ""
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}

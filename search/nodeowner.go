@@ -1,0 +1,117 @@
+package search
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+
+	"github.com/shearch/shearch/shards"
+)
+
+// WriteConfig bounds what the write path keeps between requests.
+type WriteConfig struct {
+	// OwnerTTL is how long the shard found holding a node is trusted
+	// before asking the shards again (default 30s). A move is rare, and a
+	// 404 from the remembered shard forgets it at once.
+	OwnerTTL time.Duration
+	// OwnerCacheSize bounds the nodes remembered (default 10,000).
+	OwnerCacheSize int
+
+	once   sync.Once
+	owners *lru.Cache[string, ownerEntry]
+}
+
+type ownerEntry struct {
+	shard string
+	at    time.Time
+}
+
+// A plain LRU with the age checked on read: golang-lru's expirable cache
+// runs a janitor goroutine per cache that nothing can stop.
+func (w *WriteConfig) cache() *lru.Cache[string, ownerEntry] {
+	w.once.Do(func() {
+		n := w.OwnerCacheSize
+		if n <= 0 {
+			n = 10000
+		}
+		w.owners, _ = lru.New[string, ownerEntry](n)
+	})
+	return w.owners
+}
+
+func (w *WriteConfig) ttl() time.Duration {
+	if w.OwnerTTL <= 0 {
+		return 30 * time.Second
+	}
+	return w.OwnerTTL
+}
+
+func ownerKey(stack, name string) string { return stack + "\x00" + name }
+
+func (w *WriteConfig) remembered(stack, name string) (string, bool) {
+	e, ok := w.cache().Get(ownerKey(stack, name))
+	if !ok || time.Since(e.at) > w.ttl() {
+		return "", false
+	}
+	return e.shard, true
+}
+
+func (w *WriteConfig) remember(stack, name, shard string) {
+	w.cache().Add(ownerKey(stack, name), ownerEntry{shard: shard, at: time.Now()})
+}
+
+func (w *WriteConfig) forget(stack, name string) { w.cache().Remove(ownerKey(stack, name)) }
+
+// nodeHolders asks every target for the node. A GET per shard rather than
+// a search: a search index lags behind writes (Chef Server's Solr commits
+// every few seconds), and a node created a moment ago must be found, or a
+// second create would put it on two shards.
+func (e *Engine) nodeHolders(ctx context.Context, targets []shards.Shard, name string) (holders []shards.Shard, failed []ShardStatus) {
+	p, err := ObjectRef{Kind: KindNode, Name: name}.objectPath(http.MethodGet)
+	if err != nil {
+		for _, t := range targets {
+			failed = append(failed, ShardStatus{Name: t.Name, Stack: t.Stack, Status: StatusFailed, Error: err.Error()})
+		}
+		return nil, failed
+	}
+	answers := e.fanOut(ctx, targets, func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
+		_, err := c.Do(ctx, http.MethodGet, p, nil)
+		return nil, err
+	})
+	for _, a := range answers {
+		var se *shards.StatusError
+		switch {
+		case a.err == nil:
+			holders = append(holders, a.shard)
+		case errors.As(a.err, &se) && se.Status == http.StatusNotFound:
+		default:
+			failed = append(failed, a.status)
+		}
+	}
+	return holders, failed
+}
+
+// locateNode is nodeHolders through the owner cache: a node remembered on
+// a shard still in the stack is not looked up again.
+func (e *Engine) locateNode(ctx context.Context, stack string, targets []shards.Shard, name string, cached bool) (holders []shards.Shard, failed []ShardStatus, fromCache bool) {
+	if cached {
+		if sh, ok := e.Writes.remembered(stack, name); ok {
+			for _, t := range targets {
+				if t.Name == sh {
+					return []shards.Shard{t}, nil, true
+				}
+			}
+		}
+	}
+	holders, failed = e.nodeHolders(ctx, targets, name)
+	if len(holders) == 1 {
+		e.Writes.remember(stack, name, holders[0].Name)
+	} else {
+		e.Writes.forget(stack, name)
+	}
+	return holders, failed, false
+}

@@ -1,0 +1,276 @@
+package search
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"reflect"
+	"sort"
+	"strings"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/shearch/shearch/shards"
+)
+
+// RepairAction makes one drifting object the same on every shard: the
+// majority copy (the copy most shards hold; a tie goes to the first shard
+// by name, as reads do) is written where another copy is (Update) or none
+// is (Create). When most shards do not hold the object at all, it is
+// removed from the others (Delete): a delete that reached only some shards.
+type RepairAction struct {
+	Kind string `json:"kind"`
+	Name string `json:"name"`
+	// Hash is the majority copy's hash, as in /v1/consistency.
+	Hash string `json:"hash,omitempty"`
+	// From is a shard holding the majority copy.
+	From   string   `json:"from,omitempty"`
+	Update []string `json:"update,omitempty"`
+	Create []string `json:"create,omitempty"`
+	Delete []string `json:"delete,omitempty"`
+
+	object map[string]any
+}
+
+// RepairPlan is what a repair of a stack would change.
+type RepairPlan struct {
+	Stack   string         `json:"stack"`
+	Actions []RepairAction `json:"actions"`
+	// Unrepairable lists drift a repair cannot fix through the Chef API
+	// (cookbook versions: upload them with knife cookbook upload).
+	Unrepairable []Drift       `json:"unrepairable"`
+	Shards       ShardsSummary `json:"shards"`
+}
+
+// RepairDone is one applied action and every shard's outcome.
+type RepairDone struct {
+	RepairAction
+	Outcomes []WriteOutcome `json:"outcomes"`
+}
+
+// RepairSkip is a planned action not applied, and why.
+type RepairSkip struct {
+	RepairAction
+	Reason string `json:"reason"`
+}
+
+// RepairReport is what a repair did.
+type RepairReport struct {
+	Stack   string       `json:"stack"`
+	Applied []RepairDone `json:"applied"`
+	Skipped []RepairSkip `json:"skipped"`
+	// Failed counts applied actions where some shard was not changed.
+	Failed int `json:"failed"`
+}
+
+// PlanRepair compares the shards of a stack as Consistency does and
+// says what a repair would change. Shards that fail are left out, as
+// Consistency leaves them out.
+func (e *Engine) PlanRepair(ctx context.Context, stack string) (*RepairPlan, error) {
+	targets, err := e.writeTargets(stack)
+	if err != nil {
+		return nil, err
+	}
+	held := make([]map[string]map[string]any, len(targets))
+	answers := e.fanOut(ctx, targets, func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
+		h, err := e.inventory(ctx, c)
+		for i, t := range targets {
+			if t.Name == c.Shard.Name {
+				held[i] = h
+			}
+		}
+		return nil, err
+	})
+	summary := summarize(answers)
+	if err := checkFailures(summary, false); err != nil {
+		return nil, err
+	}
+	keys := map[string]bool{}
+	for i, h := range held {
+		if answers[i].err == nil {
+			for k := range h {
+				keys[k] = true
+			}
+		}
+	}
+	plan := &RepairPlan{Stack: e.Stack(stack), Actions: []RepairAction{}, Unrepairable: []Drift{}, Shards: summary}
+	for k := range keys {
+		var copies []objCopy
+		var missing []string
+		for i, h := range held {
+			if answers[i].err != nil {
+				continue
+			}
+			if obj, ok := h[k]; ok {
+				copies = append(copies, objCopy{Shard: targets[i].Name, Data: obj})
+			} else {
+				missing = append(missing, targets[i].Name)
+			}
+		}
+		d, drifts := compare(copies, missing)
+		if !drifts {
+			continue
+		}
+		d.Kind, d.Name = splitKey(k)
+		if d.Kind == "cookbook_version" {
+			plan.Unrepairable = append(plan.Unrepairable, d)
+			continue
+		}
+		plan.Actions = append(plan.Actions, planAction(d, copies))
+	}
+	sort.Slice(plan.Actions, func(i, j int) bool {
+		a, b := plan.Actions[i], plan.Actions[j]
+		return a.Kind < b.Kind || a.Kind == b.Kind && a.Name < b.Name
+	})
+	sort.Slice(plan.Unrepairable, func(i, j int) bool { return plan.Unrepairable[i].Name < plan.Unrepairable[j].Name })
+	return plan, nil
+}
+
+func planAction(d Drift, copies []objCopy) RepairAction {
+	a := RepairAction{Kind: d.Kind, Name: d.Name}
+	top := d.Versions[0]
+	if len(d.Missing) > len(top.Shards) {
+		for _, v := range d.Versions {
+			a.Delete = append(a.Delete, v.Shards...)
+		}
+		sort.Strings(a.Delete)
+		return a
+	}
+	a.Hash, a.From = top.Hash, top.Shards[0]
+	for _, c := range copies {
+		if c.Shard == a.From {
+			a.object = c.Data
+		}
+	}
+	for _, v := range d.Versions[1:] {
+		a.Update = append(a.Update, v.Shards...)
+	}
+	a.Create = append(a.Create, d.Missing...)
+	sort.Strings(a.Update)
+	sort.Strings(a.Create)
+	return a
+}
+
+// refOf turns a drift kind and name back into the object it names.
+func refOf(kind, name string) (ObjectRef, error) {
+	switch kind {
+	case KindRole, KindEnvironment:
+		return ObjectRef{Kind: kind, Name: name}, nil
+	case KindDataBagItem:
+		bag, item, ok := strings.Cut(name, "/")
+		if ok {
+			return ObjectRef{Kind: kind, Name: bag, Item: item}, nil
+		}
+	}
+	return ObjectRef{}, fmt.Errorf("cannot repair %s %s", kind, name)
+}
+
+func sameAction(a, b RepairAction) bool {
+	a.object, b.object = nil, nil
+	return reflect.DeepEqual(a, b)
+}
+
+// Repair applies a plan. With want empty it applies the plan it makes
+// now; otherwise only the actions of want that the shards still call for
+// unchanged, so what was shown to a person is exactly what is done.
+func (e *Engine) Repair(ctx context.Context, stack string, want []RepairAction) (*RepairReport, error) {
+	plan, err := e.PlanRepair(ctx, stack)
+	if err != nil {
+		return nil, err
+	}
+	targets, err := e.writeTargets(stack)
+	if err != nil {
+		return nil, err
+	}
+	byName := map[string]shards.Shard{}
+	for _, t := range targets {
+		byName[t.Name] = t
+	}
+	rep := &RepairReport{Stack: plan.Stack, Applied: []RepairDone{}, Skipped: []RepairSkip{}}
+	todo := plan.Actions
+	if len(want) > 0 {
+		todo = nil
+		for _, w := range want {
+			found := false
+			for _, a := range plan.Actions {
+				if sameAction(a, w) {
+					todo, found = append(todo, a), true
+					break
+				}
+			}
+			if !found {
+				rep.Skipped = append(rep.Skipped, RepairSkip{RepairAction: w, Reason: "the shards changed since the plan was made: run the repair again"})
+			}
+		}
+	}
+	for _, a := range todo {
+		ref, err := refOf(a.Kind, a.Name)
+		if err != nil {
+			rep.Skipped = append(rep.Skipped, RepairSkip{RepairAction: a, Reason: err.Error()})
+			continue
+		}
+		done := RepairDone{RepairAction: a, Outcomes: e.applyRepair(ctx, ref, a, byName)}
+		for _, o := range done.Outcomes {
+			if !o.done() {
+				rep.Failed++
+				break
+			}
+		}
+		rep.Applied = append(rep.Applied, done)
+	}
+	e.Cache.purge()
+	return rep, nil
+}
+
+func (e *Engine) applyRepair(ctx context.Context, ref ObjectRef, a RepairAction, byName map[string]shards.Shard) []WriteOutcome {
+	type job struct {
+		shard  string
+		method string
+	}
+	var jobs []job
+	for _, s := range a.Update {
+		jobs = append(jobs, job{s, http.MethodPut})
+	}
+	for _, s := range a.Create {
+		jobs = append(jobs, job{s, http.MethodPost})
+	}
+	for _, s := range a.Delete {
+		jobs = append(jobs, job{s, http.MethodDelete})
+	}
+	out := make([]WriteOutcome, len(jobs))
+	var g errgroup.Group
+	g.SetLimit(e.limit())
+	for i, j := range jobs {
+		g.Go(func() error {
+			s, ok := byName[j.shard]
+			if !ok {
+				out[i] = WriteOutcome{Name: j.shard, Status: WriteFailed, Error: "shard left the topology"}
+				return nil
+			}
+			var w shardWrite
+			if j.method == http.MethodPost {
+				w = e.createOn(ctx, s, ref, a.object)
+				out[i] = w.out
+				return nil
+			}
+			p, err := ref.objectPath(j.method)
+			if err != nil {
+				out[i] = WriteOutcome{Name: j.shard, Status: WriteFailed, Error: err.Error()}
+				return nil
+			}
+			switch j.method {
+			case http.MethodPut:
+				w = e.writeOne(ctx, s, j.method, p, a.object)
+			default:
+				w = e.writeOne(ctx, s, j.method, p, nil)
+				if w.out.Code == http.StatusNotFound {
+					w.out.Status = WriteAbsent
+				}
+			}
+			out[i] = w.out
+			return nil
+		})
+	}
+	g.Wait()
+	return out
+}

@@ -1,0 +1,149 @@
+package search
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shearch/shearch/shards"
+)
+
+func weighted(ws ...int64) []shards.Shard {
+	out := make([]shards.Shard, len(ws))
+	for i, w := range ws {
+		out[i] = shards.Shard{Name: fmt.Sprintf("chef-%d", len(ws)-i), Weight: &w} // names out of order on purpose
+	}
+	return out
+}
+
+func TestPickShardFollowsTheWeights(t *testing.T) {
+	list := weighted(0, 30, 10) // chef-3: 0, chef-2: 30, chef-1: 10
+	counts := map[string]int{}
+	for i := 0; i < 4000; i++ {
+		name := fmt.Sprintf("node-%d.example.com", i)
+		s, err := PickShard(name, list)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, _ := PickShard(name, []shards.Shard{list[2], list[0], list[1]})
+		if again.Name != s.Name {
+			t.Fatalf("%s: %s, then %s with the shards listed in another order", name, s.Name, again.Name)
+		}
+		counts[s.Name]++
+	}
+	if counts["chef-3"] != 0 {
+		t.Errorf("a weight-0 shard took %d nodes", counts["chef-3"])
+	}
+	// 3:1 expected; a wide band so the check is about the rule, not luck.
+	if r := float64(counts["chef-2"]) / float64(counts["chef-1"]); r < 2.5 || r > 3.5 {
+		t.Errorf("weights 30:10 gave %v", counts)
+	}
+}
+
+func TestPickShardAllZeroIs503(t *testing.T) {
+	_, err := PickShard("x", weighted(0, 0))
+	var se *Error
+	if !errors.As(err, &se) || se.Status != http.StatusServiceUnavailable {
+		t.Fatalf("all weights 0: %v, want a 503", err)
+	}
+	s, err := PickShard("x", []shards.Shard{{Name: "static-1"}, {Name: "static-2"}})
+	if err != nil || s.Name == "" {
+		t.Fatalf("shards without weights count as weight 1: %v %v", s, err)
+	}
+}
+
+func outs(specs ...string) []shardWrite {
+	var res []shardWrite
+	for i, sp := range specs {
+		w := shardWrite{out: WriteOutcome{Name: fmt.Sprintf("chef-%d", i+1)}}
+		switch sp {
+		case "ok":
+			w.out.Status, w.out.Code = WriteOK, 200
+		case "fail":
+			w.out.Status, w.out.Error = WriteFailed, "connection refused"
+		default:
+			var code int
+			fmt.Sscan(sp, &code)
+			w.out.Status, w.out.Code, w.out.Error = WriteRefused, code, http.StatusText(code)
+		}
+		res = append(res, w)
+	}
+	return res
+}
+
+func TestAggregateWrites(t *testing.T) {
+	role := ObjectRef{Kind: KindRole, Name: "web"}
+	bag := ObjectRef{Kind: KindDataBag, Name: "users"}
+	for _, c := range []struct {
+		method string
+		ref    ObjectRef
+		outs   []string
+		want   int
+	}{
+		{"PUT", role, []string{"ok", "ok", "ok"}, 200},
+		{"POST", role, []string{"ok", "ok", "ok"}, 201},
+		{"PUT", role, []string{"ok", "fail", "ok"}, 207},
+		{"PUT", role, []string{"fail", "fail", "fail"}, 502},
+		{"PUT", role, []string{"404", "404", "404"}, 404},
+		{"PUT", role, []string{"404", "fail", "404"}, 404}, // a client then POSTs, which names the failed shard
+		{"DELETE", role, []string{"404", "fail", "404"}, 502},
+		{"PUT", role, []string{"400", "400", "400"}, 400},
+		{"PUT", role, []string{"400", "fail", "400"}, 502},
+		{"POST", role, []string{"409", "409", "409"}, 409},
+		{"POST", role, []string{"ok", "409", "ok"}, 207},
+		{"POST", bag, []string{"ok", "409", "ok"}, 201},
+		{"DELETE", role, []string{"ok", "404", "ok"}, 200},
+		{"DELETE", role, []string{"404", "404", "404"}, 404},
+		{"DELETE", role, []string{"404", "fail", "ok"}, 207},
+	} {
+		wr := aggregate(c.method, c.ref, outs(c.outs...))
+		if wr.Status != c.want || len(wr.Outcomes) != len(c.outs) {
+			t.Errorf("%s %s %v: %d, want %d (%+v)", c.method, c.ref, c.outs, wr.Status, c.want, wr.Outcomes)
+		}
+		if wr.Status >= 300 && wr.Message == "" {
+			t.Errorf("%s %s %v: %d without a message", c.method, c.ref, c.outs, wr.Status)
+		}
+	}
+}
+
+func TestObjectRefChecksNames(t *testing.T) {
+	for _, r := range []ObjectRef{{Kind: KindRole, Name: "../x"}, {Kind: KindNode, Name: "a b"}, {Kind: KindDataBagItem, Name: "users", Item: "a/b"}, {Kind: "client", Name: "x"}} {
+		var se *Error
+		if err := r.Check(); !errors.As(err, &se) || se.Status != 400 {
+			t.Errorf("%+v: %v, want a 400", r, err)
+		}
+	}
+	if err := (ObjectRef{Kind: KindDataBagItem, Name: "users", Item: "alice"}).Check(); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestWritesGoToOneStack(t *testing.T) {
+	e := &Engine{Topology: StaticShards{{Name: "a", Stack: "prod"}, {Name: "b", Stack: "dev"}}}
+	_, err := e.StackWrite(t.Context(), "all", "PUT", ObjectRef{Kind: KindRole, Name: "web"}, map[string]any{})
+	var se *Error
+	if !errors.As(err, &se) || se.Status != 400 || !strings.Contains(se.Message, "dev, prod") {
+		t.Fatalf("a write over two stacks: %v, want a 400 naming them", err)
+	}
+	if _, err := e.NodeWrite(t.Context(), "", "DELETE", "web-01", "", nil); !errors.As(err, &se) || se.Status != 400 {
+		t.Fatalf("a node write with no stack over two stacks: %v, want a 400", err)
+	}
+}
+
+func TestWritesEmptyTheSearchCache(t *testing.T) {
+	c := &Cache{TTL: time.Minute}
+	c.put("k", &mergedRows{})
+	e := &Engine{Topology: StaticShards{{Name: "a", Stack: "prod"}}, Cache: c}
+	// The shard has no key file: the write fails, yet was attempted.
+	e.StackWrite(t.Context(), "prod", "PUT", ObjectRef{Kind: KindRole, Name: "web"}, map[string]any{})
+	if _, ok := c.get("k"); ok {
+		t.Fatal("a cached search answer survived a write")
+	}
+	c.put("k", &mergedRows{})
+	if _, ok := c.get("k"); !ok {
+		t.Fatal("the cache does not work after a purge")
+	}
+}
