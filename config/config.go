@@ -127,6 +127,16 @@ type Search struct {
 	// at most; past either, the request is shed with 429 (503).
 	MaxWaiting int      `yaml:"max_waiting"`
 	MaxWait    Duration `yaml:"max_wait"`
+	// CacheBytes bounds the cached answers in bytes (0: 64 MiB).
+	CacheBytes Bytes `yaml:"cache_bytes"`
+	// OrderTTL is how long later pages of a query reuse its merged
+	// order (0: 30s; negative: off), bounded by OrderCacheBytes (0: 64 MiB).
+	OrderTTL        Duration `yaml:"order_ttl"`
+	OrderCacheBytes Bytes    `yaml:"order_cache_bytes"`
+	// FirstPageBytes bounds the whole objects a first fan-out holds
+	// (0: 16 MiB); FetchChunk is the names per object fetch (0: 200).
+	FirstPageBytes Bytes `yaml:"first_page_bytes"`
+	FetchChunk     int   `yaml:"fetch_chunk"`
 	// NodeOwnerTTL and NodeOwnerCacheSize bound the write path's memory of
 	// which shard holds a node (0: 30s and 10,000).
 	NodeOwnerTTL       Duration `yaml:"node_owner_ttl"`

@@ -78,14 +78,14 @@ func (e *Engine) Consistency(ctx context.Context, stack string) (*Consistency, e
 	}
 	rep := &Consistency{Stack: e.Stack(stack), Checked: len(keys), Drift: []Drift{}, Shards: summary}
 	for k := range keys {
-		var copies []Row
+		var copies []objCopy
 		var missing []string
 		for i, h := range held {
 			if answers[i].err != nil {
 				continue
 			}
 			if obj, ok := h[k]; ok {
-				copies = append(copies, Row{Shard: targets[i].Name, Data: obj})
+				copies = append(copies, objCopy{Shard: targets[i].Name, Data: obj})
 			} else {
 				missing = append(missing, targets[i].Name)
 			}
@@ -103,6 +103,12 @@ func (e *Engine) Consistency(ctx context.Context, stack string) (*Consistency, e
 	return rep, nil
 }
 
+// objCopy is one shard's copy of an object, decoded to compare keys.
+type objCopy struct {
+	Shard string
+	Data  map[string]any
+}
+
 func splitKey(k string) (kind, name string) {
 	for i := 0; i < len(k); i++ {
 		if k[i] == 0 {
@@ -114,7 +120,7 @@ func splitKey(k string) (kind, name string) {
 
 // compare groups copies by content; the most common copy (first shard on
 // a tie) is the reference the others' differing keys are named against.
-func compare(copies []Row, missing []string) (Drift, bool) {
+func compare(copies []objCopy, missing []string) (Drift, bool) {
 	d := Drift{Missing: missing}
 	if missing == nil {
 		d.Missing = []string{}

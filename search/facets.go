@@ -89,8 +89,9 @@ func (e *Engine) Facets(ctx context.Context, req FacetRequest) (*Facets, error) 
 			out.ByShard[row.Shard] = sf
 		}
 		sf.Total++
+		data := row.Object() // a partial row: a few keys
 		for _, a := range attrs {
-			v := row.Data[a]
+			v := data[a]
 			add(out.Facets[a], v, limit)
 			add(sf.Facets[a], v, limit)
 		}

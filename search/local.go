@@ -29,12 +29,18 @@ func (e *Engine) searchLocally(ctx context.Context, targets []shards.Shard, req 
 		}
 		var out []shards.Row
 		for _, r := range rows {
-			item := indexed(req.Index, r.Data)
+			obj := Row{Data: r.Data}.Object()
+			item := indexed(req.Index, obj)
 			if !q.Match(query.Flatten(req.Index, item)) {
 				continue
 			}
 			if partial != nil {
-				r = shards.Row{Name: r.Name, Data: partialData(req.Index, r.Data, item, partial)}
+				pr, err := shards.NewRow(r.Name, partialData(req.Index, obj, item, partial))
+				if err != nil {
+					return nil, err
+				}
+				pr.Ohai = r.Ohai
+				r = pr
 			}
 			out = append(out, r)
 		}

@@ -40,11 +40,13 @@ func (e *Engine) Get(ctx context.Context, stack string, path shards.Path, deny b
 		return nil, err
 	}
 	answers := e.fanOut(ctx, targets, func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
-		var obj map[string]any
-		if err := c.GetJSON(ctx, path, &obj); err != nil {
+		raw, err := c.Do(ctx, http.MethodGet, path, nil)
+		if err != nil {
 			return nil, err
 		}
-		return []shards.Row{{Name: path.Name(), Data: obj}}, nil
+		r := shards.ObjectRow(raw)
+		r.Name = path.Name()
+		return []shards.Row{r}, nil
 	})
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -56,19 +58,19 @@ func (e *Engine) Get(ctx context.Context, stack string, path shards.Path, deny b
 	if err := checkFailures(summary, deny); err != nil {
 		return nil, err
 	}
+	var holders []string
+	for _, a := range answers {
+		if len(a.rows) > 0 {
+			holders = append(holders, a.shard.Name)
+		}
+	}
 	rows, dups := merge(kindOf(path), answers)
 	if len(rows) == 0 {
 		// Some shards failed and none of the rest has it: it may well be
 		// on a failed shard, so "not found" would be a lie.
 		return nil, errorf(http.StatusBadGateway, "%s is not on the shards that answered, and shard(s) failed: %s", path, failedShardsMessage(summary.Details))
 	}
-	res := &ReadResult{Object: rows[0].Data, Kept: rows[0].Shard, Duplicates: dups, Shards: summary}
-	for _, a := range answers {
-		if len(a.rows) > 0 {
-			res.Holders = append(res.Holders, a.shard.Name)
-		}
-	}
-	return res, nil
+	return &ReadResult{Object: rows[0].Object(), Kept: rows[0].Shard, Holders: holders, Duplicates: dups, Shards: summary}, nil
 }
 
 // ListResult is a collection (nodes, roles, data/BAG, ...) merged over

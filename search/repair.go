@@ -95,14 +95,14 @@ func (e *Engine) PlanRepair(ctx context.Context, stack string) (*RepairPlan, err
 	}
 	plan := &RepairPlan{Stack: e.Stack(stack), Actions: []RepairAction{}, Unrepairable: []Drift{}, Shards: summary}
 	for k := range keys {
-		var copies []Row
+		var copies []objCopy
 		var missing []string
 		for i, h := range held {
 			if answers[i].err != nil {
 				continue
 			}
 			if obj, ok := h[k]; ok {
-				copies = append(copies, Row{Shard: targets[i].Name, Data: obj})
+				copies = append(copies, objCopy{Shard: targets[i].Name, Data: obj})
 			} else {
 				missing = append(missing, targets[i].Name)
 			}
@@ -126,7 +126,7 @@ func (e *Engine) PlanRepair(ctx context.Context, stack string) (*RepairPlan, err
 	return plan, nil
 }
 
-func planAction(d Drift, copies []Row) RepairAction {
+func planAction(d Drift, copies []objCopy) RepairAction {
 	a := RepairAction{Kind: d.Kind, Name: d.Name}
 	top := d.Versions[0]
 	if len(d.Missing) > len(top.Shards) {

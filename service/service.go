@@ -90,19 +90,23 @@ func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
 		return nil, &ConfigError{err}
 	}
 	eng := &search.Engine{
-		Topology:      snapshotLister{topo},
-		DefaultStack:  cfg.DefaultStack,
-		Timeout:       cfg.Shards.Timeout.Duration,
-		Concurrency:   cfg.Search.Concurrency,
-		OnShardResult: topo.ReportShardError,
-		Validate:      func(q string) error { _, err := query.Parse(q); return err },
-		Guards:        shards.NewGuards(guardConfig(cfg), log),
-		Log:           log,
+		Topology:       snapshotLister{topo},
+		DefaultStack:   cfg.DefaultStack,
+		Timeout:        cfg.Shards.Timeout.Duration,
+		Concurrency:    cfg.Search.Concurrency,
+		OnShardResult:  topo.ReportShardError,
+		Validate:       func(q string) error { _, err := query.Parse(q); return err },
+		Guards:         shards.NewGuards(guardConfig(cfg), log),
+		Log:            log,
+		OrderTTL:       cfg.Search.OrderTTL.Duration,
+		OrderBytes:     int(cfg.Search.OrderCacheBytes),
+		FirstPageBytes: int(cfg.Search.FirstPageBytes),
+		FetchChunk:     cfg.Search.FetchChunk,
 	}
 	eng.MaxAnswerBytes = int64(cfg.Shards.MaxAnswerBytes)
 	eng.Writes.OwnerTTL, eng.Writes.OwnerCacheSize = cfg.Search.NodeOwnerTTL.Duration, cfg.Search.NodeOwnerCacheSize
 	if cfg.Search.CacheTTL.Duration > 0 {
-		eng.Cache = &search.Cache{TTL: cfg.Search.CacheTTL.Duration, Size: cfg.Search.CacheSize}
+		eng.Cache = &search.Cache{TTL: cfg.Search.CacheTTL.Duration, Size: cfg.Search.CacheSize, MaxBytes: int(cfg.Search.CacheBytes)}
 	}
 	if cfg.Consul.NodeFallback && cfg.Consul.Address != "" {
 		fb, err := fallback.New(fallback.Config{Address: cfg.Consul.Address})

@@ -109,8 +109,9 @@ func (s *Server) streamCSV(w http.ResponseWriter, r *http.Request, req search.Re
 	_, err := s.Engine.Stream(r.Context(), req, func(sum search.ShardsSummary) { setShardHeaders(w, sum) }, func(row search.Row) error {
 		start()
 		rec[0], rec[1], rec[2] = row.Name, row.Shard, row.Source
+		data := row.Object() // a partial row: a few keys
 		for i, a := range attrs {
-			rec[3+i] = search.CellText(row.Data[a])
+			rec[3+i] = search.CellText(data[a])
 		}
 		if err := cw.Write(rec); err != nil {
 			return err

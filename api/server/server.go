@@ -17,6 +17,7 @@ import (
 
 	"github.com/shearch/shearch/auth"
 	"github.com/shearch/shearch/search"
+	"github.com/shearch/shearch/search/result"
 )
 
 // Server serves the API.
@@ -169,6 +170,7 @@ func (s *Server) parseSearch(r *http.Request, chef bool) (search.Request, error)
 		return req, err
 	}
 	req.Cursor = v.Get("cursor")
+	req.Order = v.Get("order")
 	if sh := v.Get("shards"); sh != "" {
 		req.Shards = strings.Split(sh, ",")
 	}
@@ -215,6 +217,10 @@ func (s *Server) nativeSearch(w http.ResponseWriter, r *http.Request) {
 		s.stream(w, r, req)
 		return
 	}
+	if req.Order != "" && req.Order != search.OrderName {
+		writeError(w, http.StatusBadRequest, "order="+req.Order+" is for streams only: send Accept: application/x-ndjson, or leave order out")
+		return
+	}
 	res, err := s.Engine.Search(r.Context(), req)
 	if err != nil {
 		s.fail(w, err)
@@ -235,13 +241,15 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, req search.Reque
 	s.extendWrite(w)
 	started := false
 	n := 0
+	var line []byte
 	res, err := s.Engine.Stream(r.Context(), req, func(sum search.ShardsSummary) { setShardHeaders(w, sum) }, func(row search.Row) error {
 		if !started {
 			w.Header().Set("Content-Type", "application/x-ndjson")
 			w.WriteHeader(http.StatusOK)
 			started = true
 		}
-		if err := enc.Encode(row); err != nil {
+		line = append(row.AppendJSON(line[:0]), '\n')
+		if _, err := w.Write(line); err != nil {
 			return err
 		}
 		if n++; n%100 == 0 && flusher != nil {
@@ -279,17 +287,46 @@ func (s *Server) chefSearch(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	rows := make([]any, len(res.Rows))
+	shardHeaders(w, res)
+	noteRows(w, len(res.Rows))
+	writeChefRows(w, res, func(row search.Row) string {
+		if req.Partial == nil {
+			return ""
+		}
+		return s.objectURL(r, req.Index, row.Name)
+	})
+}
+
+// writeChefRows writes {"rows":[..],"start":N,"total":N} (the keys in the
+// order encoding/json gave them) with each object copied as the shard
+// sent it: re-encoding a page of whole nodes through reflection cost more
+// than fetching it. A partial row, given a URL, is {"data":..,"url":..}.
+func writeChefRows(w http.ResponseWriter, res *search.Result, urlOf func(search.Row) string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	b := append(make([]byte, 0, 64<<10), `{"rows":[`...)
 	for i, row := range res.Rows {
-		if req.Partial != nil {
-			rows[i] = map[string]any{"url": s.objectURL(r, req.Index, row.Name), "data": row.Data}
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if u := urlOf(row); u != "" {
+			b = append(b, `{"data":`...)
+			b = result.AppendRawJSON(b, row.Data)
+			b = append(b, `,"url":`...)
+			b = result.AppendJSONString(b, u)
+			b = append(b, '}')
 		} else {
-			rows[i] = row.Data
+			b = result.AppendRawJSON(b, row.Data)
+		}
+		if len(b) >= 64<<10 {
+			if _, err := w.Write(b); err != nil {
+				return
+			}
+			b = b[:0]
 		}
 	}
-	shardHeaders(w, res)
-	noteRows(w, len(rows))
-	writeJSON(w, http.StatusOK, map[string]any{"total": res.Total, "start": res.Start, "rows": rows})
+	b = fmt.Appendf(b, `],"start":%d,"total":%d}`+"\n", res.Start, res.Total)
+	w.Write(b)
 }
 
 // objectURL is where one Chef server would say a search row lives: the

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"github.com/shearch/shearch/auth"
 	"net/http"
@@ -141,7 +142,7 @@ func TestUIInChromium(t *testing.T) {
 	}
 	var want [][]string
 	for _, r := range res.Rows {
-		want = append(want, []string{r.Name, r.Shard, r.Source, search.CellText(r.Data["ipaddress"])})
+		want = append(want, []string{r.Name, r.Shard, r.Source, search.CellText(r.Object()["ipaddress"])})
 	}
 	got := cellsOf(t, b, "#rows-table tbody tr")
 	if len(want) < 4 || !reflect.DeepEqual(got, want) {
@@ -289,7 +290,7 @@ func TestUIInChromium(t *testing.T) {
 	var wantConsul [][]string
 	for _, r := range res.Rows {
 		if r.Source == search.SourceConsul {
-			wantConsul = append(wantConsul, []string{r.Name, r.Shard, r.Source, search.CellText(r.Data["ipaddress"])})
+			wantConsul = append(wantConsul, []string{r.Name, r.Shard, r.Source, search.CellText(r.Object()["ipaddress"])})
 		}
 	}
 	if gotConsul := cellsOf(t, b, "#rows-table tbody tr.consul"); len(wantConsul) != 1 || !reflect.DeepEqual(gotConsul, wantConsul) {
@@ -329,7 +330,7 @@ func TestUIInChromium(t *testing.T) {
 type consulStub struct{}
 
 func (consulStub) Nodes(ctx context.Context, shard, query string, partial map[string][]string) ([]shards.Row, []string, error) {
-	return []shards.Row{{Name: "consul-only-01.prod.example.com", Data: map[string]any{"ipaddress": "10.9.9.9"}}}, []string{"role"}, nil
+	return []shards.Row{{Name: "consul-only-01.prod.example.com", Data: json.RawMessage(`{"ipaddress":"10.9.9.9"}`)}}, []string{"role"}, nil
 }
 
 // tokenPage: with tokens, the page asks for one, keeps it in the browser
