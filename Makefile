@@ -57,9 +57,11 @@ fuzz:
 demo: deps build
 	bin/shearch dev
 
-## bench: the benchmarks, with their figures
+## bench: the benchmarks, with their figures; bench/ is the scale rig (a
+## shearch process over fake shards; see BENCHMARKS.md), run once per figure
 bench: deps build
-	$(GO) test -run='^$$' -bench=. -benchtime=20x -benchmem ./...
+	$(GO) test -run='^$$' -bench=. -benchtime=20x -benchmem $$($(GO) list ./... | grep -v '/bench$$')
+	$(GO) test -run='^$$' -bench=. -benchtime=1x -timeout 30m ./bench/
 
 install-completion: build
 	@mkdir -p $(HOME)/.local/share/bash-completion/completions $(HOME)/.zfunc $(HOME)/.config/fish/completions
