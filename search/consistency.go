@@ -3,8 +3,9 @@ package search
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
-	"net/url"
+	"net/http"
 	"reflect"
 	"sort"
 	"sync"
@@ -171,7 +172,9 @@ func differingKeys(a, b map[string]any) []string {
 	return out
 }
 
-// inventory reads every shared object of one shard.
+// inventory reads every shared object of one shard: one paged search per
+// index (roles, environments, each data bag) and one cookbook listing, so
+// its cost grows with pages, not with a request per object.
 func (e *Engine) inventory(ctx context.Context, c *shards.Client) (map[string]map[string]any, error) {
 	var mu sync.Mutex
 	out := map[string]map[string]any{}
@@ -180,58 +183,65 @@ func (e *Engine) inventory(ctx context.Context, c *shards.Client) (map[string]ma
 		out[kind+"\x00"+name] = obj
 		mu.Unlock()
 	}
+	var bags map[string]any
+	if err := c.GetJSON(ctx, "data", &bags); err != nil {
+		return nil, fmt.Errorf("listing data bags: %w", err)
+	}
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(8)
-	fetchAll := func(kind, coll string) error {
-		var names map[string]any
-		if err := c.GetJSON(gctx, coll, &names); err != nil {
-			return err
+	g.SetLimit(4)
+	searchAll := func(kind, index string) {
+		g.Go(func() error {
+			rows, err := c.Search(gctx, index, "*:*", nil)
+			if kind == "data_bag_item" && isNotFound(err) {
+				return nil // the bag went away since it was listed
+			}
+			if err != nil {
+				return err
+			}
+			for _, r := range rows {
+				if kind != "data_bag_item" {
+					add(kind, r.Name, r.Data)
+					continue
+				}
+				// Chef's search row wraps the item in raw_data; some
+				// servers answer the bare item.
+				item := r.Data
+				if raw, ok := r.Data["raw_data"].(map[string]any); ok {
+					item = raw
+				}
+				id, _ := item["id"].(string)
+				add(kind, index+"/"+id, item)
+			}
+			return nil
+		})
+	}
+	searchAll("role", "role")
+	searchAll("environment", "environment")
+	for bag := range bags {
+		searchAll("data_bag_item", bag)
+	}
+	g.Go(func() error {
+		var books map[string]struct {
+			Versions []struct {
+				Version string `json:"version"`
+			} `json:"versions"`
 		}
-		for name := range names {
-			g.Go(func() error {
-				var obj map[string]any
-				if err := c.GetJSON(gctx, coll+"/"+url.PathEscape(name), &obj); err != nil {
-					return err
-				}
-				label := name
-				if kind == "data_bag_item" {
-					label = coll[len("data/"):] + "/" + name
-				}
-				add(kind, label, obj)
-				return nil
-			})
+		if err := c.GetJSON(gctx, "cookbooks?num_versions=all", &books); err != nil {
+			return fmt.Errorf("listing cookbooks: %w", err)
+		}
+		for name, b := range books {
+			for _, v := range b.Versions {
+				// Presence is what drifts for cookbook versions: a version is
+				// immutable once frozen, and uploads are all-or-nothing per shard.
+				add("cookbook_version", name+"@"+v.Version, map[string]any{"version": v.Version})
+			}
 		}
 		return nil
-	}
-	if err := fetchAll("role", "roles"); err != nil {
-		return nil, err
-	}
-	if err := fetchAll("environment", "environments"); err != nil {
-		return nil, err
-	}
-	var bags map[string]any
-	if err := c.GetJSON(gctx, "data", &bags); err != nil {
-		return nil, err
-	}
-	for bag := range bags {
-		if err := fetchAll("data_bag_item", "data/"+url.PathEscape(bag)); err != nil {
-			return nil, err
-		}
-	}
-	var books map[string]struct {
-		Versions []struct {
-			Version string `json:"version"`
-		} `json:"versions"`
-	}
-	if err := c.GetJSON(gctx, "cookbooks?num_versions=all", &books); err != nil {
-		return nil, fmt.Errorf("listing cookbooks: %w", err)
-	}
-	for name, b := range books {
-		for _, v := range b.Versions {
-			// Presence is what drifts for cookbook versions: a version is
-			// immutable once frozen, and uploads are all-or-nothing per shard.
-			add("cookbook_version", name+"@"+v.Version, map[string]any{"version": v.Version})
-		}
-	}
+	})
 	return out, g.Wait()
+}
+
+func isNotFound(err error) bool {
+	var se *shards.StatusError
+	return errors.As(err, &se) && se.Status == http.StatusNotFound
 }

@@ -32,6 +32,9 @@ type Options struct {
 	Latency time.Duration
 	// Cookbooks are name -> versions, for GET cookbooks?num_versions=all.
 	Cookbooks map[string][]string
+	// Refuse, when set, answers 400 to the queries it returns true for,
+	// as goiardi refuses parts of Chef Server's grammar.
+	Refuse func(q string) bool
 }
 
 // Failure makes every answer fail: with Status, that HTTP status; with
@@ -376,6 +379,10 @@ func (s *Shard) search(w http.ResponseWriter, r *http.Request, index string) {
 	rows, err2 := atoi(v.Get("rows"), shards.DefaultPageSize)
 	if err1 != nil || err2 != nil {
 		writeError(w, http.StatusBadRequest, "start and rows must be non-negative integers")
+		return
+	}
+	if s.opts.Refuse != nil && s.opts.Refuse(q) {
+		writeError(w, http.StatusBadRequest, "invalid search query: '"+q+"'")
 		return
 	}
 	var body map[string][]string
