@@ -154,7 +154,11 @@ func (c *Consul) Nodes(ctx context.Context, shard, q string, partial map[string]
 		if partial != nil {
 			data = PartialData(doc, partial)
 		}
-		rows = append(rows, shards.Row{Name: n.Name, Data: data})
+		row, err := shards.NewRow(n.Name, data)
+		if err != nil {
+			return nil, nil, err
+		}
+		rows = append(rows, row)
 	}
 	var fields []string
 	for f := range unchecked {

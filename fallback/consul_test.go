@@ -180,7 +180,7 @@ func TestDeadShardAnsweredFromConsul(t *testing.T) {
 		for start := 0; ; start += 5 {
 			res := f.search(t, search.Request{Query: "*:*", Start: start, Rows: 5})
 			for _, r := range res.Rows {
-				if r.Data["name"] != r.Name {
+				if r.Object()["name"] != r.Name {
 					t.Errorf("row %s (%s) has no object: %v", r.Name, r.Source, r.Data)
 				}
 			}
@@ -243,7 +243,7 @@ func TestDeadShardAnsweredFromConsul(t *testing.T) {
 			if r.Source != search.SourceConsul {
 				t.Errorf("row %s: source %q, want consul", r.Name, r.Source)
 			}
-			if want := partialBefore.Rows[i].Data; !reflect.DeepEqual(r.Data, want) {
+			if want := partialBefore.Rows[i].Object(); !reflect.DeepEqual(r.Object(), want) {
 				t.Errorf("row %s: Consul gave %v, Chef gave %v", r.Name, r.Data, want)
 			}
 		}
@@ -350,6 +350,6 @@ func TestConsulDownToo(t *testing.T) {
 }
 
 func hasRole(r search.Row, role string) bool {
-	roles, _ := r.Data["automatic"].(map[string]any)["roles"].([]any)
+	roles, _ := r.Object()["automatic"].(map[string]any)["roles"].([]any)
 	return slices.Contains(roles, any(role))
 }

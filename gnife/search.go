@@ -118,7 +118,7 @@ func (e *Env) searchAll(req search.Request) ([]map[string]any, error) {
 			return nil, searchFailed(err)
 		}
 		for _, r := range res.Rows {
-			rows = append(rows, r.Data)
+			rows = append(rows, r.Object())
 		}
 		for _, d := range res.Shards.Details {
 			if d.Status != search.StatusOK && !warned[d.Name] {

@@ -167,7 +167,7 @@ func searchNodeRows(env *Env, cl *api.Client, req search.Request) ([]map[string]
 			return nil, httpError(err)
 		}
 		for _, r := range res.Rows {
-			rows = append(rows, r.Data)
+			rows = append(rows, r.Object())
 		}
 		for _, d := range res.Shards.Details {
 			if d.Status != search.StatusOK && !warned[d.Name] {

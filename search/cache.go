@@ -14,16 +14,29 @@ import (
 	"golang.org/x/sync/singleflight"
 )
 
-// Cache keeps merged answers for a short time. Off unless TTL > 0.
+// Cache keeps merged answers for a short time. Off unless TTL > 0. It is
+// bounded in bytes as well as entries: one answer for *:* over a big
+// fleet weighs more than thousands of small ones. golang-lru/v2 evicts by
+// count only, so this keeps its own byte-weighted LRU list.
 type Cache struct {
 	TTL time.Duration
 	// Size bounds the number of answers kept (least recently used go).
 	Size int
+	// MaxBytes bounds the bytes of the answers kept (default 64 MiB);
+	// an answer bigger than that is not kept at all.
+	MaxBytes int
 
 	mu    sync.Mutex
 	lru   *list.List
 	items map[string]*list.Element
+	bytes int
 }
+
+const (
+	defaultCacheBytes = 64 << 20
+	defaultOrderTTL   = 30 * time.Second
+	defaultOrderBytes = 64 << 20
+)
 
 type cacheEntry struct {
 	key string
@@ -43,17 +56,27 @@ func (c *Cache) get(key string) (*mergedRows, bool) {
 	}
 	ent := el.Value.(*cacheEntry)
 	if time.Since(ent.at) > c.TTL {
-		c.lru.Remove(el)
-		delete(c.items, key)
+		c.remove(el)
 		return nil, false
 	}
 	c.lru.MoveToFront(el)
 	return ent.m, true
 }
 
+func (c *Cache) remove(el *list.Element) {
+	ent := el.Value.(*cacheEntry)
+	c.lru.Remove(el)
+	delete(c.items, ent.key)
+	c.bytes -= ent.m.size
+}
+
 func (c *Cache) put(key string, m *mergedRows) {
 	if c == nil || c.TTL <= 0 {
 		return
+	}
+	maxBytes := c.MaxBytes
+	if maxBytes <= 0 {
+		maxBytes = defaultCacheBytes
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -61,23 +84,25 @@ func (c *Cache) put(key string, m *mergedRows) {
 		c.items, c.lru = map[string]*list.Element{}, list.New()
 	}
 	if el, ok := c.items[key]; ok {
-		c.lru.Remove(el)
+		c.remove(el)
+	}
+	if m.size > maxBytes {
+		return
 	}
 	c.items[key] = c.lru.PushFront(&cacheEntry{key: key, m: m, at: time.Now()})
+	c.bytes += m.size
 	size := c.Size
 	if size <= 0 {
 		size = 256
 	}
-	for c.lru.Len() > size {
-		old := c.lru.Back()
-		c.lru.Remove(old)
-		delete(c.items, old.Value.(*cacheEntry).key)
+	for c.lru.Len() > size || c.bytes > maxBytes {
+		c.remove(c.lru.Back())
 	}
 }
 
 // requestKey identifies what a merged answer depends on: everything but
 // the page.
-func requestKey(e *Engine, req Request, stream bool) string {
+func requestKey(e *Engine, req Request) string {
 	sh := append([]string(nil), req.Shards...)
 	sort.Strings(sh)
 	var partial []string
@@ -85,25 +110,33 @@ func requestKey(e *Engine, req Request, stream bool) string {
 		partial = append(partial, k+"="+strings.Join(v, "\x01"))
 	}
 	sort.Strings(partial)
-	b, _ := json.Marshal([]any{req.Index, req.Query, e.Stack(req.Stack), sh, partial, req.Partial == nil, req.Deny, namesFirst(req, stream)})
+	b, _ := json.Marshal([]any{req.Index, req.Query, e.Stack(req.Stack), sh, partial, req.Partial == nil, req.Deny})
 	return string(b)
 }
 
 // merged returns the merged answer for req: from the cache, from an
-// identical request already under way, or from a new fan-out. A shared
-// fan-out runs on its own context, so one caller giving up does not fail
-// the others.
-func (e *Engine) merged(ctx context.Context, req Request, stream bool) (*mergedRows, bool, error) {
-	key := requestKey(e, req, stream)
+// identical request already under way, or from a new fan-out. A later
+// page of a walk (start > 0, or a cursor) reuses the merged order of its
+// first page for OrderTTL, so a walk does not fan out to the whole fleet
+// per page. A shared fan-out runs on its own context, so one caller
+// giving up does not fail the others.
+func (e *Engine) merged(ctx context.Context, req Request) (*mergedRows, bool, error) {
+	key := requestKey(e, req)
 	if m, ok := e.Cache.get(key); ok {
 		return m, true, nil
+	}
+	if req.Start > 0 || req.Cursor != "" {
+		if m, ok := e.orderCache().get(key); ok {
+			return m, true, nil
+		}
 	}
 	ch := e.flight().DoChan(key, func() (any, error) {
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.requestTimeout())
 		defer cancel()
-		m, err := e.fetchMerged(fctx, req, stream)
+		m, err := e.fetchMerged(fctx, req)
 		if err == nil {
 			e.Cache.put(key, m)
+			e.orderCache().put(key, m)
 		}
 		return m, err
 	})

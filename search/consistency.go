@@ -80,14 +80,14 @@ func (e *Engine) Consistency(ctx context.Context, stack string) (*Consistency, e
 	}
 	rep := &Consistency{Stack: e.Stack(stack), Checked: len(keys), Drift: []Drift{}, Shards: summary}
 	for k := range keys {
-		var copies []Row
+		var copies []objCopy
 		var missing []string
 		for i, h := range held {
 			if answers[i].err != nil {
 				continue
 			}
 			if obj, ok := h[k]; ok {
-				copies = append(copies, Row{Shard: targets[i].Name, Data: obj})
+				copies = append(copies, objCopy{Shard: targets[i].Name, Data: obj})
 			} else {
 				missing = append(missing, targets[i].Name)
 			}
@@ -105,6 +105,12 @@ func (e *Engine) Consistency(ctx context.Context, stack string) (*Consistency, e
 	return rep, nil
 }
 
+// objCopy is one shard's copy of an object, decoded to compare keys.
+type objCopy struct {
+	Shard string
+	Data  map[string]any
+}
+
 func splitKey(k string) (kind, name string) {
 	for i := 0; i < len(k); i++ {
 		if k[i] == 0 {
@@ -116,7 +122,7 @@ func splitKey(k string) (kind, name string) {
 
 // compare groups copies by content; the most common copy (first shard on
 // a tie) is the reference the others' differing keys are named against.
-func compare(copies []Row, missing []string) (Drift, bool) {
+func compare(copies []objCopy, missing []string) (Drift, bool) {
 	d := Drift{Missing: missing}
 	if missing == nil {
 		d.Missing = []string{}
@@ -199,14 +205,15 @@ func (e *Engine) inventory(ctx context.Context, c *shards.Client) (map[string]ma
 				return err
 			}
 			for _, r := range rows {
+				obj := Row{Data: r.Data}.Object()
 				if kind != "data_bag_item" {
-					add(kind, r.Name, r.Data)
+					add(kind, r.Name, obj)
 					continue
 				}
 				// Chef's search row wraps the item in raw_data; some
 				// servers answer the bare item.
-				item := r.Data
-				if raw, ok := r.Data["raw_data"].(map[string]any); ok {
+				item := obj
+				if raw, ok := obj["raw_data"].(map[string]any); ok {
 					item = raw
 				}
 				id, _ := item["id"].(string)

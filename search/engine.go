@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"sort"
 	"strings"
 	"sync"
@@ -53,6 +52,18 @@ type Engine struct {
 	Fallback Fallback
 	// PageSize is the page size used against each shard.
 	PageSize int
+	// FirstPageBytes bounds the whole objects a first fan-out holds, over
+	// all shards (default 16 MiB): a shard whose first page would pass
+	// its share is read names first instead.
+	FirstPageBytes int
+	// FetchChunk is how many names one object fetch asks a shard for
+	// (default 200): a name:(a OR b ...) query must fit a URL.
+	FetchChunk int
+	// OrderTTL is how long a merged order is reused by the next pages
+	// of the same query (default 30s; negative turns it off), and
+	// OrderBytes bounds the orders kept (default 64 MiB).
+	OrderTTL   time.Duration
+	OrderBytes int
 	// OnShardResult hears every shard request's outcome (nil error for a
 	// success), so the topology can show each shard's last error.
 	OnShardResult func(shard string, err error)
@@ -61,6 +72,9 @@ type Engine struct {
 	Cache *Cache
 
 	owners ownersCache
+
+	ordersOnce sync.Once
+	orders     *Cache
 
 	clients    sync.Map // clientKey -> *shards.Client
 	flightOnce sync.Once
@@ -198,7 +212,7 @@ func (e *Engine) Search(ctx context.Context, req Request) (*Result, error) {
 	if err := e.check(&req); err != nil {
 		return nil, err
 	}
-	m, cached, err := e.merged(ctx, req, false)
+	m, cached, err := e.merged(ctx, req)
 	if err != nil {
 		return nil, err
 	}
@@ -214,14 +228,15 @@ func (e *Engine) Search(ctx context.Context, req Request) (*Result, error) {
 		rows = rows[sort.Search(len(rows), func(i int) bool { return rows[i].Name > after }):]
 		start = 0
 	}
-	res := &Result{Total: len(m.rows), Start: req.Start, Shards: m.shards, Duplicates: m.dups, Cached: cached}
+	res := &Result{Total: len(m.rows), Start: req.Start, Shards: m.shards, Cached: cached}
 	pg := page(rows, start, req.Rows)
-	if m.namesOnly {
-		if pg, err = e.fillObjects(ctx, pg); err != nil {
-			return nil, err
-		}
+	// Rows of shards that had more than a page carry names only: their
+	// objects are read now, for this page alone.
+	if pg, err = e.fillObjects(ctx, pg); err != nil {
+		return nil, err
 	}
 	res.Rows = pg
+	res.Duplicates, res.DuplicatesTotal = m.pageDuplicates(pg, start == 0 && req.Cursor == "")
 	if len(pg) > 0 && start+len(pg) < len(rows) {
 		res.NextCursor = encodeCursor(pg[len(pg)-1].Name)
 	}
@@ -246,121 +261,11 @@ func (e *Engine) check(req *Request) error {
 	return nil
 }
 
-// mergedRows is a whole merged answer, before paging. With namesOnly the
-// rows carry names (and ohai_time) only, and a page's objects are fetched
-// from the shards that hold them.
-type mergedRows struct {
-	rows      []Row
-	shards    ShardsSummary
-	dups      []Duplicate
-	namesOnly bool
-}
-
-// namesFirst says whether to fetch names first and objects per page: worth
-// it when a page is a small part of a node result; a whole result (knife's
-// rows=1000) is cheaper in one pass.
-func namesFirst(req Request, stream bool) bool {
-	return req.Index == "node" && req.Partial == nil && (req.Rows > 0 && req.Rows < shards.DefaultPageSize || req.Cursor != "" || stream)
-}
-
-func (e *Engine) fetchMerged(ctx context.Context, req Request, stream bool) (*mergedRows, error) {
-	targets, err := e.Targets(req.Stack, req.Shards)
-	if err != nil {
-		return nil, err
-	}
-	partial := req.Partial
-	isNode := req.Index == "node"
-	m := &mergedRows{namesOnly: namesFirst(req, stream)}
-	if m.namesOnly {
-		partial = map[string][]string{}
-	}
-	if partial != nil && isNode {
-		// The newest copy of a duplicated node wins; partial rows need
-		// ohai_time to tell which that is.
-		partial = withKey(partial, ohaiKey, []string{"ohai_time"})
-	}
-	answers := e.fanOut(ctx, targets, func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
-		return c.Search(ctx, req.Index, req.Query, partial)
-	})
-	if err := classify(answers); err != nil {
-		if e.Validate == nil || !refusedByAll(err) {
-			return nil, err
-		}
-		if answers, err = e.searchLocally(ctx, targets, req, partial); err != nil {
-			return nil, err
-		}
-	}
-	if isNode && e.Fallback != nil {
-		e.fallBack(ctx, req, answers)
-	}
-	m.shards = summarize(answers)
-	if err := checkFailures(m.shards, req.Deny); err != nil {
-		return nil, err
-	}
-	m.rows, m.dups = merge(req.Index, answers)
-	if isNode {
-		m.rows, m.dups = e.dropStale(ctx, targets, m.rows, m.dups, e.duplicatedNodes(ctx, targets))
-	}
-	if partial != nil && isNode {
-		for i := range m.rows {
-			delete(m.rows[i].Data, ohaiKey)
-		}
-	}
-	return m, nil
-}
-
-// fillObjects replaces names-only rows by whole nodes, each read from the
-// shard whose copy won the merge. Consul rows have no Chef object and
-// stay as they are.
-func (e *Engine) fillObjects(ctx context.Context, rows []Row) ([]Row, error) {
-	out := make([]Row, len(rows))
-	copy(out, rows)
-	targets := map[string]shards.Shard{}
-	for _, s := range e.Topology.Shards("all") {
-		targets[s.Name] = s
-	}
-	var g errgroup.Group
-	g.SetLimit(e.limit())
-	for i := range out {
-		if out[i].Source != SourceChef {
-			continue
-		}
-		g.Go(func() error {
-			s, ok := targets[out[i].Shard]
-			if !ok {
-				return errorf(http.StatusBadGateway, "shard %s left the topology while paging; retry", out[i].Shard)
-			}
-			c, err := e.Client(s)
-			if err != nil {
-				return err
-			}
-			var obj map[string]any
-			if err := c.GetJSON(ctx, "nodes/"+url.PathEscape(out[i].Name), &obj); err != nil {
-				return errorf(http.StatusBadGateway, "reading node %s: %v", out[i].Name, err)
-			}
-			out[i].Data = obj
-			return nil
-		})
-	}
-	return out, g.Wait()
-}
-
 func (e *Engine) limit() int {
 	if e.Concurrency <= 0 {
 		return 16
 	}
 	return e.Concurrency
-}
-
-const ohaiKey = "__shearch_ohai_time"
-
-func withKey(m map[string][]string, k string, v []string) map[string][]string {
-	out := make(map[string][]string, len(m)+1)
-	for kk, vv := range m {
-		out[kk] = vv
-	}
-	out[k] = v
-	return out
 }
 
 // page applies start/rows to the merged order; rows 0 means Chef's 1000.
@@ -474,41 +379,4 @@ func (e *Engine) fallBack(ctx context.Context, req Request, answers []shardAnswe
 		a.status.Unchecked = unchecked
 		a.fromFallback = true
 	}
-}
-
-// Stream emits every row of the merged answer from Start, in order, then
-// returns the answer without rows. Whole nodes are read a batch at a time
-// from the shards that hold them, so memory holds names, not the fleet.
-// begin, when not nil, hears the shard summary once the merge is done and
-// before the first row, so an HTTP answer can carry it in its headers.
-func (e *Engine) Stream(ctx context.Context, req Request, begin func(ShardsSummary), emit func(Row) error) (*Result, error) {
-	if err := e.check(&req); err != nil {
-		return nil, err
-	}
-	m, cached, err := e.merged(ctx, req, true)
-	if err != nil {
-		return nil, err
-	}
-	if begin != nil {
-		begin(m.shards)
-	}
-	rows := page(m.rows, req.Start, len(m.rows)+1)
-	if req.Rows > 0 && req.Rows < len(rows) {
-		rows = rows[:req.Rows]
-	}
-	const batch = 100
-	for i := 0; i < len(rows); i += batch {
-		part := rows[i:min(i+batch, len(rows))]
-		if m.namesOnly {
-			if part, err = e.fillObjects(ctx, part); err != nil {
-				return nil, err
-			}
-		}
-		for _, r := range part {
-			if err := emit(r); err != nil {
-				return nil, err
-			}
-		}
-	}
-	return &Result{Total: len(m.rows), Start: req.Start, Rows: []Row{}, Shards: m.shards, Duplicates: m.dups, Cached: cached}, nil
 }

@@ -23,16 +23,22 @@ func (e *Engine) searchLocally(ctx context.Context, targets []shards.Shard, req 
 		return nil, errorf(http.StatusBadRequest, "%v", err)
 	}
 	answers := e.fanOut(ctx, targets, func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
-		// One page of the shard's objects is held at a time; only the
-		// matches are kept.
+		// Rows are handed over as each page is decoded; only the matches
+		// are kept.
 		var out []shards.Row
-		err := c.Scan(ctx, req.Index, "*:*", func(r shards.Row) error {
-			item := indexed(req.Index, r.Data)
+		err := c.SearchEach(ctx, req.Index, "*:*", nil, func(r shards.Row) error {
+			obj := Row{Data: r.Data}.Object()
+			item := indexed(req.Index, obj)
 			if !q.Match(query.Flatten(req.Index, item)) {
 				return nil
 			}
 			if partial != nil {
-				r = shards.Row{Name: r.Name, Data: partialData(req.Index, r.Data, item, partial)}
+				pr, err := shards.NewRow(r.Name, partialData(req.Index, obj, item, partial))
+				if err != nil {
+					return err
+				}
+				pr.Ohai = r.Ohai
+				r = pr
 			}
 			out = append(out, r)
 			return nil

@@ -1,6 +1,7 @@
 package search
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/json"
 	"math/big"
@@ -21,7 +22,7 @@ func merge(index string, answers []shardAnswer) ([]Row, []Duplicate) {
 			src = SourceConsul
 		}
 		for _, r := range a.rows {
-			all = append(all, Row{Name: r.Name, Shard: a.shard.Name, Source: src, URL: r.URL, Data: r.Data})
+			all = append(all, Row{Name: r.Name, Shard: a.shard.Name, Source: src, URL: r.URL, Data: r.Data, Ohai: r.Ohai})
 		}
 	}
 	sort.SliceStable(all, func(i, j int) bool {
@@ -84,25 +85,18 @@ func newest(group []Row) int {
 }
 
 // ohaiTime reads automatic.ohai_time (or the partial-search copy) as an
-// exact number: json.Number text compared as a big.Float so 1795348487.52
-// and 1795348487.5 are told apart.
+// exact number: the JSON number text compared as a big.Float so
+// 1795348487.52 and 1795348487.5 are told apart.
 func ohaiTime(r Row) *big.Float {
-	var v any
-	if auto, ok := r.Data["automatic"].(map[string]any); ok {
-		v = auto["ohai_time"]
-	} else if x, ok := r.Data[ohaiKey]; ok {
-		v = x
-	} else {
-		v = r.Data["ohai_time"]
-	}
+	return parseOhai(r.Ohai)
+}
+
+func parseOhai(s string) *big.Float {
 	f := new(big.Float)
-	switch n := v.(type) {
-	case json.Number:
-		if _, ok := f.SetString(string(n)); ok {
+	if s != "" {
+		if _, ok := f.SetString(s); ok {
 			return f
 		}
-	case float64:
-		return f.SetFloat64(n)
 	}
 	return f.SetInt64(-1)
 }
@@ -113,7 +107,7 @@ func majority(group []Row) (keep int, differs bool) {
 	counts := map[[32]byte]int{}
 	hashes := make([][32]byte, len(group))
 	for k, r := range group {
-		hashes[k] = ContentHash(r.Data)
+		hashes[k] = rawHash(r.Data)
 		counts[hashes[k]]++
 	}
 	best := 0
@@ -123,6 +117,19 @@ func majority(group []Row) (keep int, differs bool) {
 		}
 	}
 	return best, len(counts) > 1
+}
+
+// rawHash hashes an object sent as raw JSON by its content, whatever the
+// key order or spacing each shard wrote it with. Only duplicated shared
+// objects (roles, environments) get here, so decoding them is cheap.
+func rawHash(raw json.RawMessage) [32]byte {
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if dec.Decode(&v) != nil {
+		return sha256.Sum256(raw)
+	}
+	return ContentHash(v)
 }
 
 // ContentHash hashes an object's JSON; Go writes map keys sorted, so the

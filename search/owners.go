@@ -3,6 +3,7 @@ package search
 import (
 	"context"
 	"math/big"
+	"net/http"
 	"net/url"
 	"sort"
 	"strings"
@@ -21,6 +22,12 @@ const ownersTTL = 30 * time.Second
 type nodeCopy struct {
 	shard string
 	ohai  *big.Float
+}
+
+// seenCopy is the first copy of a name met while looking for duplicates:
+// the map of every node name is transient, so it holds strings only.
+type seenCopy struct {
+	shard, ohai string
 }
 
 type ownersEntry struct {
@@ -52,20 +59,27 @@ func (e *Engine) duplicatedNodes(ctx context.Context, targets []shards.Shard) ma
 	}
 	e.owners.mu.Unlock()
 	v, _, _ := e.flight().Do("owners\x00"+key, func() (any, error) {
-		answers := e.fanOut(ctx, targets, func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
-			return c.Search(ctx, "node", "*:*", map[string][]string{ohaiKey: {"ohai_time"}})
-		})
-		all := map[string][]nodeCopy{}
-		for _, a := range answers {
-			for _, r := range a.rows {
-				all[r.Name] = append(all[r.Name], nodeCopy{shard: a.shard.Name, ohai: ohaiTime(Row{Data: r.Data})})
-			}
-		}
+		var mu sync.Mutex
+		first := map[string]seenCopy{}
 		copies := map[string][]nodeCopy{}
-		for name, cs := range all {
-			if len(cs) > 1 {
-				copies[name] = cs
-			}
+		e.fanOut(ctx, targets, func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
+			return nil, c.SearchEach(ctx, "node", "*:*", map[string][]string{}, func(r shards.Row) error {
+				mu.Lock()
+				defer mu.Unlock()
+				f, ok := first[r.Name]
+				if !ok {
+					first[r.Name] = seenCopy{shard: c.Shard.Name, ohai: r.Ohai}
+					return nil
+				}
+				if copies[r.Name] == nil {
+					copies[r.Name] = []nodeCopy{{shard: f.shard, ohai: parseOhai(f.ohai)}}
+				}
+				copies[r.Name] = append(copies[r.Name], nodeCopy{shard: c.Shard.Name, ohai: parseOhai(r.Ohai)})
+				return nil
+			})
+		})
+		for _, cs := range copies {
+			sort.Slice(cs, func(i, j int) bool { return cs[i].shard < cs[j].shard })
 		}
 		e.owners.mu.Lock()
 		if e.owners.m == nil {
@@ -132,11 +146,11 @@ func (e *Engine) newerOn(ctx context.Context, targets []shards.Shard, shard stri
 		if err != nil {
 			return false
 		}
-		var node map[string]any
-		if err := c.GetJSON(ctx, "nodes/"+url.PathEscape(r.Name), &node); err != nil {
+		raw, err := c.Do(ctx, http.MethodGet, "nodes/"+url.PathEscape(r.Name), nil)
+		if err != nil {
 			return false
 		}
-		return ohaiTime(Row{Data: node}).Cmp(ohaiTime(r)) > 0
+		return parseOhai(shards.ObjectRow(raw).Ohai).Cmp(ohaiTime(r)) > 0
 	}
 	return false
 }

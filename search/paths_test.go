@@ -63,7 +63,7 @@ func TestLocalEvaluation(t *testing.T) {
 		partial bool
 	}{
 		{"whole objects", search.Request{Index: "node", Query: "role:web"}, web, false},
-		{"partial", search.Request{Index: "node", Query: "role:web AND name:node-01*", Partial: map[string][]string{"ip": {"ipaddress"}}}, []string{"node-010", "node-012", "node-014", "node-016", "node-018"}, true},
+		{"partial", search.Request{Index: "node", Query: "role:web AND name:node-001*", Partial: map[string][]string{"ip": {"ipaddress"}}}, []string{"node-0010", "node-0012", "node-0014", "node-0016", "node-0018"}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, s := range sh {

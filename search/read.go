@@ -42,11 +42,13 @@ func (e *Engine) Get(ctx context.Context, stack, path string, deny bool) (*ReadR
 		return nil, err
 	}
 	answers := e.fanOut(ctx, targets, func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
-		var obj map[string]any
-		if err := c.GetJSON(ctx, path, &obj); err != nil {
+		raw, err := c.Do(ctx, http.MethodGet, path, nil)
+		if err != nil {
 			return nil, err
 		}
-		return []shards.Row{{Name: objectName(path), Data: obj}}, nil
+		r := shards.ObjectRow(raw)
+		r.Name = objectName(path)
+		return []shards.Row{r}, nil
 	})
 	if err := classify(answers); err != nil {
 		return nil, err
@@ -61,7 +63,7 @@ func (e *Engine) Get(ctx context.Context, stack, path string, deny bool) (*ReadR
 		// on a failed shard, so "not found" would be a lie.
 		return nil, errorf(http.StatusBadGateway, "%s is not on the shards that answered, and shard(s) failed: %s", path, failedShardsMessage(summary.Details))
 	}
-	res := &ReadResult{Object: rows[0].Data, Kept: rows[0].Shard, Duplicates: dups, Shards: summary}
+	res := &ReadResult{Object: rows[0].Object(), Kept: rows[0].Shard, Duplicates: dups, Shards: summary}
 	for _, a := range answers {
 		if len(a.rows) > 0 {
 			res.Holders = append(res.Holders, a.shard.Name)

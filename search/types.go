@@ -29,6 +29,8 @@ const (
 	StatusOK       = result.StatusOK
 	StatusFailed   = result.StatusFailed
 	StatusFallback = result.StatusFallback
+	OrderName      = result.OrderName
+	OrderNone      = result.OrderNone
 )
 
 func errorf(status int, format string, a ...any) *Error {

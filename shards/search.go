@@ -1,118 +1,185 @@
 package shards
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
-	"path"
 	"strconv"
+	"strings"
 )
 
-// Row is one search hit from one shard.
-type Row struct {
-	// Name orders rows globally: the object's name (for data bag items,
-	// Chef's data_bag_item_BAG_ID name, as knife shows them).
-	Name string
-	// URL is the object's URL on the shard (partial search only).
-	URL string
-	// Data is the whole object, or the partial-search hash.
-	Data map[string]any
-}
-
-// nameKey is added to every partial-search body so each row carries its
-// name for the global order, whatever keys the caller asked for.
-const nameKey = "__shearch_name"
+// errStop ends a page read early without being an error.
+var errStop = errors.New("stop")
 
 // Search runs a query against one index of the shard and returns every
 // matching row. It pages until a short page, because `total` cannot be
 // trusted (goiardi reports the page length, some servers cap it at 10,000).
 // partial, when not nil, is a partial-search body: only those keys travel.
 func (c *Client) Search(ctx context.Context, index, q string, partial map[string][]string) ([]Row, error) {
-	size := c.PageSize
-	if size <= 0 {
-		size = DefaultPageSize
-	}
-	var body map[string][]string
-	if partial != nil {
-		body = make(map[string][]string, len(partial)+1)
-		for k, v := range partial {
-			body[k] = v
-		}
-		body[nameKey] = []string{"name"}
-	}
+	var out []Row
+	err := c.SearchEach(ctx, index, q, partial, func(r Row) error {
+		out = append(out, r)
+		return nil
+	})
+	return out, err
+}
+
+// SearchEach is Search that hands each row to fn as it is decoded, page by
+// page, so the caller decides what to keep: memory holds one row of the
+// answer plus what fn keeps, and fn's speed paces the reads.
+func (c *Client) SearchEach(ctx context.Context, index, q string, partial map[string][]string, fn func(Row) error) error {
+	size := c.pageSize()
+	body := searchBody(index, partial)
+	// The names seen, to notice pages that overlap: the server's row
+	// order is then not stable between requests (goiardi's is random), so
+	// pages cannot be stitched and everything is asked again in one page;
+	// rows already handed over are skipped.
+	seen := map[string]struct{}{}
 	for {
-		rows, overlap, err := c.searchPages(ctx, index, q, body, size)
-		if err != nil || !overlap {
-			return rows, err
+		overlap := false
+		for start := 0; ; start += size {
+			n, err := c.page(ctx, index, q, body, start, size, func(r Row) error {
+				key := r.Name + "\x00" + r.URL
+				if _, ok := seen[key]; ok {
+					overlap = true
+					return nil
+				}
+				seen[key] = struct{}{}
+				return fn(r)
+			})
+			if err != nil {
+				return err
+			}
+			if n < size {
+				break
+			}
 		}
-		// Pages overlapped: the server's row order is not stable between
-		// requests (goiardi's is random), so pages cannot be stitched.
-		// Ask again for everything in one page.
-		size = max(4*size, 2*len(rows))
+		if !overlap {
+			return nil
+		}
+		size = max(4*size, 2*len(seen))
 	}
 }
 
-// searchPages pages with start/rows until a short page. overlap reports
-// a row seen on two pages.
-func (c *Client) searchPages(ctx context.Context, index, q string, body map[string][]string, size int) (out []Row, overlap bool, err error) {
-	seen := map[string]bool{}
-	for start := 0; ; start += size {
-		p := "search/" + url.PathEscape(index) + "?q=" + url.QueryEscape(q) +
-			"&start=" + strconv.Itoa(start) + "&rows=" + strconv.Itoa(size)
-		method := http.MethodGet
-		var b any
-		if body != nil {
-			method, b = http.MethodPost, body
+// FirstPage reads the first page of an answer, of at most size rows and
+// maxBytes bytes of objects (size 0: the client's page size). complete says the page holds every match;
+// when it does not (a full page, or more bytes than allowed), rows is nil
+// and the caller asks for names first.
+func (c *Client) FirstPage(ctx context.Context, index, q string, partial map[string][]string, size, maxBytes int) (rows []Row, complete bool, err error) {
+	if size <= 0 {
+		size = c.pageSize()
+	}
+	body := searchBody(index, partial)
+	held := 0
+	n, err := c.page(ctx, index, q, body, 0, size, func(r Row) error {
+		held += len(r.Data) + len(r.Name)
+		if maxBytes > 0 && held > maxBytes {
+			return errStop
 		}
-		data, err := c.Do(ctx, method, p, b)
+		rows = append(rows, r)
+		return nil
+	})
+	if errors.Is(err, errStop) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	if n >= size {
+		return nil, false, nil
+	}
+	return rows, true, nil
+}
+
+func (c *Client) pageSize() int {
+	if c.PageSize <= 0 {
+		return DefaultPageSize
+	}
+	return c.PageSize
+}
+
+func searchBody(index string, partial map[string][]string) map[string][]string {
+	if partial == nil {
+		return nil
+	}
+	body := make(map[string][]string, len(partial)+2)
+	for k, v := range partial {
+		body[k] = v
+	}
+	body[nameKey] = []string{"name"}
+	if index == "node" {
+		body[ohaiKey] = []string{"ohai_time"}
+	}
+	return body
+}
+
+// page asks for one page and hands its rows to fn as they are decoded. It
+// returns how many rows the page had.
+func (c *Client) page(ctx context.Context, index, q string, body map[string][]string, start, size int, fn func(Row) error) (int, error) {
+	p := "search/" + url.PathEscape(index) + "?q=" + url.QueryEscape(q) +
+		"&start=" + strconv.Itoa(start) + "&rows=" + strconv.Itoa(size)
+	method := http.MethodGet
+	var b any
+	if body != nil {
+		method, b = http.MethodPost, body
+	}
+	rc, err := c.DoStream(ctx, method, p, b)
+	if err != nil {
+		return 0, err
+	}
+	defer rc.Close()
+	n, err := decodeRows(rc, body != nil, fn)
+	var re *rowError
+	if errors.As(err, &re) {
+		return n, re.err
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return n, fmt.Errorf("shard %s: %w", c.Shard.Name, ctx.Err())
+		}
+		return n, fmt.Errorf("shard %s: search answer is not JSON: %v", c.Shard.Name, err)
+	}
+	return n, nil
+}
+
+// rowError carries an error of the row callback through the decoder, so
+// it is not mistaken for bad JSON.
+type rowError struct{ err error }
+
+func (e *rowError) Error() string { return e.err.Error() }
+
+// DoStream sends one signed request and returns the body of a 2xx answer
+// unread, for answers too big to hold; the caller closes it.
+func (c *Client) DoStream(ctx context.Context, method, path string, body any) (io.ReadCloser, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
 		if err != nil {
-			return nil, false, err
+			return nil, err
 		}
-		var page struct {
-			Rows []map[string]any `json:"rows"`
-		}
-		if err := DecodeJSON(data, &page); err != nil {
-			return nil, false, fmt.Errorf("shard %s: search answer is not JSON: %v", c.Shard.Name, err)
-		}
-		for _, r := range page.Rows {
-			row := toRow(r, body != nil)
-			key := row.Name + "\x00" + row.URL
-			if seen[key] {
-				overlap = true
-				continue
-			}
-			seen[key] = true
-			out = append(out, row)
-		}
-		if len(page.Rows) < size {
-			return out, overlap, nil
-		}
+		rd = bytes.NewReader(b)
 	}
-}
-
-func toRow(r map[string]any, partial bool) Row {
-	if !partial {
-		name, _ := r["name"].(string)
-		if name == "" {
-			// Data bag items as some servers return them: raw items with an id.
-			if id, ok := r["id"].(string); ok {
-				name = id
-			}
+	req, err := c.chef.NewRequest(method, strings.TrimPrefix(path, "/"), rd)
+	if err != nil {
+		return nil, fmt.Errorf("shard %s: %v", c.Shard.Name, err)
+	}
+	req = req.WithContext(ctx)
+	res, err := c.chef.Client.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("shard %s: %w", c.Shard.Name, ctx.Err())
 		}
-		return Row{Name: name, Data: r}
+		return nil, fmt.Errorf("shard %s: %s", c.Shard.Name, describeNetError(err))
 	}
-	u, _ := r["url"].(string)
-	data, _ := r["data"].(map[string]any)
-	if data == nil {
-		data = map[string]any{}
+	if res.StatusCode < 200 || res.StatusCode > 299 {
+		defer res.Body.Close()
+		data, _ := io.ReadAll(io.LimitReader(res.Body, 64<<10))
+		return nil, &StatusError{Shard: c.Shard.Name, Status: res.StatusCode, Messages: errorMessages(data)}
 	}
-	name, _ := data[nameKey].(string)
-	delete(data, nameKey)
-	if name == "" && u != "" {
-		if pu, err := url.Parse(u); err == nil {
-			name = path.Base(pu.Path)
-		}
-	}
-	return Row{Name: name, URL: u, Data: data}
+	return res.Body, nil
 }

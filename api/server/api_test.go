@@ -138,7 +138,7 @@ func TestNDJSONStream(t *testing.T) {
 		if err := json.Unmarshal(sc.Bytes(), &row); err != nil {
 			t.Fatal(err)
 		}
-		if row.Data["chef_type"] != "node" {
+		if row.Object()["chef_type"] != "node" {
 			t.Fatalf("row %s is not a whole node", row.Name)
 		}
 		names = append(names, row.Name)
@@ -207,7 +207,7 @@ func TestQueriesGoiardiRefuses(t *testing.T) {
 		var names []string
 		for _, r := range res.Rows {
 			names = append(names, r.Name)
-			if tc.partial != nil && len(r.Data) != len(tc.partial) {
+			if tc.partial != nil && len(r.Object()) != len(tc.partial) {
 				t.Fatalf("%s: partial row %v", tc.q, r.Data)
 			}
 		}

@@ -75,7 +75,7 @@ func TestCursorWalkWhileShardsChange(t *testing.T) {
 		}
 		for _, r := range res.Rows {
 			seen[r.Name]++
-			if r.Data["chef_type"] != "node" {
+			if r.Object()["chef_type"] != "node" {
 				close(stop)
 				t.Fatalf("row %s is not a whole node: %v", r.Name, r.Data)
 			}

@@ -202,9 +202,9 @@ func TestDuplicateNode(t *testing.T) {
 		if res.Total != 1 || len(res.Rows) != 1 || res.Rows[0].Shard != f.cluster.Shards[other].Name {
 			t.Fatalf("want one row from %s, got %+v", f.cluster.Shards[other].Name, res.Rows)
 		}
-		ip := res.Rows[0].Data["ip"]
+		ip := res.Rows[0].Object()["ip"]
 		if partial == nil {
-			ip = res.Rows[0].Data["automatic"].(map[string]any)["ipaddress"]
+			ip = res.Rows[0].Object()["automatic"].(map[string]any)["ipaddress"]
 		}
 		if ip != "127.0.0.99" {
 			t.Fatalf("kept the stale copy: ip %v", ip)

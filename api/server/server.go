@@ -177,6 +177,7 @@ func parseSearch(r *http.Request, chef bool) (search.Request, error) {
 		return req, err
 	}
 	req.Cursor = v.Get("cursor")
+	req.Order = v.Get("order")
 	if sh := v.Get("shards"); sh != "" {
 		req.Shards = strings.Split(sh, ",")
 	}
@@ -218,6 +219,10 @@ func (s *Server) nativeSearch(w http.ResponseWriter, r *http.Request) {
 	}
 	if strings.Contains(r.Header.Get("Accept"), "application/x-ndjson") {
 		s.stream(w, r, req)
+		return
+	}
+	if req.Order != "" && req.Order != search.OrderName {
+		writeError(w, http.StatusBadRequest, "order="+req.Order+" is for streams only: send Accept: application/x-ndjson, or leave order out")
 		return
 	}
 	res, err := s.Engine.Search(r.Context(), req)

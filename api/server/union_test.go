@@ -60,7 +60,7 @@ func (f *fleet) direct(t *testing.T, index, q string, partial map[string][]strin
 			t.Fatalf("direct %s on %s: %v", q, g.Name, err)
 		}
 		for _, r := range rows {
-			names = append(names, r.Name+" "+canon(t, r.Data))
+			names = append(names, r.Name+" "+canon(t, search.Row{Data: r.Data}.Object()))
 		}
 	}
 	if index == "client" {
@@ -81,7 +81,7 @@ func canon(t *testing.T, v any) string {
 func rowsOf(t *testing.T, rows []search.Row) []string {
 	out := make([]string, len(rows))
 	for i, r := range rows {
-		out[i] = r.Name + " " + canon(t, r.Data)
+		out[i] = r.Name + " " + canon(t, r.Object())
 	}
 	return out
 }

@@ -49,6 +49,7 @@ type Stats struct {
 	Requests int64 // every request
 	Searches int64 // search/INDEX, GET or POST
 	Gets     int64 // object reads and collection lists
+	Bytes    int64 // answer bodies
 	// MaxInFlight is the most requests answered at the same time.
 	MaxInFlight int64
 }
@@ -64,7 +65,7 @@ type Shard struct {
 	bags  []string
 	ready sync.Once
 
-	requests, searches, gets, inFlight, maxInFlight atomic.Int64
+	requests, searches, gets, bytes, inFlight, maxInFlight atomic.Int64
 
 	logMu sync.Mutex
 	log   []string
@@ -205,7 +206,7 @@ func (s *Shard) SetFailure(f *Failure) { s.failure.Store(f) }
 
 // Stats returns the counts since the last ResetStats.
 func (s *Shard) Stats() Stats {
-	return Stats{Requests: s.requests.Load(), Searches: s.searches.Load(), Gets: s.gets.Load(), MaxInFlight: s.maxInFlight.Load()}
+	return Stats{Requests: s.requests.Load(), Searches: s.searches.Load(), Gets: s.gets.Load(), Bytes: s.bytes.Load(), MaxInFlight: s.maxInFlight.Load()}
 }
 
 // ResetStats zeroes the counts and the request log.
@@ -213,6 +214,7 @@ func (s *Shard) ResetStats() {
 	s.requests.Store(0)
 	s.searches.Store(0)
 	s.gets.Store(0)
+	s.bytes.Store(0)
 	s.maxInFlight.Store(0)
 	s.logMu.Lock()
 	s.log = nil
@@ -236,8 +238,21 @@ func (s *Shard) record(r *http.Request) {
 	s.logMu.Unlock()
 }
 
+// counter counts the bytes of an answer.
+type counter struct {
+	http.ResponseWriter
+	n *atomic.Int64
+}
+
+func (c counter) Write(b []byte) (int, error) {
+	n, err := c.ResponseWriter.Write(b)
+	c.n.Add(int64(n))
+	return n, err
+}
+
 // ServeHTTP answers one Chef API request.
-func (s *Shard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (s *Shard) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	w := counter{rw, &s.bytes}
 	s.prepare()
 	s.requests.Add(1)
 	n := s.inFlight.Add(1)
@@ -260,11 +275,9 @@ func (s *Shard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if f := s.failure.Load(); f != nil {
 		if f.Close {
-			if hj, ok := w.(http.Hijacker); ok {
-				if conn, _, err := hj.Hijack(); err == nil {
-					conn.Close()
-					return
-				}
+			if conn, _, err := http.NewResponseController(rw).Hijack(); err == nil {
+				conn.Close()
+				return
 			}
 		}
 		writeError(w, f.Status, "fakeshard: failing on purpose")

@@ -1,7 +1,12 @@
 // Package result holds the shapes of a federated search: the request and
-// the merged answer. It imports nothing, so the API client (and gnife)
+// the merged answer. It imports nothing of the project, so the API client (and gnife)
 // can use them without pulling in the engine and its shard clients.
 package result
+
+import (
+	"bytes"
+	"encoding/json"
+)
 
 // Request is one federated search.
 type Request struct {
@@ -21,15 +26,46 @@ type Request struct {
 	// Cursor continues a walk where the previous page ended (its
 	// NextCursor); Start is then ignored.
 	Cursor string
+	// Order "none" streams rows as the shards deliver them, with no
+	// global sort (NDJSON only); "" or "name" is the merged name order.
+	Order string
 }
+
+// Orders of a streamed answer.
+const (
+	OrderName = "name"
+	OrderNone = "none"
+)
 
 // Row is one merged hit.
 type Row struct {
-	Name   string         `json:"name"`
-	Shard  string         `json:"shard"`
-	Source string         `json:"source"`
-	URL    string         `json:"url,omitempty"`
-	Data   map[string]any `json:"data"`
+	Name   string `json:"name"`
+	Shard  string `json:"shard"`
+	Source string `json:"source"`
+	URL    string `json:"url,omitempty"`
+	// Data is the object (or partial-search hash) as the shard sent it:
+	// raw JSON, so numbers keep their text (1794484758.0 stays so) and
+	// nothing is decoded that is only passed on. Decode it with
+	// Row.Object when a map is needed.
+	Data json.RawMessage `json:"data"`
+	// Ohai is the node's automatic.ohai_time as JSON number text, for the
+	// engine's duplicate rule; never sent.
+	Ohai string `json:"-"`
+}
+
+// Object decodes Data into a map, numbers kept as json.Number; nil when
+// Data is empty or not an object.
+func (r Row) Object() map[string]any {
+	var m map[string]any
+	if len(r.Data) == 0 {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(r.Data))
+	dec.UseNumber()
+	if dec.Decode(&m) != nil {
+		return nil
+	}
+	return m
 }
 
 // Sources of a row.
@@ -90,12 +126,15 @@ type Duplicate struct {
 
 // Result is a merged answer.
 type Result struct {
-	Total      int           `json:"total"`
-	Start      int           `json:"start"`
-	Rows       []Row         `json:"rows"`
-	Shards     ShardsSummary `json:"shards"`
-	Duplicates []Duplicate   `json:"duplicates"`
-	Cached     bool          `json:"cached,omitempty"`
+	Total  int           `json:"total"`
+	Start  int           `json:"start"`
+	Rows   []Row         `json:"rows"`
+	Shards ShardsSummary `json:"shards"`
+	// Duplicates are those of this page's rows; DuplicatesTotal counts
+	// them over the whole answer.
+	Duplicates      []Duplicate `json:"duplicates"`
+	DuplicatesTotal int         `json:"duplicates_total,omitempty"`
+	Cached          bool        `json:"cached,omitempty"`
 	// NextCursor, when set, fetches the page after this one.
 	NextCursor string `json:"next_cursor,omitempty"`
 }

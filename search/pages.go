@@ -1,0 +1,401 @@
+package search
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/shearch/shearch/shards"
+)
+
+// The data path keeps memory bounded by the page, not the fleet. A shard
+// whose matches fit in one page answers with its objects in the first
+// fan-out; a shard with more is read names first (name, ohai_time: what
+// ordering needs), and a page's objects are then read from the shards
+// that hold them, a chunk of names per request.
+
+// mergedRows is a whole merged answer, before paging. Rows of shards that
+// had more than a page carry no Data: fillObjects reads it per page.
+type mergedRows struct {
+	rows   []Row
+	shards ShardsSummary
+	// dups is sorted by name.
+	dups []Duplicate
+	// size is about how many bytes the answer holds, for the caches.
+	size int
+}
+
+const (
+	defaultFirstPageBytes = 16 << 20
+	defaultFetchChunk     = 200
+)
+
+func (e *Engine) firstPageBytes() int {
+	if e.FirstPageBytes > 0 {
+		return e.FirstPageBytes
+	}
+	return defaultFirstPageBytes
+}
+
+func (e *Engine) fetchChunk() int {
+	if e.FetchChunk > 0 {
+		return e.FetchChunk
+	}
+	return defaultFetchChunk
+}
+
+// shardCall is what the first fan-out asks each shard. Partial searches
+// and small indexes are one pass. A whole-node query asks for the first
+// page; a shard with more than that is asked for names and ohai_time only,
+// right away, so a slow shard does not wait for the others.
+func (e *Engine) shardCall(req Request, targets int) func(context.Context, *shards.Client) ([]shards.Row, error) {
+	if req.Partial != nil || req.Index != "node" {
+		return func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
+			return c.Search(ctx, req.Index, req.Query, req.Partial)
+		}
+	}
+	budget := e.firstPageBytes() / max(targets, 1)
+	return func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
+		rows, complete, err := c.FirstPage(ctx, req.Index, req.Query, nil, 0, budget)
+		if err != nil || complete {
+			return rows, err
+		}
+		var out []shards.Row
+		err = c.SearchEach(ctx, req.Index, req.Query, map[string][]string{}, func(r shards.Row) error {
+			out = append(out, shards.Row{Name: r.Name, Ohai: r.Ohai})
+			return nil
+		})
+		return out, err
+	}
+}
+
+func (e *Engine) fetchMerged(ctx context.Context, req Request) (*mergedRows, error) {
+	targets, err := e.Targets(req.Stack, req.Shards)
+	if err != nil {
+		return nil, err
+	}
+	isNode := req.Index == "node"
+	// The nodes several shards hold are looked up alongside the query,
+	// not after it: one round trip (the map is cached for ownersTTL).
+	var owners chan map[string][]nodeCopy
+	if isNode {
+		owners = make(chan map[string][]nodeCopy, 1)
+		go func() { owners <- e.duplicatedNodes(ctx, targets) }()
+	}
+	waitOwners := func() map[string][]nodeCopy {
+		if owners == nil {
+			return nil
+		}
+		c := <-owners
+		owners = nil
+		return c
+	}
+	defer waitOwners()
+	answers := e.fanOut(ctx, targets, e.shardCall(req, len(targets)))
+	if err := classify(answers); err != nil {
+		if e.Validate == nil || !refusedByAll(err) {
+			return nil, err
+		}
+		if answers, err = e.searchLocally(ctx, targets, req, req.Partial); err != nil {
+			return nil, err
+		}
+	}
+	if isNode && e.Fallback != nil {
+		e.fallBack(ctx, req, answers)
+	}
+	m := &mergedRows{shards: summarize(answers)}
+	if err := checkFailures(m.shards, req.Deny); err != nil {
+		return nil, err
+	}
+	m.rows, m.dups = merge(req.Index, answers)
+	if isNode {
+		m.rows, m.dups = e.dropStale(ctx, targets, m.rows, m.dups, waitOwners())
+	}
+	sort.Slice(m.dups, func(i, j int) bool { return m.dups[i].Name < m.dups[j].Name })
+	const rowOverhead = 128 // a Row's headers and the strings' own
+	for _, r := range m.rows {
+		m.size += rowOverhead + len(r.Name) + len(r.URL) + len(r.Data) + len(r.Ohai)
+	}
+	for _, d := range m.dups {
+		m.size += rowOverhead + len(d.Name) + 16*len(d.Stale)
+	}
+	return m, nil
+}
+
+// pageDuplicates lists the duplicates of the page's rows. A first page
+// also carries those whose every hit was a stale copy (no row at all), so
+// they are reported once. The count covers the whole answer.
+func (m *mergedRows) pageDuplicates(pg []Row, first bool) ([]Duplicate, int) {
+	out := []Duplicate{}
+	if len(m.dups) == 0 {
+		return out, 0
+	}
+	in := make(map[string]bool, len(pg))
+	for _, r := range pg {
+		in[r.Name] = true
+	}
+	for _, d := range m.dups {
+		if in[d.Name] || first && !m.has(d.Name) {
+			out = append(out, d)
+		}
+	}
+	return out, len(m.dups)
+}
+
+// has reports a row named name; rows are in name order.
+func (m *mergedRows) has(name string) bool {
+	i := sort.Search(len(m.rows), func(i int) bool { return m.rows[i].Name >= name })
+	return i < len(m.rows) && m.rows[i].Name == name
+}
+
+// fillObjects reads the objects of rows that carry names only, each from
+// the shard whose copy won the merge: one name:(a OR b ...) search per
+// chunk of names per shard, never one GET per node. Consul rows have no
+// Chef object and stay as they are. A node gone since the names pass is
+// left out of the page.
+func (e *Engine) fillObjects(ctx context.Context, rows []Row) ([]Row, error) {
+	need := map[string][]int{}
+	for i, r := range rows {
+		if r.Source == SourceChef && len(r.Data) == 0 {
+			need[r.Shard] = append(need[r.Shard], i)
+		}
+	}
+	if len(need) == 0 {
+		return rows, nil
+	}
+	out := make([]Row, len(rows))
+	copy(out, rows)
+	targets := map[string]shards.Shard{}
+	for _, s := range e.Topology.Shards("all") {
+		targets[s.Name] = s
+	}
+	var g errgroup.Group
+	g.SetLimit(e.limit())
+	chunk := e.fetchChunk()
+	for shard, idx := range need {
+		s, ok := targets[shard]
+		if !ok {
+			return nil, errorf(http.StatusBadGateway, "shard %s left the topology while paging; retry", shard)
+		}
+		c, err := e.Client(s)
+		if err != nil {
+			return nil, err
+		}
+		for lo := 0; lo < len(idx); lo += chunk {
+			part := idx[lo:min(lo+chunk, len(idx))]
+			g.Go(func() error { return fetchChunk(ctx, c, out, part) })
+		}
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	kept := out[:0]
+	for _, r := range out {
+		if r.Source != SourceChef || len(r.Data) > 0 {
+			kept = append(kept, r)
+		}
+	}
+	return kept, nil
+}
+
+// fetchChunk fills out[i].Data for the rows at idx, all held by c.
+func fetchChunk(ctx context.Context, c *shards.Client, out []Row, idx []int) error {
+	want := make(map[string]int, len(idx))
+	var names []string
+	for _, i := range idx {
+		want[out[i].Name] = i
+		names = append(names, out[i].Name)
+	}
+	q, _ := nameQuery(names)
+	if q != "" {
+		err := c.SearchEach(ctx, "node", q, nil, func(r shards.Row) error {
+			if i, ok := want[r.Name]; ok && len(out[i].Data) == 0 {
+				out[i].Data, out[i].Ohai = r.Data, r.Ohai
+			}
+			return nil
+		})
+		if err != nil {
+			return errorf(http.StatusBadGateway, "reading nodes from shard %s: %v", c.Shard.Name, err)
+		}
+	}
+	// Names the grammar cannot spell, or that the search did not find
+	// (renamed or deleted meanwhile, or a server that analyses names),
+	// are read one by one: rare, and a 404 only drops the row.
+	for _, i := range idx {
+		if len(out[i].Data) > 0 {
+			continue
+		}
+		raw, err := c.Do(ctx, http.MethodGet, "nodes/"+url.PathEscape(out[i].Name), nil)
+		if isClientError(err) {
+			continue
+		}
+		if err != nil {
+			return errorf(http.StatusBadGateway, "reading node %s: %v", out[i].Name, err)
+		}
+		out[i].Data = raw
+	}
+	return nil
+}
+
+// nameQuery is name:(a OR b ...) for the names the query grammar can
+// spell, with its special characters escaped; odd lists the others.
+func nameQuery(names []string) (q string, odd []string) {
+	var b strings.Builder
+	n := 0
+	for _, name := range names {
+		t, ok := queryTerm(name)
+		if !ok {
+			odd = append(odd, name)
+			continue
+		}
+		if n == 0 {
+			b.WriteString("name:(")
+		} else {
+			b.WriteString(" OR ")
+		}
+		b.WriteString(t)
+		n++
+	}
+	if n == 0 {
+		return "", odd
+	}
+	b.WriteByte(')')
+	return b.String(), odd
+}
+
+// queryTerm escapes a name as one term of Chef's query grammar: ASCII
+// letters, digits and _ . @ + - as they are, its special characters
+// behind a backslash (so * and ? are not wildcards). A name that starts
+// with @ + - or holds any other byte cannot be a term.
+func queryTerm(name string) (string, bool) {
+	if name == "" {
+		return "", false
+	}
+	var b strings.Builder
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '_', c == '.':
+			b.WriteByte(c)
+		case c == '@' || c == '+' || c == '-':
+			if i == 0 {
+				return "", false
+			}
+			b.WriteByte(c)
+		case strings.IndexByte(`[]\/"!(){}^~*?:`, c) >= 0:
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		default:
+			return "", false
+		}
+	}
+	return b.String(), true
+}
+
+// orderCache is the cache of merged orders reused by later pages.
+func (e *Engine) orderCache() *Cache {
+	e.ordersOnce.Do(func() {
+		ttl := e.OrderTTL
+		if ttl == 0 {
+			ttl = defaultOrderTTL
+		}
+		e.orders = &Cache{TTL: ttl, MaxBytes: e.OrderBytes}
+		if e.orders.MaxBytes <= 0 {
+			e.orders.MaxBytes = defaultOrderBytes
+		}
+	})
+	return e.orders
+}
+
+// Stream emits every row of the merged answer from Start, in order, then
+// returns the answer without rows. Objects are read a batch at a time
+// from the shards that hold them, so memory holds names and one batch,
+// and a client that reads slowly slows the reads instead of growing
+// Shearch's memory. begin, when not nil, hears the shard summary once
+// the merge is done and before the first row, so an HTTP answer can carry
+// it in its headers.
+func (e *Engine) Stream(ctx context.Context, req Request, begin func(ShardsSummary), emit func(Row) error) (*Result, error) {
+	if err := e.check(&req); err != nil {
+		return nil, err
+	}
+	switch req.Order {
+	case OrderNone:
+		return e.streamUnordered(ctx, req, begin, emit)
+	case "", OrderName:
+	default:
+		return nil, errorf(http.StatusBadRequest, "order=%s: use name (the default) or none", req.Order)
+	}
+	m, cached, err := e.merged(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if begin != nil {
+		begin(m.shards)
+	}
+	rows := page(m.rows, req.Start, len(m.rows)+1)
+	if req.Rows > 0 && req.Rows < len(rows) {
+		rows = rows[:req.Rows]
+	}
+	if err := e.emitBatches(ctx, rows, emit); err != nil {
+		return nil, err
+	}
+	res := &Result{Total: len(m.rows), Start: req.Start, Rows: []Row{}, Shards: m.shards, Duplicates: m.dups, DuplicatesTotal: len(m.dups), Cached: cached}
+	if res.Duplicates == nil {
+		res.Duplicates = []Duplicate{}
+	}
+	return res, nil
+}
+
+// streamBatch is how many rows a stream reads ahead: a Chef page.
+const streamBatch = shards.DefaultPageSize
+
+// emitBatches fills and emits rows a batch at a time, reading the next
+// batch while the current one is written, so the shards and the client
+// work side by side; at most two batches are held.
+func (e *Engine) emitBatches(ctx context.Context, rows []Row, emit func(Row) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type filled struct {
+		rows []Row
+		err  error
+	}
+	next := make(chan filled, 1)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	fetch := func(lo int) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			part, err := e.fillObjects(ctx, rows[lo:min(lo+streamBatch, len(rows))])
+			next <- filled{part, err}
+		}()
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	fetch(0)
+	for lo := 0; lo < len(rows); lo += streamBatch {
+		f := <-next
+		if f.err != nil {
+			return f.err
+		}
+		if lo+streamBatch < len(rows) {
+			fetch(lo + streamBatch)
+		}
+		for _, r := range f.rows {
+			if err := emit(r); err != nil {
+				cancel()
+				if lo+streamBatch < len(rows) {
+					<-next
+				}
+				return err
+			}
+		}
+	}
+	return nil
+}
