@@ -83,7 +83,7 @@ func (e *Engine) fetchMerged(ctx context.Context, req Request) (*mergedRows, err
 	// The nodes several shards hold are looked up alongside the query,
 	// not after it: one round trip (the map is cached for ownersTTL).
 	var owners chan map[string][]nodeCopy
-	if isNode {
+	if isNode && !matchesAll(req.Query) {
 		owners = make(chan map[string][]nodeCopy, 1)
 		go func() { owners <- e.duplicatedNodes(ctx, targets) }()
 	}
@@ -113,7 +113,7 @@ func (e *Engine) fetchMerged(ctx context.Context, req Request) (*mergedRows, err
 		return nil, err
 	}
 	m.rows, m.dups = merge(req.Index, answers)
-	if isNode {
+	if owners != nil {
 		m.rows, m.dups = e.dropStale(ctx, targets, m.rows, m.dups, waitOwners())
 	}
 	sort.Slice(m.dups, func(i, j int) bool { return m.dups[i].Name < m.dups[j].Name })
