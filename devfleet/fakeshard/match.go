@@ -174,26 +174,32 @@ func canonical(body map[string][]string) string {
 // path looked up in the object (a node's merged attributes, under its own
 // name, chef_environment and run_list).
 func (s *Shard) encodePartial(c *collection, hits []int, body map[string][]string) ([][]byte, error) {
+	coll := map[string]string{"node": "nodes", "role": "roles", "environment": "environments", "client": "clients"}[c.index]
+	if coll == "" {
+		coll = "data/" + c.index
+	}
+	keys := make([]string, 0, len(body))
+	for k := range body {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
 	out := make([][]byte, len(hits))
-	for k, i := range hits {
+	for n, i := range hits {
 		e := c.entries[i]
-		obj, err := decode(e.raw)
-		if err != nil {
-			return nil, err
+		u, _ := json.Marshal(s.URL() + "/" + coll + "/" + e.name)
+		b := append(append([]byte(`{"url":`), u...), `,"data":{`...)
+		for k, key := range keys {
+			v, err := rawLookup(c.index, e.raw, body[key])
+			if err != nil {
+				return nil, fmt.Errorf("fakeshard: a partial row of %s: %v", e.name, err)
+			}
+			if k > 0 {
+				b = append(b, ',')
+			}
+			kq, _ := json.Marshal(key)
+			b = append(append(append(b, kq...), ':'), v...)
 		}
-		data := make(map[string]any, len(body))
-		for key, path := range body {
-			data[key] = lookup(c.index, obj, path)
-		}
-		coll := map[string]string{"node": "nodes", "role": "roles", "environment": "environments", "client": "clients"}[c.index]
-		if coll == "" {
-			coll = "data/" + c.index
-		}
-		b, err := json.Marshal(map[string]any{"url": s.URL() + "/" + coll + "/" + e.name, "data": data})
-		if err != nil {
-			return nil, fmt.Errorf("fakeshard: encoding a partial row of %s: %v", e.name, err)
-		}
-		out[k] = b
+		out[n] = append(b, "}}"...)
 	}
 	return out, nil
 }
