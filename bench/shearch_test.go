@@ -41,7 +41,8 @@ func binary(tb testing.TB, name string) string {
 			return
 		}
 		for _, n := range []string{"shearch", "gnife"} {
-			cmd := exec.Command("go", "build", "-o", filepath.Join(binaries.dir, n), "./cmd/"+n)
+			// Built as `make build` builds them.
+			cmd := exec.Command("go", "build", "-tags", "urfave_cli_no_docs", "-ldflags", "-s -w", "-o", filepath.Join(binaries.dir, n), "./cmd/"+n)
 			cmd.Dir = ".."
 			if out, err := cmd.CombinedOutput(); err != nil {
 				binaries.err = fmt.Errorf("go build ./cmd/%s: %v\n%s", n, err, out)
