@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,11 +18,18 @@ const gnifeRuns = 30
 
 // BenchmarkGnife times whole gnife processes as a user runs them: `gnife
 // search node '*:*' -i` through a shearch process over 3 real goiardi
-// shards of 400 nodes each, and `gnife --version`. Medians of 30.
+// shards of 400 nodes each, and `gnife --version`. Medians of 30. With
+// SHEARCH_BENCH_BASELINE=DIR (DIR/shearch and DIR/gnife built from an
+// older commit), the baseline runs too, each run interleaved with the
+// current one, so both see the same machine load.
 func BenchmarkGnife(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	gnife := binary(b, "gnife")
+	type build struct {
+		name  string
+		gnife string
+		env   []string
+	}
 	fx := devfleet.Synthetic(1200, 7, time.Now().Unix())
 	c, err := devfleet.StartCluster(ctx, "gbench", "prod", 3, fx)
 	if err != nil {
@@ -30,7 +38,12 @@ func BenchmarkGnife(b *testing.B) {
 	defer c.Stop()
 	p := startShearch(b, c.ShardList(), "")
 	defer p.stop()
-	env := append(os.Environ(), "SHEARCH_URL="+p.URL, "GNIFE_CONFIG=/dev/null")
+	builds := []build{{"current", binary(b, "gnife"), append(os.Environ(), "SHEARCH_URL="+p.URL, "GNIFE_CONFIG=/dev/null")}}
+	if dir := os.Getenv("SHEARCH_BENCH_BASELINE"); dir != "" {
+		bp := startShearchBin(b, filepath.Join(dir, "shearch"), c.ShardList(), "")
+		defer bp.stop()
+		builds = append(builds, build{"baseline", filepath.Join(dir, "gnife"), append(os.Environ(), "SHEARCH_URL="+bp.URL, "GNIFE_CONFIG=/dev/null")})
+	}
 
 	for _, tc := range []struct {
 		name  string
@@ -42,28 +55,32 @@ func BenchmarkGnife(b *testing.B) {
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				var took []time.Duration
+				took := make([][]time.Duration, len(builds))
 				for r := 0; r < gnifeRuns; r++ {
-					cmd := exec.CommandContext(ctx, gnife, tc.args...)
-					cmd.Env = env
-					var out, errOut bytes.Buffer
-					cmd.Stdout, cmd.Stderr = &out, &errOut
-					begin := time.Now()
-					err := cmd.Run()
-					took = append(took, time.Since(begin))
-					if err != nil {
-						b.Fatalf("gnife %v: %v\n%s", tc.args, err, errOut.String())
-					}
-					if tc.check != nil {
-						if err := tc.check(out.String()); err != nil {
-							b.Fatalf("gnife %v: %v", tc.args, err)
+					for k, bd := range builds {
+						cmd := exec.CommandContext(ctx, bd.gnife, tc.args...)
+						cmd.Env = bd.env
+						var out, errOut bytes.Buffer
+						cmd.Stdout, cmd.Stderr = &out, &errOut
+						begin := time.Now()
+						err := cmd.Run()
+						took[k] = append(took[k], time.Since(begin))
+						if err != nil {
+							b.Fatalf("%s gnife %v: %v\n%s", bd.name, tc.args, err, errOut.String())
+						}
+						if tc.check != nil {
+							if err := tc.check(out.String()); err != nil {
+								b.Fatalf("%s gnife %v: %v", bd.name, tc.args, err)
+							}
 						}
 					}
 				}
-				m := median(took)
-				b.ReportMetric(float64(m.Microseconds())/1000, "median-ms")
-				b.Logf("FIGURE gnife %s: median %.1f ms of %d runs (min %.1f, max %.1f)", strings.Join(tc.args, " "),
-					float64(m.Microseconds())/1000, gnifeRuns, float64(minDur(took).Microseconds())/1000, float64(maxDur(took).Microseconds())/1000)
+				for k, bd := range builds {
+					m := median(took[k])
+					b.ReportMetric(float64(m.Microseconds())/1000, bd.name+"-median-ms")
+					b.Logf("FIGURE %s gnife %s: median %.1f ms of %d runs (min %.1f, max %.1f)", bd.name, strings.Join(tc.args, " "),
+						float64(m.Microseconds())/1000, gnifeRuns, float64(minDur(took[k]).Microseconds())/1000, float64(maxDur(took[k]).Microseconds())/1000)
+				}
 			}
 		})
 	}

@@ -68,6 +68,12 @@ type shearchProc struct {
 // read afterwards is one scenario's.
 func startShearch(tb testing.TB, list []shards.Shard, extra string) *shearchProc {
 	tb.Helper()
+	return startShearchBin(tb, binary(tb, "shearch"), list, extra)
+}
+
+// startShearchBin is startShearch with a given shearch binary.
+func startShearchBin(tb testing.TB, bin string, list []shards.Shard, extra string) *shearchProc {
+	tb.Helper()
 	dir := tb.TempDir()
 	var cfg strings.Builder
 	fmt.Fprintf(&cfg, "default_stack: prod\nshards:\n  timeout: 60s\n  static:\n")
@@ -85,7 +91,7 @@ func startShearch(tb testing.TB, list []shards.Shard, extra string) *shearchProc
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	p := &shearchProc{URL: "http://" + addr, log: &bytes.Buffer{}, done: make(chan error, 1)}
-	p.cmd = exec.Command(binary(tb, "shearch"), "serve", "--config", path, "--listen", addr)
+	p.cmd = exec.Command(bin, "serve", "--config", path, "--listen", addr)
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
 	if err := p.cmd.Start(); err != nil {
 		tb.Fatal(err)
