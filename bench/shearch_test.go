@@ -68,7 +68,11 @@ type shearchProc struct {
 // read afterwards is one scenario's.
 func startShearch(tb testing.TB, list []shards.Shard, extra string) *shearchProc {
 	tb.Helper()
-	return startShearchBin(tb, binary(tb, "shearch"), list, extra)
+	bin := os.Getenv("SHEARCH_BENCH_SHEARCH") // another build, for a baseline
+	if bin == "" {
+		bin = binary(tb, "shearch")
+	}
+	return startShearchBin(tb, bin, list, extra)
 }
 
 // startShearchBin is startShearch with a given shearch binary.
