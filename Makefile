@@ -7,9 +7,9 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X github.com/shearch/shearch/gnife.Version=$(VERSION)
 APT_PACKAGES := goiardi openssh-server openssh-client zsh fish bash-completion
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-FUZZTIME ?= 20s
+FUZZTIME ?= 15s
 
-.PHONY: deps apt-deps build test vet demo bench fuzz install-completion clean
+.PHONY: deps apt-deps build test vet demo bench loadtest fuzz install-completion clean
 
 ## deps: goiardi and the ssh/shell test tools from Debian, consul built into bin/ (idempotent).
 ## The Debian install (network) and the consul build (CPU) run side by side.
@@ -55,18 +55,28 @@ test: deps build vet
 	$(GO) test -count=1 -timeout 40m ./...
 	$(MAKE) fuzz
 
+## fuzz: each target for FUZZTIME: the query parser, and the shard path
+## rules (names, then whole requests through Shearch to a recording shard)
 fuzz:
 	$(GO) test ./search/query/ -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZTIME)
+	$(GO) test ./shards/ -run='^$$' -fuzz=FuzzShardPath -fuzztime=$(FUZZTIME)
+	$(GO) test ./api/server/ -run='^$$' -fuzz=FuzzRequestPaths -fuzztime=$(FUZZTIME)
 
 ## demo: the whole system on this machine, serving on 127.0.0.1:4000 until Ctrl-C
 demo: deps build
 	bin/shearch dev
 
-## bench: the benchmarks, with their figures; bench/ is the scale rig (a
-## shearch process over fake shards; see BENCHMARKS.md), run once per figure
+## bench: the benchmarks, with their figures; then the scale rig (bench/: a
+## shearch process over fake shards, run once per figure) and the 60 s load
+## test (BENCHMARKS.md)
 bench: deps build
 	$(GO) test -run='^$$' -bench=. -benchtime=20x -benchmem $$($(GO) list ./... | grep -v '/bench$$')
 	$(GO) test -run='^$$' -bench=. -benchtime=1x -timeout 30m ./bench/
+	$(MAKE) --no-print-directory loadtest
+
+## loadtest: 200 clients for 60 s against 3 goiardi shards, one stopped and started every 10 s
+loadtest:
+	set -o pipefail; $(GO) test -tags loadtest -run='^TestLoad$$' -count=1 -v -timeout 10m ./api/server/ 2>&1 | grep -v 'level='
 
 install-completion: build
 	@mkdir -p $(HOME)/.local/share/bash-completion/completions $(HOME)/.zfunc $(HOME)/.config/fish/completions

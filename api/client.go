@@ -5,6 +5,8 @@ package api
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -31,16 +33,39 @@ type Config struct {
 	// Timeout bounds each request (default 60s: a fan-out waits for its
 	// slowest shard).
 	Timeout time.Duration
+	// CAFile is a PEM file of the certificate authorities trusted for an
+	// https Address, instead of the system's (as consul/api's
+	// TLSConfig.CAFile). Ignored when HTTPClient is set.
+	CAFile string
 }
 
-// DefaultConfig reads SHEARCH_URL and SHEARCH_TOKEN.
+// DefaultConfig reads SHEARCH_URL, SHEARCH_TOKEN and SHEARCH_CACERT.
 func DefaultConfig() *Config {
 	c := &Config{Address: DefaultAddress, Timeout: 60 * time.Second}
 	if v := os.Getenv("SHEARCH_URL"); v != "" {
 		c.Address = v
 	}
 	c.Token = os.Getenv("SHEARCH_TOKEN")
+	c.CAFile = os.Getenv("SHEARCH_CACERT")
 	return c
+}
+
+// transport trusts CAFile's authorities when set; nil means the default.
+func (cfg *Config) transport() (http.RoundTripper, error) {
+	if cfg.CAFile == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(cfg.CAFile)
+	if err != nil {
+		return nil, fmt.Errorf("CA file (SHEARCH_CACERT or ca_file): %v", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("CA file %s (SHEARCH_CACERT or ca_file) holds no PEM certificate", cfg.CAFile)
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return t, nil
 }
 
 // Client calls Shearch.
@@ -65,7 +90,11 @@ func NewClient(cfg *Config) (*Client, error) {
 		if t == 0 {
 			t = 60 * time.Second
 		}
-		hc = &http.Client{Timeout: t}
+		rt, err := cfg.transport()
+		if err != nil {
+			return nil, err
+		}
+		hc = &http.Client{Timeout: t, Transport: rt}
 	}
 	return &Client{cfg: *cfg, base: u, http: hc}, nil
 }

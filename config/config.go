@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,11 +29,35 @@ type Config struct {
 	// CacheFile keeps the last-known-good topology across restarts.
 	CacheFile string `yaml:"cache_file"`
 	Search    Search `yaml:"search"`
+	Server    Server `yaml:"server"`
+	TLS       TLS    `yaml:"tls"`
+	// ShutdownTimeout bounds how long SIGTERM waits for in-flight requests.
+	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
 }
 
-// Auth holds the bearer tokens.
+// Server bounds what one client may cost (see limits.go).
+type Server struct {
+	ReadTimeout  Duration `yaml:"read_timeout"`
+	WriteTimeout Duration `yaml:"write_timeout"`
+	IdleTimeout  Duration `yaml:"idle_timeout"`
+	MaxBodyBytes Bytes    `yaml:"max_body_bytes"`
+}
+
+// TLS makes Shearch serve HTTPS: both files, or neither.
+type TLS struct {
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+}
+
+// Auth says who may read and who may write; empty, anyone reads.
 type Auth struct {
+	// TokensFile: a bearer token a line, "TOKEN" (read) or "TOKEN write".
 	TokensFile string `yaml:"tokens_file"`
+	// ChefKeysDir holds NAME.pem public keys: Chef-signed requests
+	// (X-Ops-Sign 1.0, 1.1, 1.3) authenticate as NAME.
+	ChefKeysDir string `yaml:"chef_keys_dir"`
+	// Writers are the Chef-signed names that may write.
+	Writers []string `yaml:"writers"`
 }
 
 // Shards holds the defaults and the hand-listed shards.
@@ -41,6 +66,17 @@ type Shards struct {
 	ClientName string        `yaml:"client_name"`
 	ClientKey  string        `yaml:"client_key"`
 	Static     []StaticShard `yaml:"static"`
+	// MaxAnswerBytes bounds one shard's answer to one request.
+	MaxAnswerBytes Bytes `yaml:"max_answer_bytes"`
+	// MaxInFlight bounds the requests open to one shard, all client
+	// requests together.
+	MaxInFlight int `yaml:"max_in_flight"`
+	// BreakerFailures consecutive connection failures or timeouts open a
+	// shard's breaker; BreakerInterval later one probe goes through.
+	BreakerFailures int      `yaml:"breaker_failures"`
+	BreakerInterval Duration `yaml:"breaker_interval"`
+	// RetryBudget is the share of extra requests retries may add.
+	RetryBudget float64 `yaml:"retry_budget"`
 }
 
 // StaticShard is one shard listed by hand.
@@ -72,6 +108,11 @@ type Route53Record struct {
 type Consul struct {
 	Address      string `yaml:"address"`
 	ShardService string `yaml:"shard_service"`
+	// ShardTag must be on a service for it to become a shard: being
+	// registered in Consul is not enough to receive admin-signed requests.
+	ShardTag string `yaml:"shard_tag"`
+	// ShardScheme is how discovered shards are reached: https or http.
+	ShardScheme  string `yaml:"shard_scheme"`
 	NodeFallback bool   `yaml:"node_fallback"`
 }
 
@@ -80,6 +121,22 @@ type Search struct {
 	Concurrency int      `yaml:"concurrency"`
 	CacheTTL    Duration `yaml:"cache_ttl"`
 	CacheSize   int      `yaml:"cache_size"`
+	// MaxQueryBytes bounds q.
+	MaxQueryBytes Bytes `yaml:"max_query_bytes"`
+	// MaxWaiting requests may queue for a shard slot, each for MaxWait
+	// at most; past either, the request is shed with 429 (503).
+	MaxWaiting int      `yaml:"max_waiting"`
+	MaxWait    Duration `yaml:"max_wait"`
+	// CacheBytes bounds the cached answers in bytes (0: 64 MiB).
+	CacheBytes Bytes `yaml:"cache_bytes"`
+	// OrderTTL is how long later pages of a query reuse its merged
+	// order (0: 30s; negative: off), bounded by OrderCacheBytes (0: 64 MiB).
+	OrderTTL        Duration `yaml:"order_ttl"`
+	OrderCacheBytes Bytes    `yaml:"order_cache_bytes"`
+	// FirstPageBytes bounds the whole objects a first fan-out holds
+	// (0: 16 MiB); FetchChunk is the names per object fetch (0: 200).
+	FirstPageBytes Bytes `yaml:"first_page_bytes"`
+	FetchChunk     int   `yaml:"fetch_chunk"`
 }
 
 // Duration reads "10s"-style YAML values.
@@ -117,13 +174,7 @@ func Load(path string) (*Config, error) {
 
 // Parse reads a config from YAML text and fills in the defaults.
 func Parse(data []byte) (*Config, error) {
-	c := &Config{
-		Listen:       "127.0.0.1:4000",
-		DefaultStack: "prod",
-		Shards:       Shards{Timeout: Duration{10 * time.Second}, ClientName: "admin"},
-		Route53:      Route53{Refresh: Duration{60 * time.Second}, URLTemplate: "https://{target}"},
-		Consul:       Consul{ShardService: "chef-server"},
-	}
+	c := Defaults()
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil && err.Error() != "EOF" {
@@ -133,6 +184,25 @@ func Parse(data []byte) (*Config, error) {
 		return nil, errors.New(strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	return c, c.check()
+}
+
+// Defaults is the configuration an empty file gives.
+func Defaults() *Config {
+	return &Config{
+		Listen:       "127.0.0.1:4000",
+		DefaultStack: "prod",
+		Shards: Shards{Timeout: Duration{10 * time.Second}, ClientName: "admin", MaxAnswerBytes: 256 << 20, MaxInFlight: 16,
+			BreakerFailures: 5, BreakerInterval: Duration{10 * time.Second}, RetryBudget: 0.1},
+		ShutdownTimeout: Duration{30 * time.Second},
+		Route53:         Route53{Refresh: Duration{60 * time.Second}, URLTemplate: "https://{target}"},
+		Consul:          Consul{ShardService: "chef-server", ShardTag: "shearch", ShardScheme: "https"},
+		Search:          Search{MaxQueryBytes: 16 << 10, MaxWaiting: 256, MaxWait: Duration{5 * time.Second}},
+		// A search waits for its slowest shard (shards.timeout per page),
+		// so the write timeout leaves room for several; NDJSON streams
+		// move it forward at each flush.
+		Server: Server{ReadTimeout: Duration{60 * time.Second}, WriteTimeout: Duration{120 * time.Second},
+			IdleTimeout: Duration{120 * time.Second}, MaxBodyBytes: 1 << 20},
+	}
 }
 
 func (c *Config) check() error {
@@ -153,6 +223,22 @@ func (c *Config) check() error {
 			return fmt.Errorf("%s (%s): stack is missing (prod, dev, ...)", where, s.Name)
 		}
 	}
+	switch {
+	case c.Shards.MaxInFlight < 1:
+		return fmt.Errorf("shards.max_in_flight is %d: it must be at least 1", c.Shards.MaxInFlight)
+	case c.Search.MaxWaiting < 1:
+		return fmt.Errorf("search.max_waiting is %d: it must be at least 1", c.Search.MaxWaiting)
+	case c.Search.MaxWait.Duration <= 0:
+		return errors.New("search.max_wait must be positive (5s, ...)")
+	case c.Shards.BreakerFailures < 1:
+		return fmt.Errorf("shards.breaker_failures is %d: it must be at least 1", c.Shards.BreakerFailures)
+	case c.Shards.BreakerInterval.Duration <= 0:
+		return errors.New("shards.breaker_interval must be positive (10s, ...)")
+	case c.Shards.RetryBudget <= 0 || c.Shards.RetryBudget > 1:
+		return fmt.Errorf("shards.retry_budget is %v: give a share above 0 and at most 1 (0.1: retries add at most 10%% more requests)", c.Shards.RetryBudget)
+	case c.ShutdownTimeout.Duration <= 0:
+		return errors.New("shutdown_timeout must be positive (30s, ...)")
+	}
 	if len(c.Route53.Records) > 0 && c.Route53.ZoneID == "" {
 		return errors.New("route53.zone_id is missing: records need the hosted zone that holds them")
 	}
@@ -164,6 +250,60 @@ func (c *Config) check() error {
 	if !strings.Contains(c.Route53.URLTemplate, "{target}") {
 		return fmt.Errorf("route53.url_template %q has no {target}", c.Route53.URLTemplate)
 	}
+	return c.checkLimits()
+}
+
+// checkLimits checks the bounds, TLS and the Consul shard rules.
+func (c *Config) checkLimits() error {
+	for key, d := range map[string]Duration{"server.read_timeout": c.Server.ReadTimeout,
+		"server.write_timeout": c.Server.WriteTimeout, "server.idle_timeout": c.Server.IdleTimeout, "shards.timeout": c.Shards.Timeout} {
+		if d.Duration <= 0 {
+			return fmt.Errorf("%s must be a positive duration such as 30s", key)
+		}
+	}
+	for key, b := range map[string]Bytes{"server.max_body_bytes": c.Server.MaxBodyBytes,
+		"search.max_query_bytes": c.Search.MaxQueryBytes, "shards.max_answer_bytes": c.Shards.MaxAnswerBytes} {
+		if b <= 0 {
+			return fmt.Errorf("%s must be a positive size such as 1MiB", key)
+		}
+	}
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		return errors.New("tls: set both cert_file and key_file to serve HTTPS, or neither")
+	}
+	if c.Consul.ShardScheme != "http" && c.Consul.ShardScheme != "https" {
+		return fmt.Errorf("consul.shard_scheme %q: use https (the default) or http", c.Consul.ShardScheme)
+	}
+	if c.Consul.ShardTag == "" {
+		return errors.New("consul.shard_tag is empty: name the tag a Consul service needs to be a shard (default shearch)")
+	}
+	return nil
+}
+
+// Bytes reads a size: a plain number of bytes, or 16KiB, 1MiB, 1GiB.
+type Bytes int64
+
+// UnmarshalYAML parses a size.
+func (b *Bytes) UnmarshalYAML(n *yaml.Node) error {
+	var s string
+	if err := n.Decode(&s); err != nil {
+		return err
+	}
+	t := strings.TrimSpace(s)
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"B", 1}} {
+		if v, ok := strings.CutSuffix(t, u.suffix); ok {
+			t, mult = strings.TrimSpace(v), u.mult
+			break
+		}
+	}
+	v, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || v < 0 || v > (1<<62)/mult {
+		return fmt.Errorf("line %d: %q is not a size (use 1048576, 16KiB, 64MiB, 1GiB)", n.Line, s)
+	}
+	*b = Bytes(v * mult)
 	return nil
 }
 

@@ -68,7 +68,8 @@ func NodeRegistration(shard string, n Object) *consulapi.CatalogRegistration {
 }
 
 // RegisterShard registers a Chef server as the chef-server service with
-// stack: and shard: tags, under a Consul node of its own.
+// the shearch tag (consul.shard_tag) and stack: and shard: tags, under a
+// Consul node of its own.
 func RegisterShard(ctx context.Context, c *consulapi.Client, service string, s shards.Shard) error {
 	u, err := url.Parse(s.URL)
 	if err != nil {
@@ -82,7 +83,7 @@ func RegisterShard(ctx context.Context, c *consulapi.Client, service string, s s
 	reg := &consulapi.CatalogRegistration{
 		Node: "chef-server-" + s.Name, Address: host,
 		Service: &consulapi.AgentService{ID: service + "-" + s.Name, Service: service, Address: host, Port: port,
-			Tags: []string{"stack:" + s.Stack, "shard:" + s.Name}},
+			Tags: []string{shards.DefaultShardTag, "stack:" + s.Stack, "shard:" + s.Name}},
 		Check: &consulapi.AgentCheck{CheckID: "chef-api-" + s.Name, Name: "Chef API", Status: consulapi.HealthPassing,
 			ServiceID: service + "-" + s.Name},
 	}

@@ -67,9 +67,12 @@ func StartDev(ctx context.Context, o DevOptions) (d *Dev, err error) {
 		o.Log = io.Discard
 	}
 	d = &Dev{Dir: o.Dir}
+	// The error returns below set d to nil: stop what was started
+	// through a copy.
+	started := d
 	defer func() {
 		if err != nil {
-			d.Stop()
+			started.Stop()
 		}
 	}()
 	if d.Dir == "" {
@@ -124,7 +127,7 @@ func StartDev(ctx context.Context, o DevOptions) (d *Dev, err error) {
 			}
 			// Shearch signs as its own admin client, the same key on every
 			// shard, as discovered shards share the configured key.
-			if _, err := admin.Do(gctx, "POST", "clients", Object{"name": "shearch", "admin": true, "public_key": pub}); err != nil {
+			if _, err := admin.Do(gctx, "POST", shards.CollectionPath(shards.Clients), Object{"name": "shearch", "admin": true, "public_key": pub}); err != nil {
 				return fmt.Errorf("creating the shearch client on %s: %v", s.Name, err)
 			}
 			if err := Load(gctx, admin, parts[i]); err != nil {
@@ -165,7 +168,9 @@ func StartDev(ctx context.Context, o DevOptions) (d *Dev, err error) {
 		Shards:       config.Shards{Timeout: config.Duration{Duration: 10 * time.Second}, ClientName: "shearch", ClientKey: keyPath},
 		Route53: config.Route53{Endpoint: r53URL, Region: "us-east-1", ZoneID: DevZone, URLTemplate: "http://{target}:" + port,
 			Refresh: config.Duration{Duration: 10 * time.Second}, Records: []config.Route53Record{{Name: DevRecord, Stack: "prod"}}},
-		Consul:    config.Consul{Address: d.Consul.Addr(), ShardService: shards.DefaultShardService, NodeFallback: true},
+		// goiardi serves plain HTTP on loopback here; production shards are https.
+		Consul: config.Consul{Address: d.Consul.Addr(), ShardService: shards.DefaultShardService, ShardTag: shards.DefaultShardTag,
+			ShardScheme: "http", NodeFallback: true},
 		CacheFile: filepath.Join(d.Dir, "topology.json"),
 	}
 	return d, nil
@@ -219,6 +224,9 @@ func writeKey(path string) (publicPEM string, err error) {
 
 // Stop stops every part. Safe on a half-started fleet.
 func (d *Dev) Stop() {
+	if d == nil {
+		return
+	}
 	if d.Route53 != nil {
 		d.Route53.Close()
 	}

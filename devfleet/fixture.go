@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -115,12 +114,12 @@ func Load(ctx context.Context, c *shards.Client, fx *Fixture) error {
 		if str(e["name"]) == "_default" {
 			continue // goiardi has its own, and it cannot be changed
 		}
-		if err := put(ctx, c, "environments", e); err != nil {
+		if err := put(ctx, c, shards.Environments, "", e); err != nil {
 			return err
 		}
 	}
 	for _, r := range fx.Roles {
-		if err := put(ctx, c, "roles", r); err != nil {
+		if err := put(ctx, c, shards.Roles, "", r); err != nil {
 			return err
 		}
 	}
@@ -130,11 +129,11 @@ func Load(ctx context.Context, c *shards.Client, fx *Fixture) error {
 	}
 	sort.Strings(bags)
 	for _, b := range bags {
-		if _, err := c.Do(ctx, "POST", "data", Object{"name": b}); err != nil && !isConflict(err) {
+		if _, err := c.Do(ctx, "POST", shards.CollectionPath(shards.DataBags), Object{"name": b}); err != nil && !isConflict(err) {
 			return fmt.Errorf("creating data bag %s: %v", b, err)
 		}
 		for _, it := range fx.DataBags[b] {
-			if err := put(ctx, c, "data/"+url.PathEscape(b), it); err != nil {
+			if err := put(ctx, c, shards.DataBags, b, it); err != nil {
 				return err
 			}
 		}
@@ -144,7 +143,7 @@ func Load(ctx context.Context, c *shards.Client, fx *Fixture) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
 	for _, nd := range fx.Nodes {
-		g.Go(func() error { return put(gctx, c, "nodes", nd) })
+		g.Go(func() error { return put(gctx, c, shards.Nodes, "", nd) })
 	}
 	if err := g.Wait(); err != nil {
 		return err
@@ -154,7 +153,7 @@ func Load(ctx context.Context, c *shards.Client, fx *Fixture) error {
 		if pk, ok := cl["public_key"].(string); ok {
 			body["public_key"] = pk
 		}
-		if _, err := c.Do(ctx, "POST", "clients", body); err != nil && !isConflict(err) {
+		if _, err := c.Do(ctx, "POST", shards.CollectionPath(shards.Clients), body); err != nil && !isConflict(err) {
 			return fmt.Errorf("creating client %s: %v", str(cl["name"]), err)
 		}
 	}
@@ -184,18 +183,28 @@ func WaitIndexed(ctx context.Context, c *shards.Client, n int) error {
 	}
 }
 
-// put creates an object, or replaces it when it exists already.
-func put(ctx context.Context, c *shards.Client, collection string, o Object) error {
+// put creates an object, or replaces it when it exists already. bag is
+// the data bag of an item, "" for other kinds.
+func put(ctx context.Context, c *shards.Client, kind shards.Kind, bag string, o Object) error {
 	name := str(o["name"])
-	if strings.HasPrefix(collection, "data/") {
-		name = str(o["id"])
+	var parent []string
+	if kind == shards.DataBags {
+		name, parent = str(o["id"]), []string{bag}
 	}
-	_, err := c.Do(ctx, "POST", collection, o)
+	coll, err := shards.ObjectPath(kind, parent...)
+	if err != nil {
+		return err
+	}
+	obj, err := shards.ObjectPath(kind, append(parent, name)...)
+	if err != nil {
+		return fmt.Errorf("loading %s: %v", coll, err)
+	}
+	_, err = c.Do(ctx, "POST", coll, o)
 	if isConflict(err) {
-		_, err = c.Do(ctx, "PUT", collection+"/"+url.PathEscape(name), o)
+		_, err = c.Do(ctx, "PUT", obj, o)
 	}
 	if err != nil {
-		return fmt.Errorf("loading %s/%s: %v", collection, name, err)
+		return fmt.Errorf("loading %s: %v", obj, err)
 	}
 	return nil
 }

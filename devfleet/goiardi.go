@@ -131,7 +131,7 @@ func (g *Goiardi) waitReady(ctx context.Context) error {
 			continue
 		}
 		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		_, err = c.Do(rctx, "GET", "environments", nil)
+		_, err = c.Do(rctx, "GET", shards.CollectionPath(shards.Environments), nil)
 		cancel()
 		if err == nil {
 			return nil

@@ -36,13 +36,14 @@ type IOStreams struct {
 
 // Exit codes, as knife uses them.
 const (
-	ExitOK        = 0
-	ExitNoResults = 1 // zero results, or a missing argument
-	ExitUsage     = 1
-	ExitConfig    = 2   // gnife's own: a bad URL, a bad config file
-	ExitSSH       = 10  // ssh with nothing to reach
-	ExitSearch    = 99  // search failed
-	ExitNotFound  = 100 // any other HTTP error, such as 404
+	ExitOK           = 0
+	ExitNoResults    = 1 // zero results, or a missing argument
+	ExitUsage        = 1
+	ExitConfig       = 2   // gnife's own: a bad URL, a bad config file
+	ExitSSH          = 10  // ssh with nothing to reach
+	ExitNoSubcommand = 10  // no such command (Knife.subcommand_not_found!)
+	ExitSearch       = 99  // search failed
+	ExitNotFound     = 100 // any other HTTP error, such as 404
 )
 
 // ExitError ends a command with a code after its message (if any) has
@@ -113,16 +114,21 @@ func Run(args []string, streams IOStreams, env *Env) int {
 		env.clientConfig = cfg
 	}
 	app := NewApp(env)
-	args, path, unknown := permute(app, args)
+	args, path, unknown, missing := permute(app, args)
 	if unknown != "" {
 		return exitCode(invalidOption(strings.Join(path, " "), unknown), streams)
+	}
+	if missing != "" {
+		// OptionParser's MissingArgument, which knife does not rescue: Ruby
+		// prints it with a backtrace and exits 1.
+		return exitCode(exitf(ExitUsage, "ERROR: missing argument: %s", missing), streams)
 	}
 	if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
 		args = nil
 	}
 	err := app.Run(append([]string{"gnife"}, args...))
 	if env.cmdNotFound {
-		return ExitUsage
+		return ExitNoSubcommand
 	}
 	return exitCode(err, streams)
 }
@@ -185,7 +191,16 @@ func NewApp(env *Env) *cli.App {
 	// would clash with it.
 	app.HideHelp = true
 	app.CommandNotFound = func(c *cli.Context, name string) {
-		fmt.Fprintf(env.IO.ErrOut, "FATAL: Cannot find subcommand for: '%s'\n", name)
+		// Knife.subcommand_not_found! names every word typed, then lists
+		// its commands and exits 10; gnife lists its own.
+		words := append(strings.Fields(commandPath(c)), name)
+		for _, a := range c.Args().Tail() {
+			if strings.HasPrefix(a, "-") {
+				break
+			}
+			words = append(words, a)
+		}
+		fmt.Fprintf(env.IO.ErrOut, "FATAL: Cannot find subcommand for: '%s'\n", strings.Join(words, " "))
 		cli.ShowAppHelp(c)
 		env.cmdNotFound = true
 	}

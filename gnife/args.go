@@ -11,13 +11,15 @@ import (
 // `knife search node 'role:web' -a ipaddress`; urfave/cli stops at the
 // first positional. The command path (`data bag show`) stays in front.
 func Permute(app *cli.App, args []string) []string {
-	out, _, _ := permute(app, args)
+	out, _, _, _ := permute(app, args)
 	return out
 }
 
-// permute is Permute that also returns the command path and the first
-// argument that looks like an option the command does not have.
-func permute(app *cli.App, args []string) (out, path []string, unknown string) {
+// permute is Permute that also returns the command path, the first
+// argument that looks like an option the command does not have, and an
+// option that needs a value but ends the line (OptionParser's
+// MissingArgument).
+func permute(app *cli.App, args []string) (out, path []string, unknown, missing string) {
 	cmds := app.Commands
 	var leaf *cli.Command
 	i := 0
@@ -47,7 +49,7 @@ func permute(app *cli.App, args []string) (out, path []string, unknown string) {
 		i++
 	}
 	if leaf == nil || len(leaf.Subcommands) > 0 {
-		return args, path, ""
+		return args, path, "", ""
 	}
 	takesValue := map[string]bool{}
 	known := map[string]bool{}
@@ -62,6 +64,9 @@ func permute(app *cli.App, args []string) (out, path []string, unknown string) {
 	rest := args[i:]
 	for j := 0; j < len(rest); j++ {
 		a := rest[j]
+		if len(a) > 2 && a[0] == '-' && strings.Trim(a[1:], "V") == "" {
+			a = "-V" // -VV, -VVV: knife's verbosity levels
+		}
 		if a == "--" {
 			pos = append(pos, rest[j+1:]...)
 			break
@@ -77,7 +82,11 @@ func permute(app *cli.App, args []string) (out, path []string, unknown string) {
 			continue
 		}
 		flags = append(flags, a)
-		if takesValue[name] && !hasValue && j+1 < len(rest) {
+		if takesValue[name] && !hasValue {
+			if j+1 == len(rest) {
+				missing = a
+				break
+			}
 			flags = append(flags, rest[j+1])
 			j++
 		}
@@ -87,7 +96,7 @@ func permute(app *cli.App, args []string) (out, path []string, unknown string) {
 		out = append(out, "--")
 		out = append(out, pos...)
 	}
-	return out, path, unknown
+	return out, path, unknown, missing
 }
 
 func isGlobal(app *cli.App, name string) bool {

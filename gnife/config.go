@@ -21,6 +21,9 @@ type fileConfig struct {
 	Token     string `yaml:"token"`
 	Stack     string `yaml:"stack"`
 	Partial   string `yaml:"partial"`
+	// CAFile is the PEM file of the authorities an https server_url is
+	// trusted by (SHEARCH_CACERT overrides it).
+	CAFile string `yaml:"ca_file"`
 }
 
 // ConfigPath is where gnife's config file is looked for.
@@ -49,6 +52,9 @@ func LoadConfig() (*api.Config, error) {
 	if fc.Token != "" && os.Getenv("SHEARCH_TOKEN") == "" {
 		cfg.Token = fc.Token
 	}
+	if fc.CAFile != "" && os.Getenv("SHEARCH_CACERT") == "" {
+		cfg.CAFile = fc.CAFile
+	}
 	defaults = fc
 	return cfg, nil
 }
@@ -71,7 +77,7 @@ func readFileConfig(path string) (fileConfig, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&fc); err != nil && err.Error() != "EOF" {
-		return fc, fmt.Errorf("gnife config %s: %s (keys: server_url, token, stack, partial)", path, strings.TrimPrefix(err.Error(), "yaml: "))
+		return fc, fmt.Errorf("gnife config %s: %s (keys: server_url, token, stack, partial, ca_file)", path, strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	return fc, nil
 }
@@ -80,37 +86,76 @@ func readFileConfig(path string) (fileConfig, error) {
 // and gnife's additions --stack and --partial.
 func commonFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "server-url", Aliases: []string{"s"}, Usage: "Shearch URL (default $SHEARCH_URL or http://127.0.0.1:4000)"},
-		&cli.StringFlag{Name: "stack", Usage: "the stack to search: prod, dev or all (default: Shearch's default_stack)"},
-		&cli.StringFlag{Name: "partial", Usage: "allow (default): answer from the shards that answered; deny: fail when a shard fails"},
+		&cli.StringFlag{Name: "server-url", Aliases: []string{"s"}, Usage: serverURLUsage},
+		&cli.StringFlag{Name: "stack", Usage: stackUsage},
+		&cli.StringFlag{Name: "partial", Usage: partialUsage},
 		&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "ignored: gnife reads $GNIFE_CONFIG"},
 		&cli.BoolFlag{Name: "help", Aliases: []string{"h"}, Usage: "Show this help message."},
+		// knife's other common options, accepted so knife command lines run
+		// unchanged, and ignored: Shearch holds the Chef credentials, gnife
+		// never edits, prompts or colours, and logs nothing more with -V.
+		// Local mode (-z, --chef-zero-*, --listen) is refused as an invalid
+		// option: there is no local repository behind Shearch.
+		&cli.BoolFlag{Name: "verbose", Aliases: []string{"V"}, Hidden: true},
+		&cli.BoolFlag{Name: "color", Hidden: true},
+		&cli.BoolFlag{Name: "no-color", Hidden: true},
+		&cli.StringFlag{Name: "config-option", Hidden: true},
+		&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Hidden: true},
+		&cli.StringFlag{Name: "key", Aliases: []string{"k"}, Hidden: true},
+		&cli.StringFlag{Name: "profile", Hidden: true},
+		&cli.StringFlag{Name: "editor", Aliases: []string{"e"}, Hidden: true},
+		&cli.BoolFlag{Name: "disable-editing", Aliases: []string{"d"}, Hidden: true},
+		&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Hidden: true},
+		&cli.BoolFlag{Name: "defaults", Hidden: true},
+		&cli.BoolFlag{Name: "print-after", Hidden: true},
+		&cli.BoolFlag{Name: "fips", Hidden: true},
+		&cli.BoolFlag{Name: "no-fips", Hidden: true},
 	}
+}
+
+// ignoredEnvironment is knife's common -E ENVIRONMENT on the commands that
+// have no use for it (knife sets Chef::Config[:environment] and ignores it).
+func ignoredEnvironment() cli.Flag {
+	return &cli.StringFlag{Name: "environment", Aliases: []string{"E"}, Hidden: true}
 }
 
 // commonFlagsExcept drops short aliases a command uses for its own options.
 func commonFlagsExcept(alias string) []cli.Flag {
 	flags := commonFlags()
-	for _, f := range flags {
-		if sf, ok := f.(*cli.StringFlag); ok {
-			var keep []string
-			for _, a := range sf.Aliases {
-				if a != alias {
-					keep = append(keep, a)
-				}
+	drop := func(aliases []string) []string {
+		var keep []string
+		for _, a := range aliases {
+			if a != alias {
+				keep = append(keep, a)
 			}
-			sf.Aliases = keep
+		}
+		return keep
+	}
+	for _, f := range flags {
+		switch x := f.(type) {
+		case *cli.StringFlag:
+			x.Aliases = drop(x.Aliases)
+		case *cli.BoolFlag:
+			x.Aliases = drop(x.Aliases)
 		}
 	}
 	return flags
 }
 
+// The descriptions of gnife's own flags, shown both by `gnife --help`
+// (where they come before the command) and in each command's listing.
+const (
+	serverURLUsage = "Shearch URL (default $SHEARCH_URL, then server_url in the config file, then http://127.0.0.1:4000)"
+	stackUsage     = "the stack to search: prod, dev or all (default: stack in the config file, then Shearch's default_stack)"
+	partialUsage   = "allow: answer from the shards that answered; deny: fail when a shard fails (default: partial in the config file, then allow)"
+)
+
 // globalFlags may also come before the command: gnife --stack dev search ...
 func globalFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "server-url", Aliases: []string{"s"}},
-		&cli.StringFlag{Name: "stack"},
-		&cli.StringFlag{Name: "partial"},
+		&cli.StringFlag{Name: "server-url", Aliases: []string{"s"}, Usage: serverURLUsage},
+		&cli.StringFlag{Name: "stack", Usage: stackUsage},
+		&cli.StringFlag{Name: "partial", Usage: partialUsage},
 	}
 }
 
@@ -124,10 +169,9 @@ func applyGlobalFlags(c *cli.Context, env *Env) {
 // setup applies a command's common flags to env, and rejects a -F value
 // knife would reject, as knife does.
 func (e *Env) setup(c *cli.Context) error {
-	if f := c.String("format"); f != "" && !knifeFormats[f] {
-		if out, ok := knife.InvalidFormat(commandPath(c), f); ok {
-			return &ExitError{Code: out.Exit, Stdout: string(out.Stdout), Stderr: string(out.Stderr)}
-		}
+	if f := c.String("format"); c.IsSet("format") && !knifeFormats[f] {
+		out := knife.InvalidFormat(commandPath(c), f)
+		return &ExitError{Code: out.Exit, Stdout: string(out.Stdout), Stderr: string(out.Stderr)}
 	}
 	if u := c.String("server-url"); u != "" {
 		e.clientConfig.Address = u
@@ -152,7 +196,9 @@ var knifeFormats = map[string]bool{"summary": true, "text": true, "json": true, 
 func commandPath(c *cli.Context) string {
 	var parts []string
 	for _, l := range c.Lineage() {
-		if l.Command != nil && l.Command.Name != "" {
+		// The root command is the app itself ("gnife"), not part of
+		// knife's name for the command.
+		if l.Command != nil && l.Command.Name != "" && l.Command.Name != c.App.Name {
 			parts = append([]string{l.Command.Name}, parts...)
 		}
 	}

@@ -2,6 +2,7 @@ package gnife
 
 import (
 	"net/url"
+	"os"
 
 	"github.com/urfave/cli/v2"
 
@@ -19,7 +20,7 @@ func dataBagCommand(env *Env) *cli.Command {
 				{
 					Name:  "list",
 					Usage: "list every data bag over all shards",
-					Flags: append(commonFlags(), &cli.BoolFlag{Name: "with-uri", Aliases: []string{"w"}}, &cli.StringFlag{Name: "format", Aliases: []string{"F"}}),
+					Flags: append(commonFlags(), ignoredEnvironment(), &cli.BoolFlag{Name: "with-uri", Aliases: []string{"w"}}, &cli.StringFlag{Name: "format", Aliases: []string{"F"}}),
 					Action: func(c *cli.Context) error {
 						if c.Bool("help") {
 							return helpExit("data bag list", 0)
@@ -34,7 +35,7 @@ func dataBagCommand(env *Env) *cli.Command {
 					Name:      "show",
 					Usage:     "list a data bag's items, or show one item",
 					ArgsUsage: "BAG [ITEM]",
-					Flags:     append(commonFlags(), &cli.StringFlag{Name: "format", Aliases: []string{"F"}}, &cli.StringFlag{Name: "secret"}, &cli.StringFlag{Name: "secret-file"}),
+					Flags:     append(commonFlags(), ignoredEnvironment(), &cli.StringFlag{Name: "format", Aliases: []string{"F"}}, &cli.StringFlag{Name: "secret"}, &cli.StringFlag{Name: "secret-file"}),
 					Action: func(c *cli.Context) error {
 						if c.Bool("help") {
 							return helpExit("data bag show", 0)
@@ -48,11 +49,38 @@ func dataBagCommand(env *Env) *cli.Command {
 						case 1:
 							return runList(env, ListOptions{Path: "/data/" + url.PathEscape(c.Args().First()), Format: c.String("format")})
 						}
+						// data_bag_show.rb: the secret is read first, then the
+						// item; an encrypted one is decrypted, or shown as
+						// stored with a warning when no secret was given.
+						hasSecret := c.IsSet("secret") || c.IsSet("secret-file")
+						if c.IsSet("secret") && c.IsSet("secret-file") {
+							return &ExitError{Code: ExitUsage, Stderr: string(knife.TwoSecretsGiven)}
+						}
+						secret := c.String("secret")
+						if c.IsSet("secret-file") {
+							var msg []byte
+							if secret, msg = knife.SecretFromFile(c.String("secret-file"), os.ReadFile); msg != nil {
+								return &ExitError{Code: ExitNotFound, Stderr: string(msg)}
+							}
+						}
 						obj, err := env.getObject("/data/" + url.PathEscape(c.Args().Get(0)) + "/" + url.PathEscape(c.Args().Get(1)))
 						if err != nil {
 							return err
 						}
-						out, err := knife.Show(knife.KindHash, obj, knife.ShowOptions{Format: c.String("format")})
+						kind := knife.KindHash
+						switch encrypted := knife.DataBagItemEncrypted(obj); {
+						case encrypted && hasSecret:
+							env.IO.ErrOut.Write(knife.DecryptingInfo)
+							if obj, err = knife.DecryptDataBagItem(obj, secret); err != nil {
+								return &ExitError{Code: ExitNotFound, Stderr: string(knife.DecryptError(err))}
+							}
+							kind = knife.KindDecryptedItem
+						case encrypted:
+							env.IO.ErrOut.Write(knife.EncryptedNoSecret)
+						case hasSecret:
+							env.IO.ErrOut.Write(knife.UnencryptedSecret)
+						}
+						out, err := knife.Show(kind, obj, knife.ShowOptions{Format: c.String("format")})
 						if err != nil {
 							return err
 						}

@@ -27,8 +27,8 @@ var knifeClock = time.Unix(1795348800, 0)
 var differs = map[string]string{
 	"036": "server error text: the parse error is Shearch's own parser's, not goiardi's",
 	"050": "built-in client keys: chef-validator/chef-webui public keys are regenerated at each goiardi start",
-	"023": "Ruby-specific: -F yaml dumps whole !ruby/object:Chef::Node internals (Psych)",
-	"074": "Ruby-specific: -F yaml dumps whole !ruby/object:Chef::Node internals (Psych)",
+	"023": "Ruby-specific: knife's -F yaml dumps whole !ruby/object:Chef::Node internals (Psych); gnife prints plain YAML (README, Differences from knife)",
+	"074": "Ruby-specific: knife's -F yaml dumps whole !ruby/object:Chef::Node internals (Psych); gnife prints plain YAML (README, Differences from knife)",
 }
 
 // orderFree cases have lines whose order varies from run to run in knife

@@ -50,12 +50,14 @@ func searchCommand(env *Env) *cli.Command {
 			o := SearchOptions{Start: c.Int("start"), Rows: c.Int("rows")}
 			args := c.Args().Slice()
 			switch {
-			case c.String("query") != "":
-				o.Index, o.Query = "node", c.String("query")
-				if len(args) > 0 {
-					o.Index = args[0]
-				}
-			case len(args) >= 2:
+			case c.IsSet("query") && len(args) > 1:
+				return knifeOutput(knife.SearchQueryTwice())
+			case c.IsSet("query") && len(args) == 1:
+				o.Index, o.Query = args[0], c.String("query")
+			case c.IsSet("query"), len(args) > 2:
+				// knife leaves the index nil here and its search refuses it.
+				return knifeOutput(knife.SearchWithoutIndex())
+			case len(args) == 2:
 				o.Index, o.Query = args[0], args[1]
 			case len(args) == 1:
 				o.Index, o.Query = "node", args[0]
@@ -162,4 +164,12 @@ func searchFailed(err error) error {
 func helpExit(cmd string, code int) error {
 	h, _ := knife.Help(cmd)
 	return &ExitError{Code: code, Stdout: h}
+}
+
+// knifeOutput ends a command with what knife would have printed.
+func knifeOutput(out knife.Output) error {
+	if out.Exit == 0 && len(out.Stderr) == 0 {
+		return nil
+	}
+	return &ExitError{Code: out.Exit, Stdout: string(out.Stdout), Stderr: string(out.Stderr)}
 }

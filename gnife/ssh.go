@@ -46,7 +46,10 @@ func sshCommand(env *Env) *cli.Command {
 		Name:      "ssh",
 		Usage:     "run a command on every node a search finds",
 		ArgsUsage: "QUERY COMMAND",
-		Flags: append(commonFlags(),
+		Flags: append(commonFlagsExcept("e"), // knife ssh's -e is --exit-on-error
+			ignoredEnvironment(),
+			// knife's common -F: checked against its allowed values, then unused.
+			&cli.StringFlag{Name: "format", Aliases: []string{"F"}, Hidden: true},
 			&cli.IntFlag{Name: "concurrency", Aliases: []string{"C"}},
 			&cli.StringFlag{Name: "attribute", Aliases: []string{"a"}},
 			&cli.BoolFlag{Name: "manual-list", Aliases: []string{"m"}},

@@ -69,7 +69,7 @@ func tagCommand(env *Env) *cli.Command {
 			Name:      "list",
 			Usage:     "list a node's tags",
 			ArgsUsage: "NODE",
-			Flags:     append(commonFlags(), &cli.StringFlag{Name: "format", Aliases: []string{"F"}}),
+			Flags:     append(commonFlags(), ignoredEnvironment(), &cli.StringFlag{Name: "format", Aliases: []string{"F"}}),
 			Action: func(c *cli.Context) error {
 				if c.Bool("help") {
 					return helpExit("tag list", 0)

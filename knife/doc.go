@@ -14,8 +14,11 @@
 // Status, SSHHosts, Help and Usage; the messages knife prints on errors are
 // SearchFailed, HTTPError, NotFound, SSHConnectFailed, Error, Fatal, Warning
 // and InvalidFormat. Text, JSON, YAML and PP are the formatters underneath.
-// Output that only a Ruby process can produce (Psych or PP dumps of Chef
-// object internals) is refused with ErrRubyOnly.
+// Where knife dumps Ruby object internals (Psych or PP of a whole Chef::Node,
+// Role, ..., or of a RunList), these write the object's JSON document as
+// plain data instead: the one place the bytes differ by design (see
+// plainData). An error knife's own Ruby code raises (NoMethodError for -r on
+// rows without a run list) comes out as knife's "unexpected error" block.
 package knife
 
 // Output is what one knife command printed and how it exited.

@@ -330,14 +330,15 @@ func Usage(cmd string) (Output, bool) {
 }
 
 // InvalidFormat is mixlib-cli's rejection of a -F value outside summary,
-// text, json, yaml and pp (a prefix such as "j" is only honoured when it
-// comes from knife.rb): the complaint and the command's help on stdout,
-// exit status 2.
-func InvalidFormat(cmd, value string) (Output, bool) {
-	help, ok := Help(cmd)
-	if !ok {
-		return Output{}, false
-	}
+// text, json, yaml and pp, short forms such as "j" included (knife.rb's
+// `in: %w{summary text json yaml pp}`; GenericPresenter's /^j/ prefixes are
+// only reached from a knife.rb setting): the complaint, then the command's
+// option listing (`puts @opt_parser`), on stdout, exit status 2
+// (mixlib-cli 2.1.8, lib/mixlib/cli.rb parse_options and
+// Formatter.combined_option_display_name / friendly_opt_list). A command
+// knife does not have gets the complaint alone.
+func InvalidFormat(cmd, value string) Output {
+	help, _ := Help(cmd)
 	msg := "-F/--format: " + value + " is not one of the allowed values: 'summary', 'text', 'json', 'yaml', or 'pp'\n"
-	return Output{Stdout: []byte(msg + help), Exit: ExitBadOption}, true
+	return Output{Stdout: []byte(msg + help), Exit: ExitBadOption}
 }

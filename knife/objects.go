@@ -28,6 +28,9 @@ const (
 	KindClientV1    Kind = "clientv1" // Chef::ApiClientV1, what `client show` loads
 	KindDataBagItem Kind = "data_bag_item"
 	KindHash        Kind = "hash"
+	// KindDecryptedItem is EncryptedDataBagItem#to_h, a plain Hash (no
+	// Mash tag in YAML).
+	KindDecryptedItem Kind = "decrypted_item"
 )
 
 // searchKind is Chef::Search::Query's choice of class by index name: any
@@ -180,6 +183,20 @@ func (n *node) attr(key string) any {
 		merged = hashOnlyMerge(merged, v)
 	}
 	return merged
+}
+
+// mergedAttributes is the whole merged view, node[key] for every key of
+// every level.
+func (n *node) mergedAttributes() map[string]any {
+	out := map[string]any{}
+	for _, level := range []map[string]any{n.deflt, n.normal, n.override, n.automatic} {
+		for k := range level {
+			if _, done := out[k]; !done {
+				out[k] = n.attr(k)
+			}
+		}
+	}
+	return out
 }
 
 func (n *node) hasAttr(key string) bool {

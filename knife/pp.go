@@ -8,12 +8,12 @@ import (
 // PP is Ruby's PP.pp(data, out) for plain data (what `-F pp` prints when it
 // does not print a single attribute hash): Hash and Array inspect syntax,
 // broken over lines by Ruby's PrettyPrint (Oppen's algorithm, width 79)
-// when a group does not fit, and a final newline. Chef objects give
-// ErrRubyOnly: PP prints their instance variables and addresses.
+// when a group does not fit, and a final newline. Where knife's PP prints a
+// Chef object's instance variables and address, PP prints the object's
+// JSON document as a Hash (see plainData and README, "Differences from
+// knife").
 func PP(v any) ([]byte, error) {
-	if containsChefObject(v) {
-		return nil, ErrRubyOnly
-	}
+	v = plainData(v)
 	q := newPrettyPrint(79)
 	q.pp(v)
 	q.flush()

@@ -1,17 +1,10 @@
 package knife
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"unicode/utf8"
 )
-
-// ErrRubyOnly is returned for output knife can only produce by dumping Ruby
-// object internals (`-F yaml` or `-F pp` of a whole Chef::Node, Role, ...):
-// Psych/PP dumps of instance variables, anchors and object addresses, which
-// no other implementation can or should reproduce.
-var ErrRubyOnly = errors.New("knife: output is a Ruby object dump; not reproduced")
 
 // ShowOptions are the display options shared by knife's show commands.
 type ShowOptions struct {
@@ -114,8 +107,9 @@ func (p presenter) formatForDisplay(data any) (any, error) {
 		case *role:
 			items = x.runList.items()
 		default:
-			// Ruby raises NoMethodError here (no #run_list).
-			return nil, fmt.Errorf("knife: %T has no run list", data)
+			// `data.run_list` on an object without one: Ruby raises
+			// NoMethodError (GenericPresenter#format_data_subset_for_display).
+			return nil, noMethod("run_list", data)
 		}
 		return Object{{nameOrIDKey(data), Object{{"run_list", items}}}}, nil
 	case p.idOnly:
@@ -148,15 +142,14 @@ func (p presenter) render(data any) (string, error) {
 		return string(y), err
 	case "pp":
 		if len(p.attributes) > 0 && rubyLength(data) == 1 {
-			if containsChefObject(data) {
-				return "", ErrRubyOnly // e.g. a RunList: its inspect shows an address
-			}
-			return putsValue(firstValue(data)), nil
+			// A RunList's #inspect shows object addresses; its entries
+			// stand in for it (README, "Differences from knife").
+			return putsValue(firstValue(plainData(data))), nil
 		}
 		out, err := PP(data)
 		return string(out), err
 	}
-	return "", fmt.Errorf("knife: unknown output format %q", p.format)
+	return "", fmt.Errorf("knife: unknown output format %q: use summary, text, json, yaml or pp", p.format)
 }
 
 func rubyLength(v any) int {
@@ -230,6 +223,9 @@ func Show(kind Kind, obj map[string]any, o ShowOptions) ([]byte, error) {
 	data, err := p.formatForDisplay(load(kind, obj))
 	if err != nil {
 		return nil, err
+	}
+	if kind == KindHash && p.format == "yaml" {
+		data = toMash(data) // DataBagItem#raw_data is a Mash, tagged in YAML
 	}
 	s, err := p.render(data)
 	if err != nil {

@@ -97,6 +97,9 @@ func Search(o SearchOptions, rows []map[string]any) (Output, error) {
 		default:
 			item, err = p.formatForDisplay(load(kind, row))
 		}
+		if out, ok := unexpected("search", err); ok {
+			return out, nil
+		}
 		if err != nil {
 			return Output{}, err
 		}
@@ -134,4 +137,26 @@ func Search(o SearchOptions, rows []map[string]any) (Output, error) {
 		out.Exit = ExitFailure
 	}
 	return out, nil
+}
+
+// SearchQueryTwice is knife search's answer to a query given both as an
+// argument and with -q (Search#read_cli_args): the error, the option
+// listing on stdout, exit 1.
+func SearchQueryTwice() Output {
+	help, _ := Help("search")
+	return Output{Stdout: []byte(help), Stderr: Error("Please specify query as an argument or an option via -q, not both"), Exit: ExitFailure}
+}
+
+// SearchWithoutIndex is what knife search prints when read_cli_args leaves
+// the index nil: `-q QUERY` with no INDEX, or three or more arguments (its
+// case statement has no branch for them). Chef::Search::Query#validate_type
+// raises InvalidSearchQuery, which Knife#humanize_exception prints as
+// "ERROR: <class>: <message>" before exiting 100 (chef 16.12.3,
+// lib/chef/search/query.rb and lib/chef/knife.rb; the message's missing
+// spaces and the eight-space gap are knife's).
+func SearchWithoutIndex() Output {
+	msg := "Invalid search object type nil (NilClass), must be a String or Symbol." +
+		"Usage: search(:node, QUERY[, OPTIONAL_ARGS])" +
+		"        `knife search environment QUERY (options)`"
+	return Output{Stderr: Error("Chef::Exceptions::InvalidSearchQuery: " + msg), Exit: ExitHTTPError}
 }

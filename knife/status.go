@@ -2,6 +2,7 @@ package knife
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"sort"
 	"strconv"
@@ -120,12 +121,19 @@ func Status(o StatusOptions, rows []map[string]any, now int64) ([]byte, error) {
 	case "json":
 		return JSON(statusJSON(list, o.Long)), nil
 	case "text", "yaml", "pp":
-		if o.Long {
-			return nil, ErrRubyOnly
-		}
 		arr := make([]any, len(list))
 		for i, r := range list {
-			arr[i] = r.raw
+			switch {
+			case r.node == nil:
+				arr[i] = r.raw
+			case FormatName(o.Format) == "text":
+				// TextFormatter asks a Chef::Node for #keys and #sort,
+				// which Node#method_missing hands to its merged
+				// attributes (text_formatter.rb, node/attribute.rb).
+				arr[i] = r.node.mergedAttributes()
+			default:
+				arr[i] = r.node // plain data: see plainData
+			}
 		}
 		p := presenter{format: FormatName(o.Format)}
 		s, err := p.render(arr)
@@ -134,7 +142,7 @@ func Status(o StatusOptions, rows []map[string]any, now int64) ([]byte, error) {
 		}
 		return []byte(puts(s)), nil
 	}
-	return nil, ErrRubyOnly
+	return nil, fmt.Errorf("knife: unknown output format %q: use summary, text, json, yaml or pp", o.Format)
 }
 
 // ohaiKey is the sort key n["ohai_time"] || 0.

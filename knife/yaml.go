@@ -18,11 +18,16 @@ type symKeyed Object
 // double-quoted, multi-line strings become literal blocks) and libyaml's
 // folding of long scalars at spaces past column 80. It is written from the
 // Psych/libyaml sources; only the Ruby-object dumps are in the recorded
-// examples, so this path has no golden file. Chef objects give ErrRubyOnly.
+// examples, so this path has no golden file.
+//
+// Chef objects (a whole Chef::Node, Role, ... or a RunList) are where knife
+// dumps Ruby object internals (`--- !ruby/object:Chef::Node` with its
+// instance variables, anchors and class references). YAML writes the
+// object's own JSON document instead, as plain YAML in that document's key
+// order: the same data, readable by any YAML parser (README, "Differences
+// from knife").
 func YAML(v any) ([]byte, error) {
-	if containsChefObject(v) {
-		return nil, ErrRubyOnly
-	}
+	v = plainData(v)
 	e := &yamlEmitter{}
 	e.buf.WriteString("---")
 	e.column = 3
@@ -31,6 +36,68 @@ func YAML(v any) ([]byte, error) {
 		e.buf.WriteByte('\n')
 	}
 	return []byte(e.buf.String()), nil
+}
+
+// plainData replaces every Chef object in v by its JSON document and every
+// RunList by its entries, leaving the rest as it is.
+func plainData(v any) any {
+	if !containsChefObject(v) {
+		return v
+	}
+	switch x := v.(type) {
+	case chefObject:
+		return plainData(x.forJSON())
+	case runList:
+		return x.items()
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = plainData(e)
+		}
+		return out
+	case Object:
+		out := make(Object, len(x))
+		for i, f := range x {
+			out[i] = Field{f.Key, plainData(f.Value)}
+		}
+		return out
+	case symKeyed:
+		return symKeyed(plainData(Object(x)).(Object))
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = plainData(e)
+		}
+		return out
+	}
+	return v
+}
+
+// mash is a ChefUtils::Mash, the Hash subclass a data bag item's raw data
+// is held in (DataBagItem#raw_data=); its nested hashes are Mashes too
+// (Mash#convert_value). Psych tags every one of them
+// (`!ruby/hash:ChefUtils::Mash`, Psych::Visitors::YAMLTree#visit_hash_subclass).
+type mash map[string]any
+
+const mashTag = "!ruby/hash:ChefUtils::Mash"
+
+// toMash converts the hashes in v to Mashes, through arrays as well.
+func toMash(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(mash, len(x))
+		for k, e := range x {
+			out[k] = toMash(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = toMash(e)
+		}
+		return out
+	}
+	return v
 }
 
 func containsChefObject(v any) bool {
@@ -105,6 +172,8 @@ func yamlPairs(v any) ([]yamlPair, bool) {
 			out = append(out, yamlPair{k, x[k]})
 		}
 		return out, true
+	case mash:
+		return yamlPairs(map[string]any(x))
 	case Object:
 		out := make([]yamlPair, 0, len(x))
 		for _, f := range x {
@@ -129,6 +198,9 @@ func yamlPairs(v any) ([]yamlPair, bool) {
 // root), inSeq/inMap say what holds v.
 func (e *yamlEmitter) node(v any, indent int, inMap, inSeq bool) {
 	if pairs, ok := yamlPairs(v); ok {
+		if _, tagged := v.(mash); tagged {
+			e.write(" " + mashTag)
+		}
 		if len(pairs) == 0 {
 			e.write(" {}")
 			return
@@ -253,6 +325,13 @@ func (e *yamlEmitter) scalar(v any, indent int, isKey bool) {
 		text = rubyToS(x)
 	}
 	style = libyamlStyle(text, style, isKey)
+	// Psych emits nil as a plain scalar that may not be read back quoted
+	// (visit_NilClass: plain_implicit true, quoted_implicit false). As a
+	// key its empty text must be quoted, so libyaml adds the non-specific
+	// tag "!" (yaml_emitter_select_scalar_style): `! '':`.
+	if v == nil && isKey && style != stylePlain {
+		e.write("! ")
+	}
 	sep := " "
 	if e.column == 0 && !isKey {
 		sep = ""

@@ -122,7 +122,9 @@ func requestKey(e *Engine, req Request) string {
 // giving up does not fail the others.
 func (e *Engine) merged(ctx context.Context, req Request) (*mergedRows, bool, error) {
 	key := requestKey(e, req)
-	if m, ok := e.Cache.get(key); ok {
+	m, ok := e.Cache.get(key)
+	e.metrics.cacheLookup(e.Cache, ok)
+	if ok {
 		return m, true, nil
 	}
 	if req.Start > 0 || req.Cursor != "" {
@@ -130,9 +132,9 @@ func (e *Engine) merged(ctx context.Context, req Request) (*mergedRows, bool, er
 			return m, true, nil
 		}
 	}
-	ch := e.flight().DoChan(key, func() (any, error) {
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.requestTimeout())
-		defer cancel()
+	// Joiners share the fan-out and its shard slots; it stops when the
+	// last of them leaves.
+	v, err, _ := e.shared.do(ctx, key, e.requestTimeout(), func(fctx context.Context) (any, error) {
 		m, err := e.fetchMerged(fctx, req)
 		if err == nil {
 			e.Cache.put(key, m)
@@ -140,15 +142,10 @@ func (e *Engine) merged(ctx context.Context, req Request) (*mergedRows, bool, er
 		}
 		return m, err
 	})
-	select {
-	case <-ctx.Done():
-		return nil, false, ctx.Err()
-	case r := <-ch:
-		if r.Err != nil {
-			return nil, false, r.Err
-		}
-		return r.Val.(*mergedRows), false, nil
+	if err != nil {
+		return nil, false, err
 	}
+	return v.(*mergedRows), false, nil
 }
 
 func (e *Engine) flight() *singleflight.Group {

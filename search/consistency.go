@@ -190,7 +190,7 @@ func (e *Engine) inventory(ctx context.Context, c *shards.Client) (map[string]ma
 		mu.Unlock()
 	}
 	var bags map[string]any
-	if err := c.GetJSON(ctx, "data", &bags); err != nil {
+	if err := c.GetJSON(ctx, shards.CollectionPath(shards.DataBags), &bags); err != nil {
 		return nil, fmt.Errorf("listing data bags: %w", err)
 	}
 	g, gctx := errgroup.WithContext(ctx)
@@ -233,7 +233,7 @@ func (e *Engine) inventory(ctx context.Context, c *shards.Client) (map[string]ma
 				Version string `json:"version"`
 			} `json:"versions"`
 		}
-		if err := c.GetJSON(gctx, "cookbooks?num_versions=all", &books); err != nil {
+		if err := c.GetJSON(gctx, shards.CookbookVersionsPath(), &books); err != nil {
 			return fmt.Errorf("listing cookbooks: %w", err)
 		}
 		for name, b := range books {

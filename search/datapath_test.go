@@ -6,17 +6,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
-
-	"go.uber.org/goleak"
 )
-
-func TestMain(m *testing.M) {
-	// The shard transport keeps idle connections on purpose.
-	goleak.VerifyTestMain(m,
-		goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
-		goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
-		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"))
-}
 
 func checkRows(t *testing.T, rows []Row, want int) {
 	t.Helper()
@@ -33,7 +23,7 @@ func checkRows(t *testing.T, rows []Row, want int) {
 	}
 }
 
-func queriesLike(f *fakeShard, prefix string) int {
+func queriesLike(f *dataShard, prefix string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	n := 0
@@ -49,9 +39,9 @@ func queriesLike(f *fakeShard, prefix string) int {
 // come from name:(...) searches, never one GET per node; the next page of
 // the walk reuses the merged order instead of fanning out again.
 func TestWalkReadsNamesFirstAndReusesOrder(t *testing.T) {
-	a := newFakeShard(t, "a", 700, 2000, nil)
-	b := newFakeShard(t, "b", 900, 2000, nil)
-	e := fakeEngine(t, a, b)
+	a := newDataShard(t, "a", 700, 2000, nil)
+	b := newDataShard(t, "b", 900, 2000, nil)
+	e := dataEngine(t, a, b)
 	e.FirstPageBytes = 1 << 10 // both shards have more than a first page
 	ctx := context.Background()
 	var got []Row
@@ -69,12 +59,12 @@ func TestWalkReadsNamesFirstAndReusesOrder(t *testing.T) {
 		}
 	}
 	checkRows(t, got, 1600)
-	for _, f := range []*fakeShard{a, b} {
+	for _, f := range []*dataShard{a, b} {
 		if g := f.gets.Load(); g != 0 {
 			t.Errorf("%d GETs of single nodes, want none", g)
 		}
-		// first page, names pass: once for the whole walk (a *:* answer
-		// holds every copy, so no separate duplicates map)
+		// first page and names pass, once for the whole walk (*:* needs
+		// no separate map of duplicated nodes: it meets every copy)
 		if n := queriesLike(f, "*:*"); n != 2 {
 			t.Errorf("%d *:* searches over a walk of 2 pages, want 2 (first page, names)", n)
 		}
@@ -84,9 +74,9 @@ func TestWalkReadsNamesFirstAndReusesOrder(t *testing.T) {
 // A query whose matches fit in one page on each shard is answered from
 // the first fan-out: no names pass, no object fetch.
 func TestSmallAnswerInOneRoundTrip(t *testing.T) {
-	a := newFakeShard(t, "a", 30, 2000, nil)
-	b := newFakeShard(t, "b", 30, 2000, nil)
-	e := fakeEngine(t, a, b)
+	a := newDataShard(t, "a", 30, 2000, nil)
+	b := newDataShard(t, "b", 30, 2000, nil)
+	e := dataEngine(t, a, b)
 	res, err := e.Search(context.Background(), Request{Index: "node", Query: "role:web", Rows: 20})
 	if err != nil {
 		t.Fatal(err)
@@ -95,7 +85,7 @@ func TestSmallAnswerInOneRoundTrip(t *testing.T) {
 	if res.Total != 30 {
 		t.Fatalf("total %d, want 30", res.Total)
 	}
-	for _, f := range []*fakeShard{a, b} {
+	for _, f := range []*dataShard{a, b} {
 		if n := queriesLike(f, "role:"); n != 1 {
 			t.Errorf("%d role searches, want 1", n)
 		}
@@ -107,8 +97,8 @@ func TestSmallAnswerInOneRoundTrip(t *testing.T) {
 
 // Partial search is a single fan-out, and Shearch's own keys never show.
 func TestPartialOneFanOut(t *testing.T) {
-	a := newFakeShard(t, "a", 1500, 500, nil)
-	e := fakeEngine(t, a)
+	a := newDataShard(t, "a", 1500, 500, nil)
+	e := dataEngine(t, a)
 	res, err := e.Search(context.Background(), Request{Index: "node", Query: "role:web", Partial: map[string][]string{"ip": {"ipaddress"}}, Rows: 10})
 	if err != nil {
 		t.Fatal(err)
@@ -126,9 +116,9 @@ func TestPartialOneFanOut(t *testing.T) {
 
 // Duplicates are listed for the page; the count covers the rest.
 func TestDuplicatesPerPage(t *testing.T) {
-	a := newFakeShard(t, "n", 50, 500, nil)
-	b := newFakeShard(t, "n", 50, 500, func(i int) string { return fmt.Sprintf("1794484759.%d", i) })
-	e := fakeEngine(t, a, b)
+	a := newDataShard(t, "n", 50, 500, nil)
+	b := newDataShard(t, "n", 50, 500, func(i int) string { return fmt.Sprintf("1794484759.%d", i) })
+	e := dataEngine(t, a, b)
 	res, err := e.Search(context.Background(), Request{Index: "node", Query: "*:*", Rows: 10, Start: 10})
 	if err != nil {
 		t.Fatal(err)
@@ -145,9 +135,9 @@ func TestDuplicatesPerPage(t *testing.T) {
 }
 
 func TestStreamOrderedAndUnordered(t *testing.T) {
-	a := newFakeShard(t, "a", 1300, 1000, nil)
-	b := newFakeShard(t, "b", 800, 1000, nil)
-	e := fakeEngine(t, a, b)
+	a := newDataShard(t, "a", 1300, 1000, nil)
+	b := newDataShard(t, "b", 800, 1000, nil)
+	e := dataEngine(t, a, b)
 	e.FirstPageBytes = 1 << 10
 	for _, order := range []string{"", OrderNone} {
 		var rows []Row
@@ -173,8 +163,8 @@ func TestStreamOrderedAndUnordered(t *testing.T) {
 
 // A client that stops reading ends the stream and its shard reads.
 func TestStreamStopsWithClient(t *testing.T) {
-	a := newFakeShard(t, "a", 3000, 500, nil)
-	e := fakeEngine(t, a)
+	a := newDataShard(t, "a", 3000, 500, nil)
+	e := dataEngine(t, a)
 	for _, order := range []string{"", OrderNone} {
 		n := 0
 		_, err := e.Stream(context.Background(), Request{Index: "node", Query: "*:*", Order: order}, nil, func(r Row) error {

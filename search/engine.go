@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -64,6 +66,8 @@ type Engine struct {
 	// OrderBytes bounds the orders kept (default 64 MiB).
 	OrderTTL   time.Duration
 	OrderBytes int
+	// MaxAnswerBytes bounds each shard answer (0: the shards default).
+	MaxAnswerBytes int64
 	// OnShardResult hears every shard request's outcome (nil error for a
 	// success), so the topology can show each shard's last error.
 	OnShardResult func(shard string, err error)
@@ -75,10 +79,18 @@ type Engine struct {
 
 	ordersOnce sync.Once
 	orders     *Cache
+	// Guards bound what all requests together send to each shard; nil
+	// uses shards.DefaultGuardConfig.
+	Guards *shards.Guards
+	// Log hears shard failures; nil is slog.Default.
+	Log *slog.Logger
 
 	clients    sync.Map // clientKey -> *shards.Client
 	flightOnce sync.Once
 	flights    *singleflight.Group
+	guardsOnce sync.Once
+	shared     sharedCalls
+	metrics    engineMetrics
 }
 
 // Fallback answers a node query for the nodes of failed shards.
@@ -102,6 +114,11 @@ func (e *Engine) Stack(s string) string {
 // Targets lists the shards a request goes to, pruned by stack and name.
 func (e *Engine) Targets(stack string, names []string) ([]shards.Shard, error) {
 	stack = e.Stack(stack)
+	if stack != "all" {
+		if err := shards.CheckStack(stack, nil); err != nil {
+			return nil, errorf(http.StatusBadRequest, "%v", err)
+		}
+	}
 	all := e.Topology.Shards(stack)
 	if len(all) == 0 {
 		return nil, errorf(http.StatusServiceUnavailable, "no shards known for stack %q: check the shards, route53 and consul settings (GET /v1/shards)", stack)
@@ -147,6 +164,8 @@ func (e *Engine) Client(s shards.Shard) (*shards.Client, error) {
 	if e.PageSize > 0 {
 		c.PageSize = e.PageSize
 	}
+	c.MaxAnswerBytes = e.MaxAnswerBytes
+	c.Guard = e.guards().For(s.Name)
 	e.clients.Store(key, c)
 	return c, nil
 }
@@ -173,7 +192,7 @@ func (e *Engine) fanOut(ctx context.Context, targets []shards.Shard, call func(c
 			a := shardAnswer{shard: s, status: ShardStatus{Name: s.Name, Stack: s.Stack, Status: StatusOK}}
 			c, err := e.Client(s)
 			if err == nil {
-				a.rows, err = call(ctx, c)
+				a.rows, err = e.callShard(ctx, s, c, call)
 			}
 			a.status.TookMS = time.Since(begin).Milliseconds()
 			if err != nil {
@@ -182,7 +201,7 @@ func (e *Engine) fanOut(ctx context.Context, targets []shards.Shard, call func(c
 				a.status.Error = shortError(err, s.Name)
 			}
 			a.status.Rows = len(a.rows)
-			if e.OnShardResult != nil && !isClientError(err) {
+			if e.OnShardResult != nil && !isClientError(err) && !notTheShard(err) {
 				e.OnShardResult(s.Name, err)
 			}
 			answers[i] = a
@@ -235,6 +254,13 @@ func (e *Engine) Search(ctx context.Context, req Request) (*Result, error) {
 	if pg, err = e.fillObjects(ctx, pg); err != nil {
 		return nil, err
 	}
+	if req.Partial != nil {
+		pg = slices.Clone(pg) // the merged rows may be shared with other pages
+		withURL := e.rowURLs(req)
+		for i := range pg {
+			withURL(&pg[i])
+		}
+	}
 	res.Rows = pg
 	res.Duplicates, res.DuplicatesTotal = m.pageDuplicates(pg, start == 0 && req.Cursor == "")
 	if len(pg) > 0 && start+len(pg) < len(rows) {
@@ -246,6 +272,9 @@ func (e *Engine) Search(ctx context.Context, req Request) (*Result, error) {
 func (e *Engine) check(req *Request) error {
 	if req.Index == "" {
 		return errorf(http.StatusBadRequest, "no index given: use node, role, client, environment or a data bag name")
+	}
+	if err := shards.CheckIndex(req.Index); err != nil {
+		return errorf(http.StatusBadRequest, "%v", err)
 	}
 	if req.Query == "" {
 		req.Query = "*:*"
@@ -288,6 +317,9 @@ func page(rows []Row, start, n int) []Row {
 // from all of them is an unknown index. A 404 from only some shards is a
 // data bag missing there: that shard simply has no rows.
 func classify(answers []shardAnswer) error {
+	if err := shed(answers); err != nil {
+		return err
+	}
 	var n400, n404, answered int
 	var first400, first404 *shards.StatusError
 	for i := range answers {
@@ -314,6 +346,9 @@ func classify(answers []shardAnswer) error {
 		}
 	}
 	switch {
+	case answered > 0 && n404 == answered && answered < len(answers):
+		// Those that answered do not have it, but a failed shard may.
+		return errorf(http.StatusBadGateway, "not found on the shards that answered, and shard(s) failed: %s", failedAnswers(answers))
 	case answered > 0 && n404 == answered:
 		return &Error{Status: http.StatusNotFound, Message: strings.Join(first404.Messages, "\n")}
 	case n400 > 0 && n400+n404 == answered:
@@ -373,6 +408,7 @@ func (e *Engine) fallBack(ctx context.Context, req Request, answers []shardAnswe
 			continue
 		}
 		a.rows = rows
+		e.metrics.addFallbackRows(len(rows))
 		a.status.Status = StatusFallback
 		a.status.Rows = len(rows)
 		a.status.FallbackRows = len(rows)

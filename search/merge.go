@@ -5,7 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"math/big"
-	"sort"
+	"slices"
+	"strings"
 )
 
 // merge puts every shard's rows in one global order (name, then shard)
@@ -15,8 +16,13 @@ import (
 // agree on, a tie going to the first shard by name, as one Chef server
 // would hold only one.
 func merge(index string, answers []shardAnswer) ([]Row, []Duplicate) {
-	var all []Row
+	n := 0
 	for _, a := range answers {
+		n += len(a.rows)
+	}
+	all := make([]Row, 0, n)
+	for i := range answers {
+		a := &answers[i]
 		src := SourceChef
 		if a.fromFallback {
 			src = SourceConsul
@@ -24,14 +30,19 @@ func merge(index string, answers []shardAnswer) ([]Row, []Duplicate) {
 		for _, r := range a.rows {
 			all = append(all, Row{Name: r.Name, Shard: a.shard.Name, Source: src, URL: r.URL, Data: r.Data, Ohai: r.Ohai})
 		}
+		// The shard's rows now live in all: let them go, a fleet's worth.
+		a.rows = nil
 	}
-	sort.SliceStable(all, func(i, j int) bool {
-		if all[i].Name != all[j].Name {
-			return all[i].Name < all[j].Name
+	// Name then shard is a total order (a shard answers a name once), so
+	// an unstable sort is enough, and it moves these wide rows far less.
+	slices.SortFunc(all, func(a, b Row) int {
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
 		}
-		return all[i].Shard < all[j].Shard
+		return strings.Compare(a.Shard, b.Shard)
 	})
-	out := all[:0:0]
+	// Kept rows are written over the sorted ones: never ahead of the read.
+	out := all[:0]
 	dups := []Duplicate{}
 	for i := 0; i < len(all); {
 		j := i + 1

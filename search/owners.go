@@ -4,7 +4,6 @@ import (
 	"context"
 	"math/big"
 	"net/http"
-	"net/url"
 	"sort"
 	"strings"
 	"sync"
@@ -146,7 +145,11 @@ func (e *Engine) newerOn(ctx context.Context, targets []shards.Shard, shard stri
 		if err != nil {
 			return false
 		}
-		raw, err := c.Do(ctx, http.MethodGet, "nodes/"+url.PathEscape(r.Name), nil)
+		p, err := shards.ObjectPath(shards.Nodes, r.Name)
+		if err != nil {
+			return false
+		}
+		raw, err := c.Do(ctx, http.MethodGet, p, nil)
 		if err != nil {
 			return false
 		}

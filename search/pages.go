@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -80,23 +81,18 @@ func (e *Engine) fetchMerged(ctx context.Context, req Request) (*mergedRows, err
 		return nil, err
 	}
 	isNode := req.Index == "node"
-	// The nodes several shards hold are looked up alongside the query,
-	// not after it: one round trip (the map is cached for ownersTTL).
-	var owners chan map[string][]nodeCopy
-	if isNode && !matchesAll(req.Query) {
-		owners = make(chan map[string][]nodeCopy, 1)
-		go func() { owners <- e.duplicatedNodes(ctx, targets) }()
+	begin := time.Now()
+	// Shards that failed the index check are not asked again: a hanging
+	// shard costs the per-shard timeout once.
+	skipped, err := e.checkIndex(ctx, targets, req.Index)
+	if err != nil {
+		return nil, err
 	}
-	waitOwners := func() map[string][]nodeCopy {
-		if owners == nil {
-			return nil
-		}
-		c := <-owners
-		owners = nil
-		return c
+	answers := e.fanOut(ctx, without(targets, skipped), e.shardCall(req, len(targets)))
+	answers = inShardOrder(targets, append(answers, skipped...))
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
-	defer waitOwners()
-	answers := e.fanOut(ctx, targets, e.shardCall(req, len(targets)))
 	if err := classify(answers); err != nil {
 		if e.Validate == nil || !refusedByAll(err) {
 			return nil, err
@@ -113,8 +109,17 @@ func (e *Engine) fetchMerged(ctx context.Context, req Request) (*mergedRows, err
 		return nil, err
 	}
 	m.rows, m.dups = merge(req.Index, answers)
-	if owners != nil {
-		m.rows, m.dups = e.dropStale(ctx, targets, m.rows, m.dups, waitOwners())
+	// *:* meets every copy of every node, so the merge saw them all;
+	// other queries look up the nodes several shards hold (cached for
+	// ownersTTL, so a warm engine pays no extra round trip).
+	if isNode && !matchesAll(req.Query) {
+		// Only the shards that answered, within what is left of one
+		// shard timeout: the per-shard timeout bounds the whole answer,
+		// and these passes are best effort.
+		ok := answeredShards(answers)
+		bctx, cancel := context.WithDeadline(ctx, begin.Add(e.shardTimeout()))
+		m.rows, m.dups = e.dropStale(bctx, ok, m.rows, m.dups, e.duplicatedNodes(bctx, ok))
+		cancel()
 	}
 	sort.Slice(m.dups, func(i, j int) bool { return m.dups[i].Name < m.dups[j].Name })
 	const rowOverhead = 128 // a Row's headers and the strings' own
@@ -220,6 +225,9 @@ func fetchChunk(ctx context.Context, c *shards.Client, out []Row, idx []int) err
 			return nil
 		})
 		if err != nil {
+			if ferr := requestFailure(ctx, err); ferr != nil {
+				return ferr
+			}
 			return errorf(http.StatusBadGateway, "reading nodes from shard %s: %v", c.Shard.Name, err)
 		}
 	}
@@ -230,11 +238,18 @@ func fetchChunk(ctx context.Context, c *shards.Client, out []Row, idx []int) err
 		if len(out[i].Data) > 0 {
 			continue
 		}
-		raw, err := c.Do(ctx, http.MethodGet, "nodes/"+url.PathEscape(out[i].Name), nil)
+		p, err := shards.ObjectPath(shards.Nodes, out[i].Name)
+		if err != nil {
+			return errorf(http.StatusBadGateway, "shard %s: %v", c.Shard.Name, err)
+		}
+		raw, err := c.Do(ctx, http.MethodGet, p, nil)
 		if isClientError(err) {
 			continue
 		}
 		if err != nil {
+			if ferr := requestFailure(ctx, err); ferr != nil {
+				return ferr
+			}
 			return errorf(http.StatusBadGateway, "reading node %s: %v", out[i].Name, err)
 		}
 		out[i].Data = raw
@@ -341,7 +356,8 @@ func (e *Engine) Stream(ctx context.Context, req Request, begin func(ShardsSumma
 	if req.Rows > 0 && req.Rows < len(rows) {
 		rows = rows[:req.Rows]
 	}
-	if err := e.emitBatches(ctx, rows, emit); err != nil {
+	withURL := e.rowURLs(req)
+	if err := e.emitBatches(ctx, rows, func(r Row) error { withURL(&r); return emit(r) }); err != nil {
 		return nil, err
 	}
 	res := &Result{Total: len(m.rows), Start: req.Start, Rows: []Row{}, Shards: m.shards, Duplicates: m.dups, DuplicatesTotal: len(m.dups), Cached: cached}
@@ -398,4 +414,32 @@ func (e *Engine) emitBatches(ctx context.Context, rows []Row, emit func(Row) err
 		}
 	}
 	return nil
+}
+
+// rowURLs returns a function that writes on a partial-search row the URL
+// of its object on its shard, as Chef's partial search answers it. Rows
+// do not carry it while merged: it is the shard's URL and the name.
+func (e *Engine) rowURLs(req Request) func(*Row) {
+	if req.Partial == nil {
+		return func(*Row) {}
+	}
+	bases := map[string]string{}
+	for _, s := range e.Topology.Shards("all") {
+		bases[s.Name] = s.URL
+	}
+	return func(r *Row) {
+		if r.Source == SourceChef && r.URL == "" {
+			r.URL = objectURL(bases[r.Shard], req.Index, r.Name)
+		}
+	}
+}
+
+// objectURL is where an object lives under a Chef server's base URL.
+func objectURL(base, index, name string) string {
+	coll := map[string]string{"node": "nodes", "role": "roles", "client": "clients", "environment": "environments"}[index]
+	if coll == "" {
+		coll = "data/" + url.PathEscape(index)
+		name = strings.TrimPrefix(name, "data_bag_item_"+index+"_")
+	}
+	return strings.TrimSuffix(base, "/") + "/" + coll + "/" + url.PathEscape(name)
 }

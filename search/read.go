@@ -3,20 +3,18 @@ package search
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"sort"
-	"strings"
 
 	"github.com/shearch/shearch/shards"
 )
 
-// Chef object endpoints a read can target, and the merge rule each uses:
-// nodes by newest ohai_time, everything else by majority.
-func kindOf(path string) string {
-	switch {
-	case strings.HasPrefix(path, "nodes"):
+// The merge rule of a read: nodes by newest ohai_time, everything else
+// by majority.
+func kindOf(p shards.Path) string {
+	switch p.Kind() {
+	case shards.Nodes:
 		return "node"
-	case strings.HasPrefix(path, "clients"):
+	case shards.Clients:
 		return "client"
 	}
 	return "shared"
@@ -33,10 +31,10 @@ type ReadResult struct {
 	Shards     ShardsSummary `json:"shards"`
 }
 
-// Get reads one object (nodes/NAME, roles/NAME, data/BAG/ITEM, ...) from
+// Get reads one object (shards.ObjectPath(shards.Nodes, NAME), ...) from
 // every shard and returns the copy one Chef server would hold. A 404 on
 // every shard is a 404.
-func (e *Engine) Get(ctx context.Context, stack, path string, deny bool) (*ReadResult, error) {
+func (e *Engine) Get(ctx context.Context, stack string, path shards.Path, deny bool) (*ReadResult, error) {
 	targets, err := e.Targets(stack, nil)
 	if err != nil {
 		return nil, err
@@ -47,9 +45,12 @@ func (e *Engine) Get(ctx context.Context, stack, path string, deny bool) (*ReadR
 			return nil, err
 		}
 		r := shards.ObjectRow(raw)
-		r.Name = objectName(path)
+		r.Name = path.Name()
 		return []shards.Row{r}, nil
 	})
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if err := classify(answers); err != nil {
 		return nil, err
 	}
@@ -57,28 +58,19 @@ func (e *Engine) Get(ctx context.Context, stack, path string, deny bool) (*ReadR
 	if err := checkFailures(summary, deny); err != nil {
 		return nil, err
 	}
+	var holders []string
+	for _, a := range answers {
+		if len(a.rows) > 0 {
+			holders = append(holders, a.shard.Name)
+		}
+	}
 	rows, dups := merge(kindOf(path), answers)
 	if len(rows) == 0 {
 		// Some shards failed and none of the rest has it: it may well be
 		// on a failed shard, so "not found" would be a lie.
 		return nil, errorf(http.StatusBadGateway, "%s is not on the shards that answered, and shard(s) failed: %s", path, failedShardsMessage(summary.Details))
 	}
-	res := &ReadResult{Object: rows[0].Object(), Kept: rows[0].Shard, Duplicates: dups, Shards: summary}
-	for _, a := range answers {
-		if len(a.rows) > 0 {
-			res.Holders = append(res.Holders, a.shard.Name)
-		}
-	}
-	return res, nil
-}
-
-// objectName is the last segment of an object path, unescaped.
-func objectName(p string) string {
-	last := p[strings.LastIndex(p, "/")+1:]
-	if u, err := url.PathUnescape(last); err == nil {
-		return u
-	}
-	return last
+	return &ReadResult{Object: rows[0].Object(), Kept: rows[0].Shard, Holders: holders, Duplicates: dups, Shards: summary}, nil
 }
 
 // ListResult is a collection (nodes, roles, data/BAG, ...) merged over
@@ -90,7 +82,7 @@ type ListResult struct {
 
 // List reads a collection from every shard. Chef answers a collection as
 // {"name": "url"}; the URLs point at the shard, so only names are kept.
-func (e *Engine) List(ctx context.Context, stack, path string, deny bool) (*ListResult, error) {
+func (e *Engine) List(ctx context.Context, stack string, path shards.Path, deny bool) (*ListResult, error) {
 	targets, err := e.Targets(stack, nil)
 	if err != nil {
 		return nil, err
@@ -106,6 +98,9 @@ func (e *Engine) List(ctx context.Context, stack, path string, deny bool) (*List
 		}
 		return rows, nil
 	})
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if err := classify(answers); err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package search
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/shearch/shearch/shards"
 )
@@ -11,6 +12,10 @@ import (
 // of an order=none stream: enough to keep every shard reading, small
 // enough that a slow client stops the reads instead of filling memory.
 const unorderedBuffer = 256
+
+// unorderedWholePage is the page size of an order=none stream of whole
+// objects: 100 nodes of 10 KB is 1 MB held per shard.
+const unorderedWholePage = 100
 
 // streamUnordered emits rows as the shards deliver them, without a global
 // sort: for exports where order does not matter, at the shards' speed.
@@ -27,28 +32,53 @@ func (e *Engine) streamUnordered(ctx context.Context, req Request, begin func(Sh
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	rows := make(chan Row, unorderedBuffer)
-	var mu sync.Mutex
-	counts := map[string]int{}
-	var answers []shardAnswer
+	// Whole objects come in small pages: every shard holds one page
+	// while the client catches up.
+	pageRows := 0
+	if req.Partial == nil {
+		pageRows = unorderedWholePage
+	}
+	answers := make([]shardAnswer, len(targets))
 	go func() {
 		defer close(rows)
-		answers = e.fanOut(ctx, targets, func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
-			n := 0
-			defer func() {
-				mu.Lock()
-				counts[c.Shard.Name] = n
-				mu.Unlock()
-			}()
-			return nil, c.SearchEach(ctx, req.Index, req.Query, req.Partial, func(r shards.Row) error {
-				select {
-				case rows <- Row{Name: r.Name, Shard: c.Shard.Name, Source: SourceChef, URL: r.URL, Data: r.Data}:
-					n++
-					return nil
-				case <-ctx.Done():
-					return ctx.Err()
+		// Not fanOut: it bounds a shard's whole answer by the shard
+		// timeout, and a stream lasts as long as its client reads. Each
+		// page request keeps its own timeout.
+		var wg sync.WaitGroup
+		slots := make(chan struct{}, e.limit())
+		for i, s := range targets {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				slots <- struct{}{}
+				defer func() { <-slots }()
+				begin := time.Now()
+				a := shardAnswer{shard: s, status: ShardStatus{Name: s.Name, Stack: s.Stack, Status: StatusOK}}
+				c, err := e.Client(s)
+				if err == nil {
+					err = c.SearchPages(ctx, req.Index, req.Query, req.Partial, pageRows, func(r shards.Row) error {
+						select {
+						case rows <- Row{Name: r.Name, Shard: s.Name, Source: SourceChef, URL: partialURL(req, s.URL, r.Name), Data: r.Data}:
+							a.status.Rows++
+							return nil
+						case <-ctx.Done():
+							return ctx.Err()
+						}
+					})
 				}
-			})
-		})
+				a.status.TookMS = time.Since(begin).Milliseconds()
+				if err != nil {
+					a.err = err
+					a.status.Status = StatusFailed
+					a.status.Error = shortError(err, s.Name)
+				}
+				if e.OnShardResult != nil && !isClientError(err) && !notTheShard(err) {
+					e.OnShardResult(s.Name, err)
+				}
+				answers[i] = a
+			}()
+		}
+		wg.Wait()
 	}()
 	var emitErr error
 	total := 0
@@ -70,9 +100,6 @@ func (e *Engine) streamUnordered(ctx context.Context, req Request, begin func(Sh
 	}
 	if emitErr != nil {
 		return nil, emitErr
-	}
-	for i := range answers {
-		answers[i].status.Rows = counts[answers[i].shard.Name]
 	}
 	if err := classify(answers); err != nil {
 		return nil, err
@@ -99,4 +126,11 @@ func (e *Engine) streamUnordered(ctx context.Context, req Request, begin func(Sh
 		return nil, err
 	}
 	return &Result{Total: total, Start: 0, Rows: []Row{}, Shards: sum, Duplicates: []Duplicate{}}, nil
+}
+
+func partialURL(req Request, base, name string) string {
+	if req.Partial == nil {
+		return ""
+	}
+	return objectURL(base, req.Index, name)
 }

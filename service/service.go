@@ -4,6 +4,7 @@ package service
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/shearch/shearch/api/server"
+	"github.com/shearch/shearch/auth"
 	"github.com/shearch/shearch/config"
 	"github.com/shearch/shearch/fallback"
 	"github.com/shearch/shearch/search"
@@ -27,6 +29,8 @@ type Service struct {
 	Engine   *search.Engine
 	Server   *server.Server
 	Log      *slog.Logger
+	// tls, when set, makes Serve answer HTTPS only.
+	tls *tls.Config
 }
 
 // ConfigError is a configuration problem: the process should exit 2.
@@ -40,6 +44,10 @@ func (e *ConfigError) Unwrap() error { return e.Err }
 func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	tlsCfg, err := loadTLS(cfg.TLS)
+	if err != nil {
+		return nil, &ConfigError{err}
 	}
 	tc := shards.TopologyConfig{
 		Defaults:  shards.ShardDefaults{ClientName: cfg.Shards.ClientName, ClientKey: cfg.Shards.ClientKey, Timeout: cfg.Shards.Timeout.Duration},
@@ -71,7 +79,8 @@ func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
 		tc.Route53 = r
 	}
 	if cfg.Consul.Address != "" {
-		tc.Consul = &shards.ConsulConfig{Address: cfg.Consul.Address, ShardService: cfg.Consul.ShardService}
+		tc.Consul = &shards.ConsulConfig{Address: cfg.Consul.Address, ShardService: cfg.Consul.ShardService,
+			ShardTag: cfg.Consul.ShardTag, ShardScheme: cfg.Consul.ShardScheme}
 	}
 	if len(tc.Static) == 0 && tc.Route53 == nil && tc.Consul == nil {
 		return nil, &ConfigError{errors.New("no shards: list shards.static, or configure route53 records or consul")}
@@ -81,15 +90,22 @@ func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
 		return nil, &ConfigError{err}
 	}
 	eng := &search.Engine{
-		Topology:      snapshotLister{topo},
-		DefaultStack:  cfg.DefaultStack,
-		Timeout:       cfg.Shards.Timeout.Duration,
-		Concurrency:   cfg.Search.Concurrency,
-		OnShardResult: topo.ReportShardError,
-		Validate:      func(q string) error { _, err := query.Parse(q); return err },
+		Topology:       snapshotLister{topo},
+		DefaultStack:   cfg.DefaultStack,
+		Timeout:        cfg.Shards.Timeout.Duration,
+		Concurrency:    cfg.Search.Concurrency,
+		OnShardResult:  topo.ReportShardError,
+		Validate:       func(q string) error { _, err := query.Parse(q); return err },
+		Guards:         shards.NewGuards(guardConfig(cfg), log),
+		Log:            log,
+		OrderTTL:       cfg.Search.OrderTTL.Duration,
+		OrderBytes:     int(cfg.Search.OrderCacheBytes),
+		FirstPageBytes: int(cfg.Search.FirstPageBytes),
+		FetchChunk:     cfg.Search.FetchChunk,
 	}
+	eng.MaxAnswerBytes = int64(cfg.Shards.MaxAnswerBytes)
 	if cfg.Search.CacheTTL.Duration > 0 {
-		eng.Cache = &search.Cache{TTL: cfg.Search.CacheTTL.Duration, Size: cfg.Search.CacheSize}
+		eng.Cache = &search.Cache{TTL: cfg.Search.CacheTTL.Duration, Size: cfg.Search.CacheSize, MaxBytes: int(cfg.Search.CacheBytes)}
 	}
 	if cfg.Consul.NodeFallback && cfg.Consul.Address != "" {
 		fb, err := fallback.New(fallback.Config{Address: cfg.Consul.Address})
@@ -100,17 +116,26 @@ func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
 	}
 	srv := server.New(eng, log)
 	srv.PublicURL = cfg.PublicURL
+	srv.Limits = server.Limits{MaxQueryBytes: int(cfg.Search.MaxQueryBytes), MaxBodyBytes: int64(cfg.Server.MaxBodyBytes),
+		WriteTimeout: orDefault(cfg.Server.WriteTimeout, config.Defaults().Server.WriteTimeout)}
 	srv.Topology = func() any { return topo.Snapshot().Status() }
-	if cfg.Auth.TokensFile != "" {
-		toks, err := server.LoadTokens(cfg.Auth.TokensFile)
-		if err != nil {
-			return nil, &ConfigError{err}
-		}
-		srv.Tokens = toks
-	} else {
-		log.Warn("auth.tokens_file is empty: the API answers anyone who can reach it")
+	authn, err := auth.New(auth.Options{TokensFile: cfg.Auth.TokensFile, ChefKeysDir: cfg.Auth.ChefKeysDir,
+		Writers: cfg.Auth.Writers, MaxBody: int64(cfg.Server.MaxBodyBytes), Log: log})
+	if err != nil {
+		return nil, &ConfigError{err}
 	}
-	return &Service{Config: cfg, Topology: topo, Engine: eng, Server: srv, Log: log}, nil
+	if !authn.Enabled() {
+		log.Warn("auth.tokens_file and auth.chef_keys_dir are empty: the API answers anyone who can reach it, and no one may write")
+	}
+	srv.Auth = authn
+	return &Service{Config: cfg, Topology: topo, Engine: eng, Server: srv, Log: log, tls: tlsCfg}, nil
+}
+
+// guardConfig maps the config's bounds; a zero (a config built in code
+// rather than parsed) takes the default.
+func guardConfig(cfg *config.Config) shards.GuardConfig {
+	return shards.GuardConfig{MaxInFlight: cfg.Shards.MaxInFlight, MaxWaiting: cfg.Search.MaxWaiting, MaxWait: cfg.Search.MaxWait.Duration,
+		BreakerFailures: cfg.Shards.BreakerFailures, BreakerInterval: cfg.Shards.BreakerInterval.Duration, RetryBudget: cfg.Shards.RetryBudget}
 }
 
 func checkKey(path, key string) error {
@@ -140,10 +165,23 @@ func (s *Service) Serve(ctx context.Context, listen string, ready func(addr stri
 	if err != nil {
 		return &ConfigError{fmt.Errorf("cannot listen on %s: %v", listen, err)}
 	}
-	hs := &http.Server{Handler: s.Server, ReadHeaderTimeout: 10 * time.Second}
+	def := config.Defaults().Server
+	hs := &http.Server{Handler: s.Server, ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:  orDefault(s.Config.Server.ReadTimeout, def.ReadTimeout),
+		WriteTimeout: orDefault(s.Config.Server.WriteTimeout, def.WriteTimeout),
+		IdleTimeout:  orDefault(s.Config.Server.IdleTimeout, def.IdleTimeout),
+		TLSConfig:    s.tls,
+		ErrorLog:     slog.NewLogLogger(s.Log.Handler(), slog.LevelWarn),
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-	s.Log.Info("shearch serving", "addr", ln.Addr().String(), "shards", len(s.Topology.Snapshot().All))
+	scheme := "http"
+	if s.tls != nil {
+		scheme = "https"
+		go func() { errc <- hs.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { errc <- hs.Serve(ln) }()
+	}
+	s.Log.Info("shearch serving", "addr", ln.Addr().String(), "scheme", scheme, "shards", len(s.Topology.Snapshot().All))
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
@@ -151,8 +189,50 @@ func (s *Service) Serve(ctx context.Context, listen string, ready func(addr stri
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		return hs.Shutdown(sctx)
+		return s.drain(hs)
 	}
+}
+
+// orDefault reads a timeout a hand-built Config may have left zero.
+func orDefault(d, def config.Duration) time.Duration {
+	if d.Duration > 0 {
+		return d.Duration
+	}
+	return def.Duration
+}
+
+// loadTLS reads the certificate and key once at start-up, so a bad file
+// is one line and exit 2, not a failed handshake per client.
+func loadTLS(c config.TLS) (*tls.Config, error) {
+	if c.CertFile == "" && c.KeyFile == "" {
+		return nil, nil
+	}
+	if c.CertFile == "" || c.KeyFile == "" {
+		return nil, errors.New("tls: set both cert_file and key_file to serve HTTPS, or neither")
+	}
+	cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("tls: cannot load cert_file %s with key_file %s: %v", c.CertFile, c.KeyFile, err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}
+
+// drain stops accepting, lets in-flight requests finish within
+// shutdown_timeout, and only then returns: a SIGTERM'd Shearch exits 0
+// without cutting anyone's answer short.
+func (s *Service) drain(hs *http.Server) error {
+	s.Server.Drain()
+	timeout := s.Config.ShutdownTimeout.Duration
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	s.Log.Info("draining: no new connections; waiting for in-flight requests", "shutdown_timeout", timeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		hs.Close()
+		return fmt.Errorf("shutdown_timeout %s passed with requests still in flight; they were cut: %v", timeout, err)
+	}
+	s.Log.Info("drained; exiting")
+	return nil
 }

@@ -150,6 +150,13 @@ func TestConfigErrors(t *testing.T) {
 		{"shards:\n  static:\n    - name: a\n      url: ftp://x\n      stack: prod\n", "bad url"},
 		{"shards:\n  static:\n    - name: a\n      url: http://127.0.0.1:1\n      stack: prod\n      client_key: /nonexistent.pem\n", "/nonexistent.pem"},
 		{"shards:\n  timeout: ten\n", "not a duration"},
+		{"tls:\n  cert_file: /x.pem\n", "set both cert_file and key_file"},
+		{"tls:\n  cert_file: /nonexistent/cert.pem\n  key_file: /nonexistent/key.pem\n", "tls: cannot load cert_file /nonexistent/cert.pem"},
+		{"consul:\n  shard_scheme: ftp\n", `consul.shard_scheme "ftp"`},
+		{"consul:\n  shard_tag: \"\"\n", "consul.shard_tag is empty"},
+		{"server:\n  max_body_bytes: lots\n", "not a size"},
+		{"search:\n  max_query_bytes: 0\n", "search.max_query_bytes must be a positive size"},
+		{"server:\n  write_timeout: 0s\n", "server.write_timeout must be a positive duration"},
 	} {
 		cfg, err := config.Parse([]byte(tc.yaml))
 		if err == nil {

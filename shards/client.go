@@ -25,8 +25,21 @@ const DefaultPageSize = 1000
 type Client struct {
 	Shard    Shard
 	PageSize int
-	chef     *chef.Client
+	// MaxAnswerBytes bounds one answer, and all pages of one search
+	// together (shards.max_answer_bytes), so a broken shard cannot
+	// exhaust memory. 0 is DefaultMaxAnswerBytes.
+	MaxAnswerBytes int64
+	// Guard, when set, bounds, breaks and retries this shard's requests
+	// together with every other client of the same shard.
+	Guard *Guard
+	chef  *chef.Client
 }
+
+// DefaultMaxAnswerBytes is shards.max_answer_bytes when not set. It
+// bounds all pages of one search together, and a page of 1,000 whole
+// nodes with their ohai data is commonly 30-60 MiB, so a smaller default
+// would fail real fleets' `knife search node '*:*'`.
+const DefaultMaxAnswerBytes = 256 << 20
 
 // NewClient builds a signed client for a shard. The key file is read once
 // here so a bad path fails at start-up, naming the shard and the file.
@@ -93,42 +106,102 @@ func (e *StatusError) Error() string {
 }
 
 // Do sends one signed request and returns the raw body of a 2xx answer.
-func (c *Client) Do(ctx context.Context, method, path string, body any) ([]byte, error) {
+// The path comes only from this package's builders (path.go).
+func (c *Client) Do(ctx context.Context, method string, p Path, body any) ([]byte, error) {
+	return c.send(ctx, method, p, body, c.maxAnswer())
+}
+
+// send passes one request through the shard's guard, when it has one, so
+// every request to a shard (searches, reads, writes) shares its bounds.
+func (c *Client) send(ctx context.Context, method string, p Path, body any, limit int64) ([]byte, error) {
+	send := func(ctx context.Context) (int, []byte, error) { return c.do(ctx, method, p, body, limit) }
+	if c.Guard == nil {
+		_, data, err := send(ctx)
+		return data, err
+	}
+	// Searches are reads even when POSTed (partial search).
+	idempotent := method == http.MethodGet || p.Kind() == ""
+	return c.Guard.Do(ctx, idempotent, send)
+}
+
+func (c *Client) maxAnswer() int64 {
+	if c.MaxAnswerBytes > 0 {
+		return c.MaxAnswerBytes
+	}
+	return DefaultMaxAnswerBytes
+}
+
+// AnswerTooLargeError is a shard answer over shards.max_answer_bytes.
+type AnswerTooLargeError struct {
+	Shard string
+	Limit int64
+}
+
+func (e *AnswerTooLargeError) Error() string {
+	return fmt.Sprintf("shard %s: answer larger than %s (shards.max_answer_bytes)", e.Shard, FormatBytes(e.Limit))
+}
+
+// FormatBytes writes a byte count as configs give it: 64 MiB, 16 KiB.
+func FormatBytes(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// do reads at most limit bytes of the answer; more is an
+// AnswerTooLargeError, without reading the rest.
+func (c *Client) do(ctx context.Context, method string, p Path, body any, limit int64) (int, []byte, error) {
+	if p.IsZero() {
+		return 0, nil, fmt.Errorf("shard %s: refusing a request without a checked path", c.Shard.Name)
+	}
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return nil, err
+			return 0, nil, err
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := c.chef.NewRequest(method, strings.TrimPrefix(path, "/"), rd)
+	req, err := c.chef.NewRequest(method, p.rel, rd)
 	if err != nil {
-		return nil, fmt.Errorf("shard %s: %v", c.Shard.Name, err)
+		return 0, nil, fmt.Errorf("shard %s: %v", c.Shard.Name, err)
 	}
 	req = req.WithContext(ctx)
+	if id := RequestID(ctx); id != "" {
+		req.Header.Set("X-Request-Id", id)
+	}
 	res, err := c.chef.Client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("shard %s: %w", c.Shard.Name, ctx.Err())
+			return 0, nil, fmt.Errorf("shard %s: %w", c.Shard.Name, ctx.Err())
 		}
-		return nil, fmt.Errorf("shard %s: %s", c.Shard.Name, describeNetError(err))
+		return 0, nil, &NetError{Shard: c.Shard.Name, Err: err}
 	}
 	defer res.Body.Close()
-	data, err := io.ReadAll(res.Body)
+	if res.ContentLength > limit {
+		return res.StatusCode, nil, &AnswerTooLargeError{Shard: c.Shard.Name, Limit: c.maxAnswer()}
+	}
+	data, err := io.ReadAll(io.LimitReader(res.Body, limit+1))
 	if err != nil {
-		return nil, fmt.Errorf("shard %s: reading answer: %v", c.Shard.Name, err)
+		return res.StatusCode, nil, fmt.Errorf("shard %s: reading answer: %w", c.Shard.Name, err)
+	}
+	if int64(len(data)) > limit {
+		return res.StatusCode, nil, &AnswerTooLargeError{Shard: c.Shard.Name, Limit: c.maxAnswer()}
 	}
 	if res.StatusCode < 200 || res.StatusCode > 299 {
-		return nil, &StatusError{Shard: c.Shard.Name, Status: res.StatusCode, Messages: errorMessages(data)}
+		return res.StatusCode, nil, &StatusError{Shard: c.Shard.Name, Status: res.StatusCode, Messages: errorMessages(data)}
 	}
-	return data, nil
+	return res.StatusCode, data, nil
 }
 
-// GetJSON fetches path and decodes it keeping numbers as json.Number, so
-// `1794484758.0` survives the trip as typed.
-func (c *Client) GetJSON(ctx context.Context, path string, v any) error {
-	data, err := c.Do(ctx, http.MethodGet, path, nil)
+// GetJSON fetches a path and decodes it keeping numbers as json.Number,
+// so `1794484758.0` survives the trip as typed.
+func (c *Client) GetJSON(ctx context.Context, p Path, v any) error {
+	data, err := c.Do(ctx, http.MethodGet, p, nil)
 	if err != nil {
 		return err
 	}
@@ -171,6 +244,18 @@ func errorMessages(data []byte) []string {
 	}
 	return []string{s}
 }
+
+// NetError is a shard that could not be reached or did not answer; it
+// keeps the cause for errors.Is (connection refused, timeout).
+type NetError struct {
+	Shard string
+	Err   error
+}
+
+func (e *NetError) Error() string {
+	return fmt.Sprintf("shard %s: %s", e.Shard, describeNetError(e.Err))
+}
+func (e *NetError) Unwrap() error { return e.Err }
 
 func describeNetError(err error) string {
 	var ue *url.Error

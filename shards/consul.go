@@ -16,12 +16,22 @@ import (
 // DefaultShardService is the Consul service Chef servers register as.
 const DefaultShardService = "chef-server"
 
+// DefaultShardTag is the tag a Consul service needs to be a shard.
+const DefaultShardTag = "shearch"
+
 // ConsulConfig is the part of the `consul` section discovery uses.
 type ConsulConfig struct {
 	// Address is the agent's HTTP API, host:port. Empty: the consul/api
 	// defaults (CONSUL_HTTP_ADDR, else 127.0.0.1:8500).
 	Address      string
 	ShardService string
+	// ShardTag must be on an instance for it to be a shard: anyone who can
+	// register a service must not receive admin-signed requests by it.
+	// Empty: DefaultShardTag.
+	ShardTag string
+	// ShardScheme is how shards found here are reached: "https" (the
+	// default, when empty) or "http".
+	ShardScheme string
 	// Timeout bounds a non-blocking query; a blocking query gets its wait
 	// time on top of it.
 	Timeout time.Duration
@@ -53,6 +63,16 @@ func NewConsulSource(cfg ConsulConfig) (*ConsulSource, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 5 * time.Second
 	}
+	if cfg.ShardTag == "" {
+		cfg.ShardTag = DefaultShardTag
+	}
+	switch cfg.ShardScheme {
+	case "":
+		cfg.ShardScheme = "https"
+	case "http", "https":
+	default:
+		return nil, fmt.Errorf("consul.shard_scheme %q: use https or http", cfg.ShardScheme)
+	}
 	ac := consulapi.DefaultConfig()
 	if cfg.Address != "" {
 		ac.Address = cfg.Address
@@ -83,7 +103,9 @@ func (c *ConsulSource) Discover(ctx context.Context, waitIndex uint64, wait time
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	entries, meta, err := c.client.Health().Service(c.cfg.ShardService, "", false, q.WithContext(ctx))
+	// Only tagged instances are asked for: an untagged one is not a shard,
+	// and its health says nothing Shearch may act on.
+	entries, meta, err := c.client.Health().Service(c.cfg.ShardService, c.cfg.ShardTag, false, q.WithContext(ctx))
 	if err != nil {
 		return ConsulResult{}, fmt.Errorf("%s: %w", c, err)
 	}
@@ -162,6 +184,9 @@ func (c *ConsulSource) toShard(e *consulapi.ServiceEntry) (Shard, string) {
 	}
 	sh := Shard{Name: name, Stack: stack, Source: SourceConsul, Health: consulHealth(e.Checks)}
 	switch {
+	case !slices.Contains(e.Service.Tags, c.cfg.ShardTag):
+		// Consul filtered on the tag already; this holds if it did not.
+		return sh, fmt.Sprintf("no %s tag (consul.shard_tag); skipped", c.cfg.ShardTag)
 	case len(tagProblems) > 0:
 		return sh, strings.Join(tagProblems, ", ") + "; skipped"
 	case name == "":
@@ -180,7 +205,7 @@ func (c *ConsulSource) toShard(e *consulapi.ServiceEntry) (Shard, string) {
 	if addr == "" || e.Service.Port <= 0 {
 		return sh, "service has no address or port; skipped"
 	}
-	sh.URL = "http://" + net.JoinHostPort(addr, strconv.Itoa(e.Service.Port))
+	sh.URL = c.cfg.ShardScheme + "://" + net.JoinHostPort(addr, strconv.Itoa(e.Service.Port))
 	return sh, ""
 }
 

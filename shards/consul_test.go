@@ -31,8 +31,15 @@ func consul(t *testing.T) (*consulagent.Agent, *consulapi.Client) {
 	return a, c
 }
 
-// register adds a chef-server instance; status "" means no check at all.
+// register adds a chef-server instance carrying the shard tag; status ""
+// means no check at all.
 func register(t *testing.T, c *consulapi.Client, id, addr string, port int, status string, tags ...string) {
+	t.Helper()
+	registerTagged(t, c, id, addr, port, status, append([]string{shards.DefaultShardTag}, tags...)...)
+}
+
+// registerTagged adds a chef-server instance with exactly these tags.
+func registerTagged(t *testing.T, c *consulapi.Client, id, addr string, port int, status string, tags ...string) {
 	t.Helper()
 	reg := &consulapi.AgentServiceRegistration{ID: id, Name: shards.DefaultShardService, Address: addr, Port: port, Tags: tags}
 	if status != "" {
@@ -45,7 +52,7 @@ func register(t *testing.T, c *consulapi.Client, id, addr string, port int, stat
 
 func consulSource(t *testing.T, a *consulagent.Agent) *shards.ConsulSource {
 	t.Helper()
-	src, err := shards.NewConsulSource(shards.ConsulConfig{Address: a.Addr(), Timeout: 5 * time.Second})
+	src, err := shards.NewConsulSource(shards.ConsulConfig{Address: a.Addr(), Timeout: 5 * time.Second, ShardScheme: "http"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,6 +86,9 @@ func TestConsulDiscoversShardServices(t *testing.T) {
 	register(t, c, "chef-d1", "", 4650, consulapi.HealthWarning, "stack:dev", "shard:chef-d1", "other-tag")
 	register(t, c, "chef-nameless", "127.0.0.4", 4647, consulapi.HealthPassing, "stack:prod")
 	register(t, c, "chef-9", "127.0.0.9", 4647, consulapi.HealthCritical, "shard:chef-9")
+	// Registered as chef-server with good tags, but without the shard tag:
+	// anyone who can register a service must not receive signed requests.
+	registerTagged(t, c, "chef-rogue", "127.0.0.66", 4647, consulapi.HealthPassing, "stack:prod", "shard:chef-1", "shard-ish")
 	if err := c.Agent().ServiceRegister(&consulapi.AgentServiceRegistration{ID: "web", Name: "web", Port: 80,
 		Tags: []string{"stack:prod", "shard:web-1"}}); err != nil {
 		t.Fatal(err)
@@ -101,6 +111,12 @@ func TestConsulDiscoversShardServices(t *testing.T) {
 		"consul "+node+"/chef-nameless: no shard:<name> tag; skipped")
 	if res.Index == 0 {
 		t.Fatal("no Consul index to block on")
+	}
+
+	for _, p := range res.Problems {
+		if strings.Contains(p.Where, "chef-rogue") {
+			t.Errorf("an untagged instance reached discovery: %+v", p)
+		}
 	}
 
 	health, err := src.HealthOf(t.Context(), []string{"chef-1", "chef-2", "chef-9", "chef-404"})
@@ -175,7 +191,7 @@ func TestTopologyUsesConsulWhenRoute53DownWithoutCache(t *testing.T) {
 
 	logger, logs := newLogger()
 	topo, err := shards.NewTopology(shards.TopologyConfig{
-		Route53: r53Config(url), Consul: &shards.ConsulConfig{Address: a.Addr()},
+		Route53: r53Config(url), Consul: &shards.ConsulConfig{Address: a.Addr(), ShardScheme: "http"},
 		CacheFile: t.TempDir() + "/shards.json",
 	}, logger)
 	if err != nil {
@@ -216,7 +232,7 @@ func TestTopologyRoute53ShardsGetConsulHealth(t *testing.T) {
 	})
 	s := stub(t, route53stub.Options{})
 	topo, err := shards.NewTopology(shards.TopologyConfig{
-		Route53: r53Config(s.URL()), Consul: &shards.ConsulConfig{Address: a.Addr()},
+		Route53: r53Config(s.URL()), Consul: &shards.ConsulConfig{Address: a.Addr(), ShardScheme: "http"},
 	}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -249,7 +265,7 @@ func TestTopologyBothSourcesDownNamesBoth(t *testing.T) {
 	url := s.URL()
 	s.Close()
 	topo, err := shards.NewTopology(shards.TopologyConfig{
-		Route53: r53Config(url), Consul: &shards.ConsulConfig{Address: addr, Timeout: 2 * time.Second},
+		Route53: r53Config(url), Consul: &shards.ConsulConfig{Address: addr, Timeout: 2 * time.Second, ShardScheme: "http"},
 		CacheFile: t.TempDir() + "/shards.json",
 	}, nil)
 	if err != nil {
@@ -280,7 +296,7 @@ func TestTopologyFollowsConsulInBackground(t *testing.T) {
 	})
 	logger, logs := newLogger()
 	topo, err := shards.NewTopology(shards.TopologyConfig{
-		Consul: &shards.ConsulConfig{Address: a.Addr()}, ConsulWait: time.Minute,
+		Consul: &shards.ConsulConfig{Address: a.Addr(), ShardScheme: "http"}, ConsulWait: time.Minute,
 	}, logger)
 	if err != nil {
 		t.Fatal(err)
@@ -313,5 +329,25 @@ func TestTopologyFollowsConsulInBackground(t *testing.T) {
 	case <-closed:
 	case <-time.After(5 * time.Second):
 		t.Fatal("Close did not stop the blocking query")
+	}
+}
+
+// Shards found in Consul are reached over https unless shard_scheme says
+// http, and only tagged instances count, whatever tag is configured.
+func TestConsulShardSchemeAndTag(t *testing.T) {
+	t.Parallel()
+	a, c := consul(t)
+	registerTagged(t, c, "chef-1", "127.0.0.2", 4647, consulapi.HealthPassing, "edge", "stack:prod", "shard:chef-1")
+	registerTagged(t, c, "chef-2", "127.0.0.3", 4647, consulapi.HealthPassing, shards.DefaultShardTag, "stack:prod", "shard:chef-2")
+	src, err := shards.NewConsulSource(shards.ConsulConfig{Address: a.Addr(), ShardTag: "edge"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "chef-1 alone, over https", func() (bool, string) {
+		res, err := src.Discover(t.Context(), 0, 0)
+		return err == nil && describe(res.Shards) == "chef-1 prod https://127.0.0.2:4647 w=- consul passing", describe(res.Shards)
+	})
+	if _, err := shards.NewConsulSource(shards.ConsulConfig{Address: a.Addr(), ShardScheme: "ftp"}); err == nil {
+		t.Fatal("shard_scheme ftp accepted")
 	}
 }

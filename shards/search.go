@@ -6,11 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
-	"strings"
 )
 
 // errStop ends a page read early without being an error.
@@ -20,49 +19,137 @@ var errStop = errors.New("stop")
 // matching row. It pages until a short page, because `total` cannot be
 // trusted (goiardi reports the page length, some servers cap it at 10,000).
 // partial, when not nil, is a partial-search body: only those keys travel.
+//
+// A broken shard must not keep Shearch busy or fill its memory: all pages
+// together are bounded by MaxAnswerBytes, and a page that repeats a row of
+// its own or holds a row without a name ends the request with a
+// *PageError. Rows repeated across pages are legitimate once (goiardi's
+// row order changes between requests): the search is asked again as one
+// big page, once; overlap after that is a *PageError too.
 func (c *Client) Search(ctx context.Context, index, q string, partial map[string][]string) ([]Row, error) {
 	var out []Row
-	err := c.SearchEach(ctx, index, q, partial, func(r Row) error {
+	budget := c.maxAnswer()
+	err := c.searchPages(ctx, index, q, partial, 0, &budget, func(r Row) error {
 		out = append(out, r)
 		return nil
 	})
 	return out, err
 }
 
+// PageError is a search answer Shearch cannot trust: rows repeated within
+// a page, rows without a name, pages that keep overlapping.
+type PageError struct {
+	Shard, Index, Problem string
+}
+
+func (e *PageError) Error() string {
+	return fmt.Sprintf("shard %s: search of %s: %s; check that Chef server's search index", e.Shard, e.Index, e.Problem)
+}
+
 // SearchEach is Search that hands each row to fn as it is decoded, page by
 // page, so the caller decides what to keep: memory holds one row of the
 // answer plus what fn keeps, and fn's speed paces the reads.
 func (c *Client) SearchEach(ctx context.Context, index, q string, partial map[string][]string, fn func(Row) error) error {
-	size := c.pageSize()
+	return c.SearchPages(ctx, index, q, partial, 0, fn)
+}
+
+// SearchPages is SearchEach with pages of size rows (0: the client's page
+// size). Each page is read whole before fn sees its rows, so a slow fn
+// holds no shard connection open (nor its timeout): memory holds a page.
+// As fn keeps what it needs, MaxAnswerBytes bounds each page here, not
+// the whole answer: a stream of a whole fleet is larger than any bound.
+func (c *Client) SearchPages(ctx context.Context, index, q string, partial map[string][]string, size int, fn func(Row) error) error {
+	return c.searchPages(ctx, index, q, partial, size, nil, fn)
+}
+
+// searchPages pages until a short page; budget, when not nil, bounds the
+// bytes of all pages together, else each page is bounded alone.
+func (c *Client) searchPages(ctx context.Context, index, q string, partial map[string][]string, size int, budget *int64, fn func(Row) error) error {
+	if size <= 0 {
+		size = c.pageSize()
+	}
 	body := searchBody(index, partial)
 	// The names seen, to notice pages that overlap: the server's row
 	// order is then not stable between requests (goiardi's is random), so
 	// pages cannot be stitched and everything is asked again in one page;
-	// rows already handed over are skipped.
-	seen := map[string]struct{}{}
-	for {
+	// rows already handed over are skipped. Kept as 64-bit hashes, 8 bytes
+	// a row however long the names: two names of one shard colliding
+	// (about 1 in 10^9 at a million rows) would drop a row only if pages
+	// also overlapped.
+	seed := maphash.MakeSeed()
+	seen := map[uint64]struct{}{}
+	var handed map[uint64]struct{}
+	for retried := false; ; retried = true {
 		overlap := false
 		for start := 0; ; start += size {
-			n, err := c.page(ctx, index, q, body, start, size, func(r Row) error {
-				key := r.Name + "\x00" + r.URL
+			var rows []Row
+			inPage := make(map[uint64]struct{}, min(size, 1024))
+			limit := c.maxAnswer()
+			if budget != nil {
+				if *budget <= 0 {
+					return &AnswerTooLargeError{Shard: c.Shard.Name, Limit: c.maxAnswer()}
+				}
+				limit = *budget
+			}
+			// A bad page is named once it is read to its end, so an
+			// answer past the bound is reported as that first.
+			var bad error
+			n, read, err := c.page(ctx, index, q, body, start, size, limit, func(r Row) error {
+				if bad != nil || overlap {
+					return nil
+				}
+				if r.Name == "" {
+					bad = &PageError{Shard: c.Shard.Name, Index: index,
+						Problem: fmt.Sprintf("row %d of the page at start=%d has no name", len(inPage), start)}
+					return nil
+				}
+				key := maphash.String(seed, r.Name)
+				if _, ok := inPage[key]; ok {
+					bad = &PageError{Shard: c.Shard.Name, Index: index,
+						Problem: fmt.Sprintf("the page at start=%d holds %q twice", start, r.Name)}
+					return nil
+				}
+				inPage[key] = struct{}{}
 				if _, ok := seen[key]; ok {
+					// Stop at the first repeat: a shard that ignores
+					// start would page forever.
 					overlap = true
 					return nil
 				}
 				seen[key] = struct{}{}
-				return fn(r)
+				if _, ok := handed[key]; !ok {
+					rows = append(rows, r)
+				}
+				return nil
 			})
+			if budget != nil {
+				*budget -= read
+			}
+			if err == nil {
+				err = bad
+			}
 			if err != nil {
 				return err
 			}
-			if n < size {
+			for _, r := range rows {
+				if err := fn(r); err != nil {
+					return err
+				}
+			}
+			if n < size || overlap {
 				break
 			}
 		}
 		if !overlap {
 			return nil
 		}
+		if retried {
+			return &PageError{Shard: c.Shard.Name, Index: index,
+				Problem: "its pages repeat rows even when asked for everything in one page of " + strconv.Itoa(size)}
+		}
 		size = max(4*size, 2*len(seen))
+		// The retry sees again what fn already has: skipped, not overlap.
+		handed, seen = seen, map[uint64]struct{}{}
 	}
 }
 
@@ -75,23 +162,12 @@ func (c *Client) FirstPage(ctx context.Context, index, q string, partial map[str
 		size = c.pageSize()
 	}
 	body := searchBody(index, partial)
-	held := 0
-	n, err := c.page(ctx, index, q, body, 0, size, func(r Row) error {
-		held += len(r.Data) + len(r.Name)
-		if maxBytes > 0 && held > maxBytes {
-			return errStop
-		}
+	n, _, stopped, err := c.readPage(ctx, index, q, body, 0, size, c.maxAnswer(), maxBytes, func(r Row) error {
 		rows = append(rows, r)
 		return nil
 	})
-	if errors.Is(err, errStop) {
-		return nil, false, nil
-	}
-	if err != nil {
+	if err != nil || stopped || n >= size {
 		return nil, false, err
-	}
-	if n >= size {
-		return nil, false, nil
 	}
 	return rows, true, nil
 }
@@ -118,33 +194,88 @@ func searchBody(index string, partial map[string][]string) map[string][]string {
 	return body
 }
 
-// page asks for one page and hands its rows to fn as they are decoded. It
-// returns how many rows the page had.
-func (c *Client) page(ctx context.Context, index, q string, body map[string][]string, start, size int, fn func(Row) error) (int, error) {
-	p := "search/" + url.PathEscape(index) + "?q=" + url.QueryEscape(q) +
-		"&start=" + strconv.Itoa(start) + "&rows=" + strconv.Itoa(size)
+// page asks for one page and hands its rows to fn once the page is read.
+// It returns how many rows the page had and how many bytes it read; an
+// answer over limit bytes is an *AnswerTooLargeError. stopAt, when > 0,
+// ends the read once the rows hold that many bytes (stopped reports it).
+// The request goes through the shard's guard like any other: the slot is
+// held while the page is read, and a retried request starts the page
+// afresh, as fn only sees a page that was read whole.
+func (c *Client) page(ctx context.Context, index, q string, body map[string][]string, start, size int, limit int64, fn func(Row) error) (int, int64, error) {
+	n, read, _, err := c.readPage(ctx, index, q, body, start, size, limit, 0, fn)
+	return n, read, err
+}
+
+func (c *Client) readPage(ctx context.Context, index, q string, body map[string][]string, start, size int, limit int64, stopAt int, fn func(Row) error) (n int, read int64, stopped bool, err error) {
+	p, err := SearchPath(index, q, start, size)
+	if err != nil {
+		return 0, 0, false, err
+	}
 	method := http.MethodGet
 	var b any
 	if body != nil {
 		method, b = http.MethodPost, body
 	}
-	rc, err := c.DoStream(ctx, method, p, b)
-	if err != nil {
-		return 0, err
-	}
-	defer rc.Close()
-	n, err := decodeRows(rc, body != nil, fn)
-	var re *rowError
-	if errors.As(err, &re) {
-		return n, re.err
-	}
-	if err != nil {
-		if ctx.Err() != nil {
-			return n, fmt.Errorf("shard %s: %w", c.Shard.Name, ctx.Err())
+	var rows []Row
+	send := func(ctx context.Context) (int, []byte, error) {
+		rows, n, read, stopped = rows[:0], 0, 0, false
+		rc, status, err := c.DoStream(ctx, method, p, b)
+		if err != nil {
+			return status, nil, err
 		}
-		return n, fmt.Errorf("shard %s: search answer is not JSON: %v", c.Shard.Name, err)
+		defer rc.Close()
+		lr := &countingReader{r: io.LimitReader(rc, limit+1)}
+		held := 0
+		n, err = decodeRows(lr, body != nil, func(r Row) error {
+			held += len(r.Data) + len(r.Name)
+			if stopAt > 0 && held > stopAt {
+				stopped = true
+				return errStop
+			}
+			rows = append(rows, r)
+			return nil
+		})
+		read = lr.n
+		if lr.n > limit {
+			return status, nil, &AnswerTooLargeError{Shard: c.Shard.Name, Limit: c.maxAnswer()}
+		}
+		if stopped {
+			return status, nil, nil
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return status, nil, fmt.Errorf("shard %s: %w", c.Shard.Name, ctx.Err())
+			}
+			return status, nil, fmt.Errorf("shard %s: search answer is not JSON: %v", c.Shard.Name, err)
+		}
+		return status, nil, nil
 	}
-	return n, nil
+	if c.Guard == nil {
+		_, _, err = send(ctx)
+	} else {
+		// Searches are reads even when POSTed (partial search).
+		_, err = c.Guard.Do(ctx, true, send)
+	}
+	if err != nil || stopped {
+		return n, read, stopped, err
+	}
+	for _, r := range rows {
+		if err := fn(r); err != nil {
+			return n, read, false, err
+		}
+	}
+	return n, read, false, nil
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // rowError carries an error of the row callback through the decoder, so
@@ -154,32 +285,45 @@ type rowError struct{ err error }
 func (e *rowError) Error() string { return e.err.Error() }
 
 // DoStream sends one signed request and returns the body of a 2xx answer
-// unread, for answers too big to hold; the caller closes it.
-func (c *Client) DoStream(ctx context.Context, method, path string, body any) (io.ReadCloser, error) {
+// unread, for answers too big to hold, and the status; the caller closes
+// the body and bounds what it reads. It does not go through the shard's
+// guard: callers that do (page) hold its slot while they read. The path
+// comes only from this package's builders.
+func (c *Client) DoStream(ctx context.Context, method string, p Path, body any) (io.ReadCloser, int, error) {
+	if p.IsZero() {
+		return nil, 0, fmt.Errorf("shard %s: refusing a request without a checked path", c.Shard.Name)
+	}
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := c.chef.NewRequest(method, strings.TrimPrefix(path, "/"), rd)
+	req, err := c.chef.NewRequest(method, p.rel, rd)
 	if err != nil {
-		return nil, fmt.Errorf("shard %s: %v", c.Shard.Name, err)
+		return nil, 0, fmt.Errorf("shard %s: %v", c.Shard.Name, err)
 	}
 	req = req.WithContext(ctx)
+	if id := RequestID(ctx); id != "" {
+		req.Header.Set("X-Request-Id", id)
+	}
 	res, err := c.chef.Client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("shard %s: %w", c.Shard.Name, ctx.Err())
+			return nil, 0, fmt.Errorf("shard %s: %w", c.Shard.Name, ctx.Err())
 		}
-		return nil, fmt.Errorf("shard %s: %s", c.Shard.Name, describeNetError(err))
+		return nil, 0, &NetError{Shard: c.Shard.Name, Err: err}
 	}
 	if res.StatusCode < 200 || res.StatusCode > 299 {
 		defer res.Body.Close()
 		data, _ := io.ReadAll(io.LimitReader(res.Body, 64<<10))
-		return nil, &StatusError{Shard: c.Shard.Name, Status: res.StatusCode, Messages: errorMessages(data)}
+		return nil, res.StatusCode, &StatusError{Shard: c.Shard.Name, Status: res.StatusCode, Messages: errorMessages(data)}
 	}
-	return res.Body, nil
+	if res.ContentLength > c.maxAnswer() {
+		res.Body.Close()
+		return nil, res.StatusCode, &AnswerTooLargeError{Shard: c.Shard.Name, Limit: c.maxAnswer()}
+	}
+	return res.Body, res.StatusCode, nil
 }

@@ -160,7 +160,7 @@ func TestNDJSONStream(t *testing.T) {
 func TestBearerToken(t *testing.T) {
 	f := startFleet(t)
 	s := server.New(f.engine, nil)
-	s.Tokens = map[string]bool{"s3cret": true}
+	s.Auth = tokenAuth(t, "s3cret\n")
 	srv := httptest.NewServer(s)
 	defer srv.Close()
 	anon, _ := api.NewClient(&api.Config{Address: srv.URL})

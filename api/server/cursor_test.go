@@ -10,6 +10,7 @@ import (
 	"github.com/shearch/shearch/devfleet"
 	"github.com/shearch/shearch/devfleet/fleettest"
 	"github.com/shearch/shearch/search"
+	"github.com/shearch/shearch/shards"
 )
 
 // Walking 5,000 nodes on 3 shards with cursor, 100 a page, returns every
@@ -47,7 +48,7 @@ func TestCursorWalkWhileShardsChange(t *testing.T) {
 			admin, _ := g.Client()
 			n := devfleet.Synthetic(1, int64(1000+i), time.Now().Unix()).Nodes[0]
 			n["name"] = fmt.Sprintf("added-%05d.example.com", i)
-			if _, err := admin.Do(ctx, "POST", "nodes", n); err == nil {
+			if _, err := admin.Do(ctx, "POST", shards.CollectionPath(shards.Nodes), n); err == nil {
 				added++
 			}
 			time.Sleep(20 * time.Millisecond)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/shearch/shearch/devfleet"
 	"github.com/shearch/shearch/search"
+	"github.com/shearch/shearch/shards"
 )
 
 // A role changed on one shard and a cookbook version uploaded to two of
@@ -35,16 +36,16 @@ func TestConsistency(t *testing.T) {
 	}
 	cl2, _ := c.Shards[1].Client()
 	var role map[string]any
-	if err := cl2.GetJSON(ctx, "roles/web", &role); err != nil {
+	if err := cl2.GetJSON(ctx, pathOf(t, shards.Roles, "web"), &role); err != nil {
 		t.Fatal(err)
 	}
 	role["description"] = "edited on one shard"
-	if _, err := cl2.Do(ctx, "PUT", "roles/web", role); err != nil {
+	if _, err := cl2.Do(ctx, "PUT", pathOf(t, shards.Roles, "web"), role); err != nil {
 		t.Fatal(err)
 	}
 	for _, g := range c.Shards[:2] {
 		cl, _ := g.Client()
-		if _, err := cl.Do(ctx, "PUT", "cookbooks/nginx/1.2.0", cookbook("nginx", "1.2.0")); err != nil {
+		if _, err := cl.Do(ctx, "PUT", pathOf(t, shards.Cookbooks, "nginx", "1.2.0"), cookbook("nginx", "1.2.0")); err != nil {
 			t.Fatalf("uploading a cookbook to %s: %v", g.Name, err)
 		}
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/shearch/shearch/devfleet"
 	"github.com/shearch/shearch/search"
+	"github.com/shearch/shearch/shards"
 )
 
 func goChefClient(t *testing.T, baseURL, name, keyPEM string) *chef.Client {
@@ -28,7 +29,7 @@ func goChefClient(t *testing.T, baseURL, name, keyPEM string) *chef.Client {
 	return c
 }
 
-func throwawayKey(t *testing.T) string {
+func throwawayKey(t testing.TB) string {
 	k, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
@@ -180,17 +181,17 @@ func TestDuplicateNode(t *testing.T) {
 	other := (holder + 1) % 3
 	var node map[string]any
 	c0, _ := f.cluster.Shards[holder].Client()
-	if err := c0.GetJSON(ctx, "nodes/db-02.prod.example.com", &node); err != nil {
+	if err := c0.GetJSON(ctx, pathOf(t, shards.Nodes, "db-02.prod.example.com"), &node); err != nil {
 		t.Fatal(err)
 	}
 	// The copy on the other shard is newer: the node was re-bootstrapped there.
 	node["automatic"].(map[string]any)["ohai_time"] = json.Number("1795348799.5")
 	node["automatic"].(map[string]any)["ipaddress"] = "127.0.0.99"
 	c1, _ := f.cluster.Shards[other].Client()
-	if _, err := c1.Do(ctx, "POST", "nodes", node); err != nil {
+	if _, err := c1.Do(ctx, "POST", shards.CollectionPath(shards.Nodes), node); err != nil {
 		t.Fatal(err)
 	}
-	defer c1.Do(ctx, "DELETE", "nodes/db-02.prod.example.com", nil)
+	defer c1.Do(ctx, "DELETE", pathOf(t, shards.Nodes, "db-02.prod.example.com"), nil)
 	if err := devfleet.WaitIndexed(ctx, c1, len(f.cluster.Parts[other].Nodes)+1); err != nil {
 		t.Fatal(err)
 	}
@@ -234,16 +235,16 @@ func TestStaleCopyOnlyMatch(t *testing.T) {
 	other := (holder + 1) % 3
 	var node map[string]any
 	c0, _ := f.cluster.Shards[holder].Client()
-	if err := c0.GetJSON(ctx, "nodes/web-02.prod.example.com", &node); err != nil {
+	if err := c0.GetJSON(ctx, pathOf(t, shards.Nodes, "web-02.prod.example.com"), &node); err != nil {
 		t.Fatal(err)
 	}
 	node["automatic"].(map[string]any)["ohai_time"] = json.Number("1795348799.9")
 	node["automatic"].(map[string]any)["ipaddress"] = "127.0.0.98"
 	c1, _ := f.cluster.Shards[other].Client()
-	if _, err := c1.Do(ctx, "POST", "nodes", node); err != nil {
+	if _, err := c1.Do(ctx, "POST", shards.CollectionPath(shards.Nodes), node); err != nil {
 		t.Fatal(err)
 	}
-	defer c1.Do(ctx, "DELETE", "nodes/web-02.prod.example.com", nil)
+	defer c1.Do(ctx, "DELETE", pathOf(t, shards.Nodes, "web-02.prod.example.com"), nil)
 	if err := devfleet.WaitIndexed(ctx, c1, len(f.cluster.Parts[other].Nodes)+1); err != nil {
 		t.Fatal(err)
 	}

@@ -1,52 +1,46 @@
 package server
 
 import (
-	"fmt"
 	"net/http"
-	"sort"
-	"strings"
-	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/shearch/shearch/search"
 )
 
-// metrics counts requests by kind and status, in Prometheus text format.
-// A handful of counters does not justify the client_golang dependency.
+// metrics live in a registry of the Server's own, not the global one, so
+// several servers (tests) run side by side in one process.
 type metrics struct {
-	mu       sync.Mutex
-	requests map[string]uint64
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	shed     *prometheus.CounterVec
+	handler  http.Handler
 }
 
-func newMetrics() *metrics { return &metrics{requests: map[string]uint64{}} }
-
-func (m *metrics) observe(r *http.Request, status int) {
-	kind := "other"
-	p := r.URL.Path
-	switch {
-	case strings.HasPrefix(p, "/v1/search/"):
-		kind = "native_search"
-	case strings.Contains(p, "/search/"):
-		kind = "chef_search"
-	case strings.HasPrefix(p, "/v1/"):
-		kind = "native_other"
-	case p == "/healthz" || p == "/readyz" || p == "/metrics":
-		kind = "probe"
+func newMetrics(e *search.Engine) *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "shearch_http_requests_total",
+			Help: "HTTP requests served, by route pattern and status (499: the client went away)."}, []string{"route", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "shearch_http_request_duration_seconds",
+			Help: "HTTP request latency by route pattern.", Buckets: prometheus.ExponentialBuckets(0.002, 2, 14)}, []string{"route"}),
+		shed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "shearch_requests_shed_total",
+			Help: "Requests refused under load with Retry-After: 429 (queue full or wait too long) or 503 (shard failing)."}, []string{"code"}),
 	}
-	m.mu.Lock()
-	m.requests[fmt.Sprintf(`kind=%q,code="%d"`, kind, status)]++
-	m.mu.Unlock()
+	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.requests, m.duration, m.shed)
+	// Zero series exist from the start, so a rate() over them works
+	// before the first shed request.
+	m.shed.WithLabelValues("429")
+	m.shed.WithLabelValues("503")
+	if e != nil {
+		m.reg.MustRegister(e.Collectors()...)
+	}
+	m.handler = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+	return m
 }
 
-func (m *metrics) serve(w http.ResponseWriter, r *http.Request) {
-	m.mu.Lock()
-	keys := make([]string, 0, len(m.requests))
-	for k := range m.requests {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-	fmt.Fprintln(w, "# HELP shearch_requests_total HTTP requests served, by kind and status code.")
-	fmt.Fprintln(w, "# TYPE shearch_requests_total counter")
-	for _, k := range keys {
-		fmt.Fprintf(w, "shearch_requests_total{%s} %d\n", k, m.requests[k])
-	}
-	m.mu.Unlock()
-}
+func (m *metrics) serve(w http.ResponseWriter, r *http.Request) { m.handler.ServeHTTP(w, r) }

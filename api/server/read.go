@@ -6,21 +6,55 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/shearch/shearch/shards"
 )
 
 // readRoutes wires the Chef-compatible read endpoints merged over shards,
-// with and without the /organizations/{org} prefix.
+// with and without the /organizations/{org} prefix. Every shard path is
+// built from names taken from r.PathValue (decoded once by net/http) and
+// checked by the shards package: a request's path never reaches a shard.
 func (s *Server) readRoutes() {
 	for _, prefix := range []string{"", "/organizations/{org}"} {
-		for _, coll := range []string{"nodes", "roles", "environments", "clients", "data"} {
-			s.mux.HandleFunc("GET "+prefix+"/"+coll, s.list(coll))
-			s.mux.HandleFunc("GET "+prefix+"/"+coll+"/{name}", s.getOrList(coll))
+		for _, coll := range []shards.Kind{shards.Nodes, shards.Roles, shards.Environments, shards.Clients, shards.DataBags} {
+			s.mux.HandleFunc("GET "+prefix+"/"+string(coll), s.checkOrg(s.list(coll, collection)))
+			if coll == shards.DataBags {
+				s.mux.HandleFunc("GET "+prefix+"/data/{name}", s.checkOrg(s.list(coll, bagItems)))
+			} else {
+				s.mux.HandleFunc("GET "+prefix+"/"+string(coll)+"/{name}", s.checkOrg(s.get(coll)))
+			}
 		}
-		s.mux.HandleFunc("GET "+prefix+"/data/{name}/{item}", s.get)
-		s.mux.HandleFunc("GET "+prefix+"/environments/{name}/nodes", s.list("environments/{name}/nodes"))
-		s.mux.HandleFunc("GET "+prefix+"/search", s.indexes)
+		s.mux.HandleFunc("GET "+prefix+"/data/{name}/{item}", s.checkOrg(s.get(shards.DataBags)))
+		s.mux.HandleFunc("GET "+prefix+"/environments/{name}/nodes", s.checkOrg(s.list(shards.Environments, envNodes)))
+		s.mux.HandleFunc("GET "+prefix+"/search", s.checkOrg(s.indexes))
 	}
 	s.mux.HandleFunc("GET /v1/nodes/{name}", s.locate)
+}
+
+// What a list endpoint lists.
+const (
+	collection = iota // /nodes
+	bagItems          // /data/{name}
+	envNodes          // /environments/{name}/nodes
+)
+
+// listPath builds the shard path of a list endpoint.
+func listPath(r *http.Request, kind shards.Kind, what int) (shards.Path, error) {
+	switch what {
+	case bagItems:
+		return shards.ObjectPath(shards.DataBags, r.PathValue("name"))
+	case envNodes:
+		return shards.EnvironmentNodesPath(r.PathValue("name"))
+	}
+	return shards.ObjectPath(kind)
+}
+
+// objectPath builds the shard path of one object.
+func objectPath(r *http.Request, kind shards.Kind) (shards.Path, error) {
+	if kind == shards.DataBags {
+		return shards.ObjectPath(kind, r.PathValue("name"), r.PathValue("item"))
+	}
+	return shards.ObjectPath(kind, r.PathValue("name"))
 }
 
 // base is the URL a single Chef server at this address would use for its
@@ -44,16 +78,20 @@ func deny(r *http.Request) bool { return r.URL.Query().Get("partial") == "deny" 
 
 // list answers a collection as Chef does: {"name": "url", ...}. The
 // object URLs live under the collection, except for environment nodes.
-func (s *Server) list(pattern string) http.HandlerFunc {
+func (s *Server) list(kind shards.Kind, what int) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		path := strings.ReplaceAll(pattern, "{name}", url.PathEscape(r.PathValue("name")))
+		path, err := listPath(r, kind, what)
+		if err != nil {
+			s.badRequest(w, err)
+			return
+		}
 		res, err := s.Engine.List(r.Context(), r.URL.Query().Get("stack"), path, deny(r))
 		if err != nil {
 			s.fail(w, err)
 			return
 		}
-		objBase := s.base(r) + "/" + path
-		if strings.HasSuffix(path, "/nodes") {
+		objBase := s.base(r) + "/" + path.String()
+		if what == envNodes {
 			objBase = s.base(r) + "/nodes"
 		}
 		out := make(map[string]string, len(res.Names))
@@ -65,33 +103,27 @@ func (s *Server) list(pattern string) http.HandlerFunc {
 	}
 }
 
-// getOrList: /data/{bag} is a collection, the other /{coll}/{name} are
-// objects.
-func (s *Server) getOrList(coll string) http.HandlerFunc {
-	if coll == "data" {
-		return s.list("data/{name}")
+func (s *Server) get(kind shards.Kind) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		path, err := objectPath(r, kind)
+		if err != nil {
+			s.badRequest(w, err)
+			return
+		}
+		res, err := s.Engine.Get(r.Context(), r.URL.Query().Get("stack"), path, deny(r))
+		if err != nil {
+			s.fail(w, err)
+			return
+		}
+		setShardHeaders(w, res.Shards)
+		writeJSON(w, http.StatusOK, res.Object)
 	}
-	return s.get
-}
-
-func (s *Server) get(w http.ResponseWriter, r *http.Request) {
-	path := strings.TrimPrefix(r.URL.EscapedPath(), "/")
-	if org := r.PathValue("org"); org != "" {
-		path = strings.TrimPrefix(path, "organizations/"+url.PathEscape(org)+"/")
-	}
-	res, err := s.Engine.Get(r.Context(), r.URL.Query().Get("stack"), path, deny(r))
-	if err != nil {
-		s.fail(w, err)
-		return
-	}
-	setShardHeaders(w, res.Shards)
-	writeJSON(w, http.StatusOK, res.Object)
 }
 
 // indexes answers GET /search as Chef does: every searchable index, the
 // data bags of every shard included, with its URL.
 func (s *Server) indexes(w http.ResponseWriter, r *http.Request) {
-	res, err := s.Engine.List(r.Context(), r.URL.Query().Get("stack"), "data", deny(r))
+	res, err := s.Engine.List(r.Context(), r.URL.Query().Get("stack"), shards.CollectionPath(shards.DataBags), deny(r))
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -109,7 +141,12 @@ func (s *Server) indexes(w http.ResponseWriter, r *http.Request) {
 // locate answers which shards hold a node, and the copy that wins.
 func (s *Server) locate(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	res, err := s.Engine.Get(r.Context(), r.URL.Query().Get("stack"), "nodes/"+url.PathEscape(name), deny(r))
+	path, err := shards.ObjectPath(shards.Nodes, name)
+	if err != nil {
+		s.badRequest(w, err)
+		return
+	}
+	res, err := s.Engine.Get(r.Context(), r.URL.Query().Get("stack"), path, deny(r))
 	if err != nil {
 		s.fail(w, err)
 		return

@@ -3,8 +3,6 @@
 package server
 
 import (
-	"bufio"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,33 +12,45 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"time"
 
+	"github.com/shearch/shearch/auth"
 	"github.com/shearch/shearch/search"
+	"github.com/shearch/shearch/search/result"
 )
 
 // Server serves the API.
 type Server struct {
 	Engine *search.Engine
 	Log    *slog.Logger
-	// Tokens, when not empty, are the bearer tokens accepted.
-	Tokens map[string]bool
+	// Auth says who sends each request; nil (or one with nothing
+	// configured) lets everyone read and no one write.
+	Auth *auth.Authenticator
 	// Topology gives /v1/shards its body; nil answers with the engine's
 	// shard list.
 	Topology func() any
 	// PublicURL is the base of object URLs in answers (Chef's
 	// chef_server_url behind a proxy); empty uses the request's host.
 	PublicURL string
+	// Limits bound what a caller may send (limits.go).
+	Limits Limits
 
-	mux     *http.ServeMux
-	metrics *metrics
+	mux      *http.ServeMux
+	metrics  *metrics
+	draining atomic.Bool
 }
+
+// Drain makes /readyz answer 503 so load balancers stop sending new
+// requests while in-flight ones finish.
+func (s *Server) Drain() { s.draining.Store(true) }
 
 // New wires the routes.
 func New(e *search.Engine, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	s := &Server{Engine: e, Log: log, mux: http.NewServeMux(), metrics: newMetrics()}
+	s := &Server{Engine: e, Log: log, mux: http.NewServeMux(), metrics: newMetrics(e)}
 	s.routes()
 	return s
 }
@@ -55,18 +65,18 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /v1/shards", s.shardsHandler)
 	m.HandleFunc("GET /v1/consistency", s.consistency)
 	for _, prefix := range []string{"", "/organizations/{org}"} {
-		m.HandleFunc("GET "+prefix+"/search/{index}", s.chefSearch)
-		m.HandleFunc("POST "+prefix+"/search/{index}", s.chefSearch)
+		m.HandleFunc("GET "+prefix+"/search/{index}", s.checkOrg(s.chefSearch))
+		m.HandleFunc("POST "+prefix+"/search/{index}", s.checkOrg(s.chefSearch))
 	}
 	s.readRoutes()
 }
 
-// ServeHTTP checks the bearer token, then routes.
+// ServeHTTP authenticates the caller (see authn.go), then routes.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if len(s.Tokens) > 0 && !open(r.URL.Path) && !s.authorized(r) {
-		writeError(w, http.StatusUnauthorized, "missing or unknown bearer token: send Authorization: Bearer <token> (SHEARCH_TOKEN for gnife)")
-		return
-	}
+	rec, r := s.begin(w, r)
+	defer rec.finish()
+	w = rec
+	s.limitBody(w, r)
 	if !strings.HasPrefix(r.URL.Path, "/v1/") && !open(r.URL.Path) {
 		// Chef clients (knife's ServerAPIVersions) negotiate the API
 		// version from this header; Shearch answers as API version 1.
@@ -80,52 +90,27 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Set("X-Ops-Server-API-Version", fmt.Sprintf(`{"min_version":"0","max_version":"1","request_version":%q,"response_version":%q}`, asked, answered))
 	}
-	rec := &statusRecorder{ResponseWriter: w, status: 200}
-	s.mux.ServeHTTP(rec, r)
-	s.metrics.observe(r, rec.status)
+	// From here r carries its auth.Caller, for the handlers and the log.
+	if ar, ok := s.authenticate(rec, r); ok {
+		s.route(rec, ar)
+	}
 }
 
 func open(path string) bool {
 	return path == "/healthz" || path == "/readyz" || path == "/metrics"
 }
 
-func (s *Server) authorized(r *http.Request) bool {
-	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok {
-		return false
-	}
-	for t := range s.Tokens {
-		if subtle.ConstantTimeCompare([]byte(t), []byte(tok)) == 1 {
-			return true
-		}
-	}
-	return false
-}
-
-// LoadTokens reads one token a line; blank lines and # comments skipped.
-func LoadTokens(path string) (map[string]bool, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("auth.tokens_file: %v", err)
-	}
-	defer f.Close()
-	out := map[string]bool{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		t := strings.TrimSpace(sc.Text())
-		if t != "" && !strings.HasPrefix(t, "#") {
-			out[t] = true
-		}
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("auth.tokens_file %s holds no token: add one token a line, or leave tokens_file empty", path)
-	}
-	return out, sc.Err()
-}
-
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.draining.Load() {
+		writeError(w, http.StatusServiceUnavailable, "draining: shutting down, send new requests elsewhere")
+		return
+	}
 	if len(s.Engine.Topology.Shards("all")) == 0 {
 		writeError(w, http.StatusServiceUnavailable, "no shards known yet")
+		return
+	}
+	if !s.Engine.Reachable("") {
+		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("no shard of stack %s is reachable: see GET /v1/shards", s.Engine.Stack("")))
 		return
 	}
 	fmt.Fprintln(w, "ready")
@@ -153,12 +138,15 @@ func (s *Server) shardsHandler(w http.ResponseWriter, r *http.Request) {
 // integers. For the Chef-compatible endpoints q is URL-decoded once more,
 // as Chef Server does (knife leaves some characters unencoded); the native
 // API takes q as sent.
-func parseSearch(r *http.Request, chef bool) (search.Request, error) {
+func (s *Server) parseSearch(r *http.Request, chef bool) (search.Request, error) {
 	v := r.URL.Query()
 	req := search.Request{Index: r.PathValue("index"), Stack: v.Get("stack")}
 	if qs, ok := v["q"]; ok {
 		if qs[0] == "" {
 			return req, errors.New("the q parameter is empty: give a query such as *:* or role:web")
+		}
+		if err := s.checkQuery(qs[0]); err != nil {
+			return req, err
 		}
 		req.Query = qs[0]
 		if chef {
@@ -192,6 +180,9 @@ func parseSearch(r *http.Request, chef bool) (search.Request, error) {
 		body := map[string][]string{}
 		dec := json.NewDecoder(r.Body)
 		if err := dec.Decode(&body); err != nil {
+			if berr := s.bodyError(err); berr != nil {
+				return req, berr
+			}
 			return req, fmt.Errorf("partial search body must be a JSON object of key -> [attribute path]: %v", err)
 		}
 		req.Partial = body
@@ -212,9 +203,9 @@ func nonNegative(v url.Values, key string) (int, error) {
 }
 
 func (s *Server) nativeSearch(w http.ResponseWriter, r *http.Request) {
-	req, err := parseSearch(r, false)
+	req, err := s.parseSearch(r, false)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+		s.badRequest(w, err)
 		return
 	}
 	if strings.Contains(r.Header.Get("Accept"), "application/x-ndjson") {
@@ -231,6 +222,7 @@ func (s *Server) nativeSearch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	shardHeaders(w, res)
+	noteRows(w, len(res.Rows))
 	writeJSON(w, http.StatusOK, res)
 }
 
@@ -241,19 +233,23 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, req search.Reque
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	flusher, _ := w.(http.Flusher)
+	s.extendWrite(w)
 	started := false
 	n := 0
+	var line []byte
 	res, err := s.Engine.Stream(r.Context(), req, func(sum search.ShardsSummary) { setShardHeaders(w, sum) }, func(row search.Row) error {
 		if !started {
 			w.Header().Set("Content-Type", "application/x-ndjson")
 			w.WriteHeader(http.StatusOK)
 			started = true
 		}
-		if err := enc.Encode(row); err != nil {
+		line = append(row.AppendJSON(line[:0]), '\n')
+		if _, err := w.Write(line); err != nil {
 			return err
 		}
 		if n++; n%100 == 0 && flusher != nil {
 			flusher.Flush()
+			s.extendWrite(w)
 		}
 		return nil
 	})
@@ -265,6 +261,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, req search.Reque
 		w.Header().Set("Content-Type", "application/x-ndjson")
 		w.WriteHeader(http.StatusOK)
 	}
+	noteRows(w, n)
 	if err != nil {
 		enc.Encode(map[string]any{"error": []string{err.Error()}})
 		return
@@ -275,9 +272,9 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, req search.Reque
 // chefSearch answers exactly as a Chef server: {"total","start","rows"},
 // partial rows as {"url","data"}.
 func (s *Server) chefSearch(w http.ResponseWriter, r *http.Request) {
-	req, err := parseSearch(r, true)
+	req, err := s.parseSearch(r, true)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+		s.badRequest(w, err)
 		return
 	}
 	res, err := s.Engine.Search(r.Context(), req)
@@ -285,16 +282,46 @@ func (s *Server) chefSearch(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	rows := make([]any, len(res.Rows))
+	shardHeaders(w, res)
+	noteRows(w, len(res.Rows))
+	writeChefRows(w, res, func(row search.Row) string {
+		if req.Partial == nil {
+			return ""
+		}
+		return s.objectURL(r, req.Index, row.Name)
+	})
+}
+
+// writeChefRows writes {"rows":[..],"start":N,"total":N} (the keys in the
+// order encoding/json gave them) with each object copied as the shard
+// sent it: re-encoding a page of whole nodes through reflection cost more
+// than fetching it. A partial row, given a URL, is {"data":..,"url":..}.
+func writeChefRows(w http.ResponseWriter, res *search.Result, urlOf func(search.Row) string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	b := append(make([]byte, 0, 64<<10), `{"rows":[`...)
 	for i, row := range res.Rows {
-		if req.Partial != nil {
-			rows[i] = map[string]any{"url": s.objectURL(r, req.Index, row.Name), "data": row.Data}
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if u := urlOf(row); u != "" {
+			b = append(b, `{"data":`...)
+			b = result.AppendRawJSON(b, row.Data)
+			b = append(b, `,"url":`...)
+			b = result.AppendJSONString(b, u)
+			b = append(b, '}')
 		} else {
-			rows[i] = row.Data
+			b = result.AppendRawJSON(b, row.Data)
+		}
+		if len(b) >= 64<<10 {
+			if _, err := w.Write(b); err != nil {
+				return
+			}
+			b = b[:0]
 		}
 	}
-	shardHeaders(w, res)
-	writeJSON(w, http.StatusOK, map[string]any{"total": res.Total, "start": res.Start, "rows": rows})
+	b = fmt.Appendf(b, `],"start":%d,"total":%d}`+"\n", res.Start, res.Total)
+	w.Write(b)
 }
 
 // objectURL is where one Chef server would say a search row lives: the
@@ -315,6 +342,7 @@ func shardHeaders(w http.ResponseWriter, res *search.Result) {
 // setShardHeaders says how many shards answered, which failed, and why
 // (X-Shearch-Errors: a JSON object shard -> error, for clients that warn).
 func setShardHeaders(w http.ResponseWriter, s search.ShardsSummary) {
+	noteShards(w, s)
 	w.Header().Set("X-Shearch-Shards", headerCount(s.OK, s.Total))
 	failed := s.FailedNames()
 	if len(failed) == 0 {
@@ -337,7 +365,18 @@ func (s *Server) fail(w http.ResponseWriter, err error) {
 		if se.Shards != nil {
 			setShardHeaders(w, *se.Shards)
 		}
+		if se.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int((se.RetryAfter+time.Second-1)/time.Second)))
+			if rec, ok := w.(*statusRecorder); ok {
+				rec.shed = true
+			}
+		}
 		writeError(w, se.Status, se.Message)
+		return
+	}
+	if status, ok := failStatus(err); ok {
+		// The access log line says it; a client leaving is no error of ours.
+		writeError(w, status, err.Error())
 		return
 	}
 	s.Log.Error("request failed", "err", err)
@@ -355,20 +394,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // writeError answers as Chef does: {"error": ["message"]}.
 func writeError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]any{"error": []string{msg}})
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	r.status = code
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *statusRecorder) Flush() {
-	if f, ok := r.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
 }

@@ -75,6 +75,7 @@ func serve(c *cli.Context) error {
 	}
 	ctx, stop := signalContext()
 	defer stop()
+	svc.ReloadOn(ctx, syscall.SIGHUP)
 	return svc.Serve(ctx, cfg.Listen, nil)
 }
 

@@ -50,11 +50,15 @@ func TestFakeShard(t *testing.T) {
 		t.Errorf("paged search of %d rows by 40 took %d requests, want %d", len(all), st.Searches, want)
 	}
 
-	var obj map[string]any
-	if err := c.GetJSON(ctx, "nodes/"+names[3], &obj); err != nil {
+	nodePath, err := shards.ObjectPath(shards.Nodes, names[3])
+	if err != nil {
 		t.Fatal(err)
 	}
-	raw, _ := c.Do(ctx, http.MethodGet, "nodes/"+names[3], nil)
+	var obj map[string]any
+	if err := c.GetJSON(ctx, nodePath, &obj); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := c.Do(ctx, http.MethodGet, nodePath, nil)
 	if len(raw) < 8000 || len(raw) > 14000 {
 		t.Errorf("a synthetic node is %d bytes, want about 10 KB", len(raw))
 	}
@@ -84,7 +88,7 @@ func TestFakeShard(t *testing.T) {
 		t.Fatalf("data bag search: %v, %v", users, err)
 	}
 	var books map[string]any
-	if err := c.GetJSON(ctx, "cookbooks?num_versions=all", &books); err != nil || len(books) != 1 {
+	if err := c.GetJSON(ctx, shards.CookbookVersionsPath(), &books); err != nil || len(books) != 1 {
 		t.Fatalf("cookbooks: %v, %v", books, err)
 	}
 

@@ -3,6 +3,7 @@ package query
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // explain turns the place where the grammar stopped into a SyntaxError that
@@ -386,9 +387,13 @@ func (p *parser) explainStart(i int) *SyntaxError {
 
 func (p *parser) explainChar(i int) *SyntaxError {
 	c := p.s[i]
-	if c >= 0x80 {
-		return errAt(i, "non-ASCII text: Chef Server's parser accepts only ASCII letters, digits, "+
-			`"_ . * / ? @ + -" and backslash-escaped `+specialChars)
+	if c >= utf8.RuneSelf {
+		r, _ := utf8.DecodeRuneInString(p.s[i:])
+		if r == utf8.RuneError {
+			return errAt(i, "invalid UTF-8: send the query as UTF-8 text")
+		}
+		return errAt(i, fmt.Sprintf("unexpected %q: a term holds letters (any script), digits, "+
+			`"_ . * / ? @ + -" and backslash-escaped `+specialChars+`; remove it or match it with "?"`, string(r)))
 	}
 	if isSpecial(c) {
 		return errAt(i, fmt.Sprintf(`unexpected %q; escape it as "\%c" if it is part of a term`, string(c), c))

@@ -6,9 +6,12 @@ import (
 	"unicode/utf8"
 )
 
-// The character classes below are chef_lucene.peg's, byte for byte. They
-// are ASCII-only: erchef rejects any other byte outside a phrase, and
-// inside one too, because a phrase is made of the same terms.
+// The character classes below are chef_lucene.peg's, byte for byte, widened
+// to Unicode letters: erchef's grammar is ASCII-only and answers 400 to
+// "site:Zürich*", but node data holds such values and goiardi (and Solr
+// behind erchef, given the bytes) finds them. Shearch's grammar is therefore
+// a superset of erchef's: every query erchef accepts parses the same way,
+// and a UTF-8 letter is accepted wherever an ASCII letter is.
 
 // isStart is start_letter's class: what a term or field name may begin with.
 // '?' is missing on purpose: a leading '?' is a 400 on Chef Server.
@@ -45,6 +48,20 @@ func escapeAt(s string, i int) bool {
 	return i+1 < len(s) && s[i] == '\\' && isSpecial(s[i+1])
 }
 
+// unicodeLetterAt returns the size of the non-ASCII letter at s[i] (a
+// combining mark too when mark is set, for decomposed text such as
+// "Zu\u0308rich"), or 0. Invalid UTF-8 is never a letter.
+func unicodeLetterAt(s string, i int, mark bool) int {
+	if i >= len(s) || s[i] < utf8.RuneSelf {
+		return 0
+	}
+	r, size := utf8.DecodeRuneInString(s[i:])
+	if r == utf8.RuneError || !(unicode.IsLetter(r) || mark && unicode.IsMark(r)) {
+		return 0
+	}
+	return size
+}
+
 // scanLetters matches valid_letter+ at i and returns its end, or -1. The
 // repetition adds nothing: one valid_letter already takes every byte a
 // second one could start with, since isRest includes isStart.
@@ -54,15 +71,19 @@ func scanLetters(s string, i int) int {
 		i++
 	case escapeAt(s, i):
 		i += 2
+	case unicodeLetterAt(s, i, false) > 0:
+		i += unicodeLetterAt(s, i, false)
 	default:
 		return -1
 	}
 	for i < len(s) {
-		switch {
+		switch n := unicodeLetterAt(s, i, true); {
 		case isRest(s[i]):
 			i++
 		case escapeAt(s, i):
 			i += 2
+		case n > 0:
+			i += n
 		default:
 			return i
 		}

@@ -6,6 +6,7 @@ package result
 import (
 	"bytes"
 	"encoding/json"
+	"time"
 )
 
 // Request is one federated search.
@@ -146,6 +147,57 @@ type Error struct {
 	Message string
 	// Shards, when known, says which shards failed, for the headers.
 	Shards *ShardsSummary
+	// RetryAfter, for a request shed under load (429/503), is when to
+	// try again; the API sends it as Retry-After.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string { return e.Message }
+
+// AppendJSON appends the row as one line of JSON with no newline in it,
+// as json.Encoder would write it (HTML left unescaped), without going
+// through reflection: a stream writes hundreds of thousands of rows.
+func (r Row) AppendJSON(b []byte) []byte {
+	b = append(b, `{"name":`...)
+	b = AppendJSONString(b, r.Name)
+	b = append(b, `,"shard":`...)
+	b = AppendJSONString(b, r.Shard)
+	b = append(b, `,"source":`...)
+	b = AppendJSONString(b, r.Source)
+	if r.URL != "" {
+		b = append(b, `,"url":`...)
+		b = AppendJSONString(b, r.URL)
+	}
+	b = append(b, `,"data":`...)
+	b = AppendRawJSON(b, r.Data)
+	return append(b, '}')
+}
+
+// AppendRawJSON appends raw JSON on one line: null when empty, compacted
+// only when it holds a line break (which no JSON string can).
+func AppendRawJSON(b []byte, raw json.RawMessage) []byte {
+	switch {
+	case len(raw) == 0:
+		return append(b, "null"...)
+	case bytes.IndexAny(raw, "\r\n") >= 0:
+		var c bytes.Buffer
+		if json.Compact(&c, raw) != nil {
+			return append(b, "null"...)
+		}
+		return append(b, c.Bytes()...)
+	}
+	return append(b, raw...)
+}
+
+// AppendJSONString appends s as a JSON string.
+func AppendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}

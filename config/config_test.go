@@ -1,0 +1,37 @@
+package config_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shearch/shearch/config"
+)
+
+// The security bounds have their documented defaults, and sizes read
+// as bytes or with a KiB/MiB/GiB suffix.
+func TestLimitsDefaultsAndSizes(t *testing.T) {
+	c, err := config.Parse(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Search.MaxQueryBytes != 16<<10 || c.Server.MaxBodyBytes != 1<<20 || c.Shards.MaxAnswerBytes != 256<<20 ||
+		c.Server.ReadTimeout.Duration != time.Minute || c.Server.WriteTimeout.Duration != 2*time.Minute ||
+		c.Server.IdleTimeout.Duration != 2*time.Minute || c.Consul.ShardTag != "shearch" || c.Consul.ShardScheme != "https" {
+		t.Fatalf("defaults: %+v %+v %+v %+v", c.Search, c.Server, c.Shards, c.Consul)
+	}
+	c, err = config.Parse([]byte("search:\n  max_query_bytes: 4096\nserver:\n  max_body_bytes: 2MiB\nshards:\n  max_answer_bytes: 1GiB\n" +
+		"consul:\n  shard_tag: chef-shard\n  shard_scheme: http\ntls:\n  cert_file: c.pem\n  key_file: k.pem\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Search.MaxQueryBytes != 4096 || c.Server.MaxBodyBytes != 2<<20 || c.Shards.MaxAnswerBytes != 1<<30 ||
+		c.Consul.ShardTag != "chef-shard" || c.Consul.ShardScheme != "http" || c.TLS.CertFile != "c.pem" {
+		t.Fatalf("parsed: %+v", c)
+	}
+	for _, bad := range []string{"server:\n  max_body_bytes: 1MB\n", "server:\n  max_body_bytes: -1\n", "shards:\n  max_answer_bytes: 99999999999GiB\n"} {
+		if _, err := config.Parse([]byte(bad)); err == nil || !strings.Contains(err.Error(), "not a size") {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}

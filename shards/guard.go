@@ -1,0 +1,345 @@
+package shards
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/sony/gobreaker/v2"
+	"golang.org/x/sync/semaphore"
+)
+
+// GuardConfig bounds what all client requests together send to one shard.
+// Zero fields take the defaults in DefaultGuardConfig.
+type GuardConfig struct {
+	// MaxInFlight is the most requests open to one shard at once.
+	MaxInFlight int
+	// MaxWaiting is the most requests queued for one shard's slots;
+	// beyond it a request is shed at once. Negative means no queue.
+	MaxWaiting int
+	// MaxWait is the longest a request waits for a slot.
+	MaxWait time.Duration
+	// BreakerFailures consecutive connection failures or timeouts open
+	// the shard's breaker.
+	BreakerFailures int
+	// BreakerInterval is how long an open breaker waits before letting
+	// one probe through.
+	BreakerInterval time.Duration
+	// RetryBudget is the share of extra requests retries may add (0.1 is
+	// at most 10% more requests than first attempts). Negative disables
+	// retries.
+	RetryBudget float64
+}
+
+// DefaultGuardConfig is what Shearch runs with when nothing is set.
+var DefaultGuardConfig = GuardConfig{MaxInFlight: 16, MaxWaiting: 256, MaxWait: 5 * time.Second,
+	BreakerFailures: 5, BreakerInterval: 10 * time.Second, RetryBudget: 0.1}
+
+func (c GuardConfig) withDefaults() GuardConfig {
+	d := DefaultGuardConfig
+	if c.MaxInFlight > 0 {
+		d.MaxInFlight = c.MaxInFlight
+	}
+	if c.MaxWaiting != 0 {
+		d.MaxWaiting = max(c.MaxWaiting, 0) // negative: no queue at all
+	}
+	if c.MaxWait > 0 {
+		d.MaxWait = c.MaxWait
+	}
+	if c.BreakerFailures > 0 {
+		d.BreakerFailures = c.BreakerFailures
+	}
+	if c.BreakerInterval > 0 {
+		d.BreakerInterval = c.BreakerInterval
+	}
+	if c.RetryBudget != 0 {
+		d.RetryBudget = c.RetryBudget
+	}
+	return d
+}
+
+// Guards holds one Guard per shard name, shared by every client of that
+// shard, so the bound holds across all requests.
+type Guards struct {
+	cfg     GuardConfig
+	log     *slog.Logger
+	Metrics *Metrics
+
+	mu sync.Mutex
+	m  map[string]*Guard
+}
+
+// NewGuards makes the per-shard guards; log may be nil.
+func NewGuards(cfg GuardConfig, log *slog.Logger) *Guards {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Guards{cfg: cfg.withDefaults(), log: log, Metrics: NewMetrics(), m: map[string]*Guard{}}
+}
+
+// Config is the effective configuration, defaults filled in.
+func (gs *Guards) Config() GuardConfig { return gs.cfg }
+
+// For returns the guard of a shard, making it on first use.
+func (gs *Guards) For(shard string) *Guard {
+	gs.mu.Lock()
+	defer gs.mu.Unlock()
+	if g, ok := gs.m[shard]; ok {
+		return g
+	}
+	g := &Guard{shard: shard, cfg: gs.cfg, log: gs.log, metrics: gs.Metrics,
+		sem: semaphore.NewWeighted(int64(gs.cfg.MaxInFlight))}
+	g.budget.ratio = gs.cfg.RetryBudget
+	g.cb = gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
+		Name:        shard,
+		MaxRequests: 1,
+		Timeout:     gs.cfg.BreakerInterval,
+		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= uint32(gs.cfg.BreakerFailures) },
+		// Only a shard that cannot be reached or does not answer in time
+		// is broken; an HTTP error is an answer.
+		IsSuccessful: func(err error) bool { return !breaks(err) },
+		// A caller that left, or a request shed before it was sent, says
+		// nothing about the shard.
+		IsExcluded: func(err error) bool { return errors.Is(err, context.Canceled) || isOverloaded(err) },
+		OnStateChange: func(name string, from, to gobreaker.State) {
+			open := 0.0
+			if to != gobreaker.StateClosed {
+				open = 1
+			}
+			g.metrics.breakerOpen.WithLabelValues(name).Set(open)
+			g.log.Warn("shard breaker", "shard", name, "from", from.String(), "to", to.String())
+		},
+	})
+	g.metrics.breakerOpen.WithLabelValues(shard).Set(0)
+	g.metrics.inFlight.WithLabelValues(shard).Set(0)
+	g.metrics.waiting.WithLabelValues(shard).Set(0)
+	gs.m[shard] = g
+	return g
+}
+
+// Guard bounds, breaks and retries the requests to one shard.
+type Guard struct {
+	shard   string
+	cfg     GuardConfig
+	log     *slog.Logger
+	metrics *Metrics
+	sem     *semaphore.Weighted
+	waiting atomic.Int64
+	cb      *gobreaker.TwoStepCircuitBreaker[struct{}]
+	budget  retryBudget
+	// broken is the last sent request's outcome: unreachable or too slow.
+	broken atomic.Bool
+}
+
+// Reachable says whether the shard answered its last request (or has not
+// been asked yet) and its breaker is not open.
+func (g *Guard) Reachable() bool {
+	return !g.broken.Load() && g.cb.State() != gobreaker.StateOpen
+}
+
+// OverloadedError is a request shed before it reached the shard: its
+// queue was full or the wait too long. Status is 429, or 503 when the
+// shard itself is failing.
+type OverloadedError struct {
+	Shard      string
+	Status     int
+	RetryAfter time.Duration
+	Reason     string
+}
+
+func (e *OverloadedError) Error() string {
+	return fmt.Sprintf("shard %s: overloaded: %s; retry after %s", e.Shard, e.Reason, e.RetryAfter)
+}
+
+// BreakerOpenError is a request not sent because the shard's breaker is
+// open after repeated failures.
+type BreakerOpenError struct {
+	Shard    string
+	Interval time.Duration
+}
+
+func (e *BreakerOpenError) Error() string {
+	return fmt.Sprintf("shard %s: breaker open: repeated connection failures or timeouts; one probe every %s until it recovers", e.Shard, e.Interval)
+}
+
+func isOverloaded(err error) bool {
+	var oe *OverloadedError
+	return errors.As(err, &oe)
+}
+
+// breaks says whether err means the shard is unreachable or too slow.
+func breaks(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return false
+	}
+	var se *StatusError
+	if errors.As(err, &se) {
+		return false
+	}
+	return errors.Is(err, context.DeadlineExceeded) || isTimeout(err) || isConnError(err)
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// isConnError is a request that never reached the shard: nothing was
+// sent, so sending it again cannot do anything twice.
+func isConnError(err error) bool {
+	if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) {
+		return true
+	}
+	var oe *net.OpError
+	return errors.As(err, &oe) && oe.Op == "dial" && !oe.Timeout()
+}
+
+// Do runs send under the shard's bounds. idempotent allows one retry, on a
+// connection error only, when the retry budget has room.
+func (g *Guard) Do(ctx context.Context, idempotent bool, send func(context.Context) (int, []byte, error)) ([]byte, error) {
+	if g.cb.State() == gobreaker.StateOpen {
+		g.metrics.requests.WithLabelValues(g.shard, "breaker_open").Inc()
+		return nil, &BreakerOpenError{Shard: g.shard, Interval: g.cfg.BreakerInterval}
+	}
+	if err := g.acquire(ctx); err != nil {
+		code := "shed"
+		if !isOverloaded(err) {
+			code = "canceled"
+		}
+		g.metrics.requests.WithLabelValues(g.shard, code).Inc()
+		return nil, err
+	}
+	defer g.sem.Release(1)
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < minBudget {
+		// The wait ate the time: sending now would only time out, and
+		// count against a shard that is merely busy.
+		g.metrics.requests.WithLabelValues(g.shard, "shed").Inc()
+		return nil, g.overloaded("no time left after waiting for a slot (shards.timeout)")
+	}
+	done, err := g.cb.Allow()
+	if err != nil {
+		// Half-open with its one probe already out.
+		g.metrics.requests.WithLabelValues(g.shard, "breaker_open").Inc()
+		return nil, &BreakerOpenError{Shard: g.shard, Interval: g.cfg.BreakerInterval}
+	}
+	g.budget.deposit()
+	body, err := g.attempt(ctx, send)
+	if err != nil && idempotent && isConnError(err) && ctx.Err() == nil && g.budget.withdraw() {
+		// Jitter spreads the retries of many callers that failed at once.
+		t := time.NewTimer(time.Duration(10+rand.IntN(40)) * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+		case <-t.C:
+			g.metrics.retries.WithLabelValues(g.shard).Inc()
+			body, err = g.attempt(ctx, send)
+		}
+	}
+	done(err)
+	if !errors.Is(err, context.Canceled) {
+		g.broken.Store(breaks(err))
+	}
+	if err != nil && !errors.Is(err, context.Canceled) {
+		var se *StatusError
+		if !errors.As(err, &se) || se.Status >= 500 {
+			// The one log line per shard failure, with its cause.
+			g.log.Warn("shard request failed", "shard", g.shard, "request_id", RequestID(ctx), "err", err)
+		}
+	}
+	return body, err
+}
+
+func (g *Guard) attempt(ctx context.Context, send func(context.Context) (int, []byte, error)) ([]byte, error) {
+	g.metrics.inFlight.WithLabelValues(g.shard).Inc()
+	begin := time.Now()
+	status, body, err := send(ctx)
+	g.metrics.duration.WithLabelValues(g.shard).Observe(time.Since(begin).Seconds())
+	g.metrics.inFlight.WithLabelValues(g.shard).Dec()
+	code := strconv.Itoa(status)
+	switch {
+	case errors.Is(err, context.Canceled):
+		code = "canceled"
+	case status == 0 && (errors.Is(err, context.DeadlineExceeded) || isTimeout(err)):
+		code = "timeout"
+	case status == 0 && err != nil:
+		code = "error"
+	}
+	g.metrics.requests.WithLabelValues(g.shard, code).Inc()
+	return body, err
+}
+
+// acquire takes a slot, waiting in a bounded queue for a bounded time.
+func (g *Guard) acquire(ctx context.Context) error {
+	if g.sem.TryAcquire(1) {
+		return nil
+	}
+	if n := g.waiting.Add(1); n > int64(g.cfg.MaxWaiting) {
+		g.waiting.Add(-1)
+		return g.overloaded(fmt.Sprintf("%d requests already wait for one of its %d slots (search.max_waiting)", g.cfg.MaxWaiting, g.cfg.MaxInFlight))
+	}
+	g.metrics.waiting.WithLabelValues(g.shard).Inc()
+	defer func() {
+		g.waiting.Add(-1)
+		g.metrics.waiting.WithLabelValues(g.shard).Dec()
+	}()
+	wctx, cancel := context.WithTimeout(ctx, g.cfg.MaxWait)
+	defer cancel()
+	if err := g.sem.Acquire(wctx, 1); err != nil {
+		if errors.Is(ctx.Err(), context.Canceled) {
+			return ctx.Err()
+		}
+		return g.overloaded(fmt.Sprintf("no slot free within %s (search.max_wait)", g.cfg.MaxWait))
+	}
+	return nil
+}
+
+func (g *Guard) overloaded(reason string) *OverloadedError {
+	e := &OverloadedError{Shard: g.shard, Status: 429, RetryAfter: time.Second, Reason: reason}
+	if g.cb.State() != gobreaker.StateClosed || g.cb.Counts().ConsecutiveFailures > 0 {
+		e.Status, e.RetryAfter = 503, g.cfg.BreakerInterval
+	}
+	return e
+}
+
+// retryBudget allows retries up to ratio times the first attempts: each
+// attempt deposits ratio, a retry withdraws one. The balance is capped so
+// a long quiet spell cannot save up a storm. Hand-written: the rule is
+// five lines, and no well-kept Go library offers it alone.
+type retryBudget struct {
+	mu      sync.Mutex
+	ratio   float64
+	balance float64
+}
+
+const maxRetryBalance = 10
+
+// minBudget is the least time worth sending a request with.
+const minBudget = 100 * time.Millisecond
+
+func (b *retryBudget) deposit() {
+	b.mu.Lock()
+	b.balance = min(b.balance+b.ratio, maxRetryBalance)
+	b.mu.Unlock()
+}
+
+func (b *retryBudget) withdraw() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.ratio <= 0 || b.balance < 1 {
+		return false
+	}
+	b.balance--
+	return true
+}
+
+// CloseIdleConnections drops the kept-alive connections to every shard
+// (tests count goroutines; a shutdown has no more use for them).
+func CloseIdleConnections() { sharedTransport.CloseIdleConnections() }
