@@ -36,9 +36,14 @@ bin/consul: tools/consul/go.mod tools/consul/go.sum
 	cd tools/consul && $(GO) build -trimpath -gcflags='all=-N -l' -ldflags='-s -w' -o ../../bin/consul github.com/hashicorp/consul
 	@test -x bin/consul || { echo "make deps: consul did not build" >&2; exit 1; }
 
+# urfave_cli_no_docs leaves out urfave/cli's man-page and markdown
+# generators (and blackfriday's start-up tables): unused here, and a
+# visible part of gnife's start-up time.
+GOTAGS  := urfave_cli_no_docs
+
 build:
-	$(GO) build -ldflags '$(LDFLAGS)' -o bin/shearch ./cmd/shearch
-	$(GO) build -ldflags '$(LDFLAGS)' -o bin/gnife ./cmd/gnife
+	$(GO) build -tags '$(GOTAGS)' -ldflags '$(LDFLAGS)' -o bin/shearch ./cmd/shearch
+	$(GO) build -tags '$(GOTAGS)' -ldflags '$(LDFLAGS)' -o bin/gnife ./cmd/gnife
 
 vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -61,9 +66,12 @@ fuzz:
 demo: deps build
 	bin/shearch dev
 
-## bench: the benchmarks, with their figures, then the 60 s load test (BENCHMARKS.md)
+## bench: the benchmarks, with their figures; then the scale rig (bench/: a
+## shearch process over fake shards, run once per figure) and the 60 s load
+## test (BENCHMARKS.md)
 bench: deps build
-	$(GO) test -run='^$$' -bench=. -benchtime=20x -benchmem ./...
+	$(GO) test -run='^$$' -bench=. -benchtime=20x -benchmem $$($(GO) list ./... | grep -v '/bench$$')
+	$(GO) test -run='^$$' -bench=. -benchtime=1x -timeout 30m ./bench/
 	$(MAKE) --no-print-directory loadtest
 
 ## loadtest: 200 clients for 60 s against 3 goiardi shards, one stopped and started every 10 s

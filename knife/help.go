@@ -1,7 +1,6 @@
 package knife
 
 import (
-	"regexp"
 	"sort"
 	"strings"
 )
@@ -178,9 +177,9 @@ func Help(cmd string) (string, bool) {
 }
 
 var (
-	longNoRe = regexp.MustCompile(`^--\[no-\]([^\[\]=\s]*)(.+)?$`)
-	longRe   = regexp.MustCompile(`^--([^\[\]=\s]*)(.+)?$`)
-	shortRe  = regexp.MustCompile(`^-(.)(.+)?$`)
+	longNoRe = lazyRE(`^--\[no-\]([^\[\]=\s]*)(.+)?$`)
+	longRe   = lazyRE(`^--([^\[\]=\s]*)(.+)?$`)
+	shortRe  = lazyRE(`^-(.)(.+)?$`)
 )
 
 // summarize is OptionParser::Switch#summarize with width 32, max 31 and a

@@ -1,9 +1,5 @@
 package knife
 
-import (
-	"regexp"
-)
-
 // chefObject is what knife holds after Chef::Search::Query or a show command
 // turned a server hash into a Chef::Node, Chef::Role, ... The interface covers
 // the few things the presenters ask of such an object.
@@ -93,9 +89,9 @@ func (r runList) items() []any {
 }
 
 var (
-	qualifiedRecipe    = regexp.MustCompile(`^recipe\[([^\]@]+)(@([0-9]+(\.[0-9]+){1,2}))?\]$`)
-	qualifiedRole      = regexp.MustCompile(`^role\[([^\]]+)\]$`)
-	versionedUnqRecipe = regexp.MustCompile(`^([^@]+)(@([0-9]+(\.[0-9]+){1,2}))$`)
+	qualifiedRecipe    = lazyRE(`^recipe\[([^\]@]+)(@([0-9]+(\.[0-9]+){1,2}))?\]$`)
+	qualifiedRole      = lazyRE(`^role\[([^\]]+)\]$`)
+	versionedUnqRecipe = lazyRE(`^([^@]+)(@([0-9]+(\.[0-9]+){1,2}))$`)
 )
 
 // newRunList is RunList#reset!: entries are parsed into RunListItems (a bare

@@ -2,7 +2,6 @@ package knife
 
 import (
 	"encoding/json"
-	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -258,16 +257,16 @@ const (
 )
 
 var (
-	psychNonWordStart = regexp.MustCompile(`(?m)^[^\p{L}\p{M}\p{N}\p{Pc}][^"]*$`)
-	psychStringish    = regexp.MustCompile(`^[^\d.:-]?[A-Za-z_\s!@#$%^&*(){}<>|/\\~;=]+`)
-	psychTime         = regexp.MustCompile(`^-?\d{4}-\d{1,2}-\d{1,2}(?:[Tt]|\s+)\d{1,2}:\d\d:\d\d(?:\.\d*)?(?:\s*(?:Z|[-+]\d{1,2}:?(?:\d\d)?))?$`)
-	psychDate         = regexp.MustCompile(`^\d{4}-(?:1[012]|0\d|\d)-(?:[12]\d|3[01]|0\d|\d)$`)
-	psychSpecialFloat = regexp.MustCompile(`(?i)^(-?\.inf|\.nan)$`)
-	psychSexagesimal  = regexp.MustCompile(`^[-+]?[0-9][0-9_]*(:[0-5]?[0-9]){1,2}(\.[0-9_]*)?$`)
-	psychFloat        = regexp.MustCompile(`^(?:[-+]?([0-9][0-9_,]*)?\.[0-9]*([eE][-+][0-9]+)?|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN))$`)
-	psychInteger      = regexp.MustCompile(`^(?:[-+]?0b[0-1_,]+|[-+]?0[0-7_,]+|[-+]?(?:0|[1-9][0-9_,]*)|[-+]?0x[0-9a-fA-F_,]+)$`)
-	psychOctalish     = regexp.MustCompile(`^0[0-7]*[89]$`)
-	psychBool         = regexp.MustCompile(`(?i)^(yes|true|on|no|false|off|null)$`)
+	psychNonWordStart = lazyRE(`(?m)^[^\p{L}\p{M}\p{N}\p{Pc}][^"]*$`)
+	psychStringish    = lazyRE(`^[^\d.:-]?[A-Za-z_\s!@#$%^&*(){}<>|/\\~;=]+`)
+	psychTime         = lazyRE(`^-?\d{4}-\d{1,2}-\d{1,2}(?:[Tt]|\s+)\d{1,2}:\d\d:\d\d(?:\.\d*)?(?:\s*(?:Z|[-+]\d{1,2}:?(?:\d\d)?))?$`)
+	psychDate         = lazyRE(`^\d{4}-(?:1[012]|0\d|\d)-(?:[12]\d|3[01]|0\d|\d)$`)
+	psychSpecialFloat = lazyRE(`(?i)^(-?\.inf|\.nan)$`)
+	psychSexagesimal  = lazyRE(`^[-+]?[0-9][0-9_]*(:[0-5]?[0-9]){1,2}(\.[0-9_]*)?$`)
+	psychFloat        = lazyRE(`^(?:[-+]?([0-9][0-9_,]*)?\.[0-9]*([eE][-+][0-9]+)?|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN))$`)
+	psychInteger      = lazyRE(`^(?:[-+]?0b[0-1_,]+|[-+]?0[0-7_,]+|[-+]?(?:0|[1-9][0-9_,]*)|[-+]?0x[0-9a-fA-F_,]+)$`)
+	psychOctalish     = lazyRE(`^0[0-7]*[89]$`)
+	psychBool         = lazyRE(`(?i)^(yes|true|on|no|false|off|null)$`)
 )
 
 // psychLoadsAsString is "String === ScalarScanner#tokenize(s)".

@@ -3,7 +3,9 @@ package search
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"net/http"
 	"reflect"
 	"sort"
 	"sync"
@@ -176,7 +178,9 @@ func differingKeys(a, b map[string]any) []string {
 	return out
 }
 
-// inventory reads every shared object of one shard.
+// inventory reads every shared object of one shard: one paged search per
+// index (roles, environments, each data bag) and one cookbook listing, so
+// its cost grows with pages, not with a request per object.
 func (e *Engine) inventory(ctx context.Context, c *shards.Client) (map[string]map[string]any, error) {
 	var mu sync.Mutex
 	out := map[string]map[string]any{}
@@ -185,73 +189,66 @@ func (e *Engine) inventory(ctx context.Context, c *shards.Client) (map[string]ma
 		out[kind+"\x00"+name] = obj
 		mu.Unlock()
 	}
+	var bags map[string]any
+	if err := c.GetJSON(ctx, shards.CollectionPath(shards.DataBags), &bags); err != nil {
+		return nil, fmt.Errorf("listing data bags: %w", err)
+	}
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(8)
-	// fetchAll reads every object of a collection; bag is set for the
-	// items of one data bag. Names come from the shard, so they are
-	// checked like a caller's before they become a path.
-	fetchAll := func(kind string, coll shards.Kind, bag string) error {
-		var prefix []string
-		if bag != "" {
-			prefix = []string{bag}
-		}
-		list, err := shards.ObjectPath(coll, prefix...)
-		if err != nil {
-			return err
-		}
-		var names map[string]any
-		if err := c.GetJSON(gctx, list, &names); err != nil {
-			return err
-		}
-		for name := range names {
-			p, err := shards.ObjectPath(coll, append(prefix, name)...)
-			if err != nil {
-				return fmt.Errorf("listing %s: %w", list, err)
+	g.SetLimit(4)
+	searchAll := func(kind, index string) {
+		g.Go(func() error {
+			rows, err := c.Search(gctx, index, "*:*", nil)
+			if kind == "data_bag_item" && isNotFound(err) {
+				return nil // the bag went away since it was listed
 			}
-			g.Go(func() error {
-				var obj map[string]any
-				if err := c.GetJSON(gctx, p, &obj); err != nil {
-					return err
+			if err != nil {
+				return err
+			}
+			for _, r := range rows {
+				obj := Row{Data: r.Data}.Object()
+				if kind != "data_bag_item" {
+					add(kind, r.Name, obj)
+					continue
 				}
-				label := name
-				if kind == "data_bag_item" {
-					label = bag + "/" + name
+				// Chef's search row wraps the item in raw_data; some
+				// servers answer the bare item.
+				item := obj
+				if raw, ok := obj["raw_data"].(map[string]any); ok {
+					item = raw
 				}
-				add(kind, label, obj)
-				return nil
-			})
+				id, _ := item["id"].(string)
+				add(kind, index+"/"+id, item)
+			}
+			return nil
+		})
+	}
+	searchAll("role", "role")
+	searchAll("environment", "environment")
+	for bag := range bags {
+		searchAll("data_bag_item", bag)
+	}
+	g.Go(func() error {
+		var books map[string]struct {
+			Versions []struct {
+				Version string `json:"version"`
+			} `json:"versions"`
+		}
+		if err := c.GetJSON(gctx, shards.CookbookVersionsPath(), &books); err != nil {
+			return fmt.Errorf("listing cookbooks: %w", err)
+		}
+		for name, b := range books {
+			for _, v := range b.Versions {
+				// Presence is what drifts for cookbook versions: a version is
+				// immutable once frozen, and uploads are all-or-nothing per shard.
+				add("cookbook_version", name+"@"+v.Version, map[string]any{"version": v.Version})
+			}
 		}
 		return nil
-	}
-	if err := fetchAll("role", shards.Roles, ""); err != nil {
-		return nil, err
-	}
-	if err := fetchAll("environment", shards.Environments, ""); err != nil {
-		return nil, err
-	}
-	var bags map[string]any
-	if err := c.GetJSON(gctx, shards.CollectionPath(shards.DataBags), &bags); err != nil {
-		return nil, err
-	}
-	for bag := range bags {
-		if err := fetchAll("data_bag_item", shards.DataBags, bag); err != nil {
-			return nil, err
-		}
-	}
-	var books map[string]struct {
-		Versions []struct {
-			Version string `json:"version"`
-		} `json:"versions"`
-	}
-	if err := c.GetJSON(gctx, shards.CookbookVersionsPath(), &books); err != nil {
-		return nil, fmt.Errorf("listing cookbooks: %w", err)
-	}
-	for name, b := range books {
-		for _, v := range b.Versions {
-			// Presence is what drifts for cookbook versions: a version is
-			// immutable once frozen, and uploads are all-or-nothing per shard.
-			add("cookbook_version", name+"@"+v.Version, map[string]any{"version": v.Version})
-		}
-	}
+	})
 	return out, g.Wait()
+}
+
+func isNotFound(err error) bool {
+	var se *shards.StatusError
+	return errors.As(err, &se) && se.Status == http.StatusNotFound
 }

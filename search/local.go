@@ -15,36 +15,35 @@ import (
 // shard refuses a query its own parser accepted, it evaluates the query
 // itself over each shard's objects, with Chef's flattening and matching.
 
-// searchLocally asks each shard for every object of the index and keeps
-// those the query matches, shaped as the shard would have answered.
+// searchLocally reads each shard's objects of the index page by page and
+// keeps those the query matches, shaped as the shard would have answered.
 func (e *Engine) searchLocally(ctx context.Context, targets []shards.Shard, req Request, partial map[string][]string) ([]shardAnswer, error) {
 	q, err := query.Parse(req.Query)
 	if err != nil {
 		return nil, errorf(http.StatusBadRequest, "%v", err)
 	}
 	answers := e.fanOut(ctx, targets, func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
-		rows, err := c.Search(ctx, req.Index, "*:*", nil)
-		if err != nil {
-			return nil, err
-		}
+		// Rows are handed over as each page is decoded; only the matches
+		// are kept.
 		var out []shards.Row
-		for _, r := range rows {
+		err := c.SearchEach(ctx, req.Index, "*:*", nil, func(r shards.Row) error {
 			obj := Row{Data: r.Data}.Object()
 			item := indexed(req.Index, obj)
 			if !q.Match(query.Flatten(req.Index, item)) {
-				continue
+				return nil
 			}
 			if partial != nil {
 				pr, err := shards.NewRow(r.Name, partialData(req.Index, obj, item, partial))
 				if err != nil {
-					return nil, err
+					return err
 				}
 				pr.Ohai = r.Ohai
 				r = pr
 			}
 			out = append(out, r)
-		}
-		return out, nil
+			return nil
+		})
+		return out, err
 	})
 	return answers, classify(answers)
 }

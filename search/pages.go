@@ -112,7 +112,7 @@ func (e *Engine) fetchMerged(ctx context.Context, req Request) (*mergedRows, err
 	// *:* meets every copy of every node, so the merge saw them all;
 	// other queries look up the nodes several shards hold (cached for
 	// ownersTTL, so a warm engine pays no extra round trip).
-	if isNode && req.Query != "*:*" {
+	if isNode && !matchesAll(req.Query) {
 		// Only the shards that answered, within what is left of one
 		// shard timeout: the per-shard timeout bounds the whole answer,
 		// and these passes are best effort.

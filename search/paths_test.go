@@ -1,0 +1,161 @@
+package search_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/shearch/shearch/devfleet"
+	"github.com/shearch/shearch/devfleet/fakeshard"
+	"github.com/shearch/shearch/search"
+	"github.com/shearch/shearch/search/query"
+)
+
+// startShards serves one fake shard per fixture, named s0, s1, ...
+func startShards(t *testing.T, o fakeshard.Options, pageSize int, fxs ...*devfleet.Fixture) ([]*fakeshard.Shard, *search.Engine) {
+	t.Helper()
+	key, err := fakeshard.WriteKey(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*fakeshard.Shard
+	var list search.StaticShards
+	for i, fx := range fxs {
+		s, err := fakeshard.FromFixture(fx, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Start()
+		t.Cleanup(s.Close)
+		out = append(out, s)
+		list = append(list, s.Config(fmt.Sprintf("s%d", i), "prod", key))
+	}
+	return out, &search.Engine{Topology: list, DefaultStack: "prod", PageSize: pageSize,
+		Validate: func(q string) error { _, err := query.Parse(q); return err }}
+}
+
+// A query every shard refuses is evaluated by Shearch over each shard's
+// objects, read a page at a time: the answer is the matches only.
+func TestLocalEvaluation(t *testing.T) {
+	per, names := spread(90, 3)
+	var fxs []*devfleet.Fixture
+	for _, nodes := range per {
+		fxs = append(fxs, &devfleet.Fixture{Nodes: nodes})
+	}
+	refuse := func(q string) bool { return q != "*:*" }
+	sh, e := startShards(t, fakeshard.Options{Refuse: refuse}, 10, fxs...)
+	var web []string
+	for i, n := range names {
+		if i%2 == 0 {
+			web = append(web, n)
+		}
+	}
+	// The map of nodes held twice is read once and kept.
+	if _, err := e.Search(context.Background(), search.Request{Index: "node", Query: "role:warm-up", Partial: map[string][]string{}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		req     search.Request
+		want    []string
+		partial bool
+	}{
+		{"whole objects", search.Request{Index: "node", Query: "role:web"}, web, false},
+		{"partial", search.Request{Index: "node", Query: "role:web AND name:node-001*", Partial: map[string][]string{"ip": {"ipaddress"}}}, []string{"node-0010", "node-0012", "node-0014", "node-0016", "node-0018"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, s := range sh {
+				s.ResetStats()
+			}
+			res, err := e.Search(context.Background(), tc.req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := rowNames(res.Rows); !slices.Equal(got, tc.want) {
+				t.Fatalf("rows %v, want %v", got, tc.want)
+			}
+			for _, r := range res.Rows {
+				if d := data(t, r); tc.partial && d["ip"] == nil || !tc.partial && d["automatic"] == nil {
+					t.Fatalf("row %s: %v", r.Name, d)
+				}
+			}
+			for i, s := range sh {
+				// The refusal, then 30 nodes in pages of 10 and a last empty page.
+				if st := s.Stats(); st.Searches > 1+4+1 {
+					t.Errorf("shard s%d: %d searches for 30 nodes in pages of 10", i, st.Searches)
+				}
+			}
+		})
+	}
+}
+
+// The drift report reads each index with one paged search per shard, not
+// a request per object.
+func TestConsistencyReadsPages(t *testing.T) {
+	var fxs []*devfleet.Fixture
+	for i := 0; i < 3; i++ {
+		fx := &devfleet.Fixture{DataBags: map[string][]devfleet.Object{}}
+		for r := 0; r < 40; r++ {
+			desc := "same everywhere"
+			if r == 7 && i == 2 {
+				desc = "edited on s2"
+			}
+			fx.Roles = append(fx.Roles, devfleet.Object{"name": fmt.Sprintf("role%02d", r), "description": desc, "json_class": "Chef::Role", "chef_type": "role"})
+		}
+		fx.Environments = []devfleet.Object{{"name": "prod", "json_class": "Chef::Environment"}}
+		fx.DataBags["users"] = []devfleet.Object{{"id": "alice", "shell": "/bin/bash"}}
+		if i != 1 {
+			fx.DataBags["users"] = append(fx.DataBags["users"], devfleet.Object{"id": "bob", "shell": "/bin/zsh"})
+		}
+		fxs = append(fxs, fx)
+	}
+	var shardsOf []*fakeshard.Shard
+	key, err := fakeshard.WriteKey(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list search.StaticShards
+	for i, fx := range fxs {
+		books := map[string][]string{"nginx": {"1.0.0"}}
+		if i == 0 {
+			books["nginx"] = append(books["nginx"], "1.1.0")
+		}
+		s, err := fakeshard.FromFixture(fx, fakeshard.Options{Cookbooks: books})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Start()
+		t.Cleanup(s.Close)
+		shardsOf = append(shardsOf, s)
+		list = append(list, s.Config(fmt.Sprintf("s%d", i), "prod", key))
+	}
+	e := &search.Engine{Topology: list, DefaultStack: "prod", PageSize: 25}
+	rep, err := e.Consistency(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, d := range rep.Drift {
+		var vs []string
+		for _, v := range d.Versions {
+			vs = append(vs, strings.Join(v.Shards, "+")+fmt.Sprint(v.Keys))
+		}
+		got = append(got, fmt.Sprintf("%s %s %v missing%v", d.Kind, d.Name, vs, d.Missing))
+	}
+	want := []string{
+		"cookbook_version nginx@1.1.0 [s0[]] missing[s1 s2]",
+		"data_bag_item users/bob [s0+s2[]] missing[s1]",
+		"role role07 [s0+s1[] s2[description]] missing[]",
+	}
+	if !slices.Equal(got, want) || rep.Checked != 40+1+2+2 {
+		t.Fatalf("drift (checked %d):\n%s\nwant\n%s", rep.Checked, strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	for i, s := range shardsOf {
+		// data, cookbooks, role (2 pages of 25), environment, users.
+		if st := s.Stats(); st.Requests != 6 || st.Searches != 4 {
+			t.Errorf("shard s%d: %+v, want 6 requests of which 4 searches", i, st)
+		}
+	}
+}
