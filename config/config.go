@@ -137,6 +137,10 @@ type Search struct {
 	// (0: 16 MiB); FetchChunk is the names per object fetch (0: 200).
 	FirstPageBytes Bytes `yaml:"first_page_bytes"`
 	FetchChunk     int   `yaml:"fetch_chunk"`
+	// ObjectFetch is how a page's objects are read: "search" (one
+	// name:(a OR b ...) search per chunk, for Chef Server) or "get" (one
+	// GET per node, for goiardi, whose term search is slow).
+	ObjectFetch string `yaml:"object_fetch"`
 	// NodeOwnerTTL and NodeOwnerCacheSize bound the write path's memory of
 	// which shard holds a node (0: 30s and 10,000).
 	NodeOwnerTTL       Duration `yaml:"node_owner_ttl"`
@@ -210,6 +214,11 @@ func Defaults() *Config {
 }
 
 func (c *Config) check() error {
+	switch c.Search.ObjectFetch {
+	case "", "search", "get":
+	default:
+		return fmt.Errorf("search.object_fetch %q: use search (Chef Server) or get (goiardi)", c.Search.ObjectFetch)
+	}
 	seen := map[string]bool{}
 	for i, s := range c.Shards.Static {
 		where := fmt.Sprintf("shards.static[%d]", i)

@@ -172,6 +172,8 @@ func StartDev(ctx context.Context, o DevOptions) (d *Dev, err error) {
 		Consul: config.Consul{Address: d.Consul.Addr(), ShardService: shards.DefaultShardService, ShardTag: shards.DefaultShardTag,
 			ShardScheme: "http", NodeFallback: true},
 		CacheFile: filepath.Join(d.Dir, "topology.json"),
+		// goiardi's term search is slow (see search.object_fetch).
+		Search: config.Search{ObjectFetch: "get"},
 	}
 	return d, nil
 }

@@ -61,6 +61,12 @@ type Engine struct {
 	// FetchChunk is how many names one object fetch asks a shard for
 	// (default 200): a name:(a OR b ...) query must fit a URL.
 	FetchChunk int
+	// FetchByGet reads a page's objects with one GET per node instead of
+	// name:(a OR b ...) searches. Chef Server answers such a search from
+	// its index at once; goiardi evaluates each term over every object
+	// (measured here: 160 ms a name over 1,500 nodes, against about 1 ms
+	// a GET), so its fleets read faster node by node.
+	FetchByGet bool
 	// OrderTTL is how long a merged order is reused by the next pages
 	// of the same query (default 30s; negative turns it off), and
 	// OrderBytes bounds the orders kept (default 64 MiB).

@@ -193,7 +193,7 @@ func (e *Engine) fillObjects(ctx context.Context, rows []Row) ([]Row, error) {
 		}
 		for lo := 0; lo < len(idx); lo += chunk {
 			part := idx[lo:min(lo+chunk, len(idx))]
-			g.Go(func() error { return fetchChunk(ctx, c, out, part) })
+			g.Go(func() error { return fetchChunk(ctx, c, out, part, !e.FetchByGet) })
 		}
 	}
 	if err := g.Wait(); err != nil {
@@ -209,7 +209,7 @@ func (e *Engine) fillObjects(ctx context.Context, rows []Row) ([]Row, error) {
 }
 
 // fetchChunk fills out[i].Data for the rows at idx, all held by c.
-func fetchChunk(ctx context.Context, c *shards.Client, out []Row, idx []int) error {
+func fetchChunk(ctx context.Context, c *shards.Client, out []Row, idx []int, bySearch bool) error {
 	want := make(map[string]int, len(idx))
 	var names []string
 	for _, i := range idx {
@@ -217,7 +217,7 @@ func fetchChunk(ctx context.Context, c *shards.Client, out []Row, idx []int) err
 		names = append(names, out[i].Name)
 	}
 	q, _ := nameQuery(names)
-	if q != "" {
+	if q != "" && bySearch {
 		err := c.SearchEach(ctx, "node", q, nil, func(r shards.Row) error {
 			if i, ok := want[r.Name]; ok && len(out[i].Data) == 0 {
 				out[i].Data, out[i].Ohai = r.Data, r.Ohai

@@ -102,6 +102,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
 		OrderBytes:     int(cfg.Search.OrderCacheBytes),
 		FirstPageBytes: int(cfg.Search.FirstPageBytes),
 		FetchChunk:     cfg.Search.FetchChunk,
+		FetchByGet:     cfg.Search.ObjectFetch == "get",
 	}
 	eng.MaxAnswerBytes = int64(cfg.Shards.MaxAnswerBytes)
 	eng.Writes.OwnerTTL, eng.Writes.OwnerCacheSize = cfg.Search.NodeOwnerTTL.Duration, cfg.Search.NodeOwnerCacheSize

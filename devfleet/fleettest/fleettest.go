@@ -33,7 +33,7 @@ func Start(ctx context.Context, n int, fx *devfleet.Fixture, configure func(*Fle
 		return nil, err
 	}
 	f := &Fleet{Cluster: c}
-	f.Engine = &search.Engine{Topology: search.StaticShards(c.ShardList()), DefaultStack: "prod", Timeout: 5 * time.Second,
+	f.Engine = &search.Engine{Topology: search.StaticShards(c.ShardList()), DefaultStack: "prod", Timeout: 5 * time.Second, FetchByGet: true,
 		Validate: func(q string) error { _, err := query.Parse(q); return err }}
 	f.Server = server.New(f.Engine, nil)
 	if configure != nil {
