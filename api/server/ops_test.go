@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/shearch/shearch/api/server"
 	"github.com/shearch/shearch/search"
@@ -88,6 +89,11 @@ func TestAccessLogAndShardFailureLog(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != 200 || res.Header.Get("X-Request-Id") != "ops-test-7" {
 		t.Fatalf("HTTP %d, X-Request-Id %q", res.StatusCode, res.Header.Get("X-Request-Id"))
+	}
+	// The access line is written once the handler returns, which may be
+	// just after the client has the whole answer: wait for it, briefly.
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(buf.String(), `"msg":"request"`) && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
 	}
 	var access, failures []map[string]any
 	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
