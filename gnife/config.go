@@ -213,3 +213,27 @@ func firstNonEmpty(s ...string) string {
 	}
 	return ""
 }
+
+// withOwnFlags adds a command's own flags to the common ones, dropping the
+// common flag a command defines for itself (knife's -y is ignored on read
+// commands and means "don't ask" on write commands): urfave/cli panics on
+// a flag defined twice.
+func withOwnFlags(common []cli.Flag, own ...cli.Flag) []cli.Flag {
+	taken := map[string]bool{}
+	for _, f := range own {
+		for _, n := range f.Names() {
+			taken[n] = true
+		}
+	}
+	out := make([]cli.Flag, 0, len(common)+len(own))
+	for _, f := range common {
+		clash := false
+		for _, n := range f.Names() {
+			clash = clash || taken[n]
+		}
+		if !clash {
+			out = append(out, f)
+		}
+	}
+	return append(out, own...)
+}

@@ -47,7 +47,7 @@ func fleetCommands(env *Env) []*cli.Command {
 		{
 			Name:  "consistency",
 			Usage: "list roles, environments, data bag items and cookbook versions that differ between shards",
-			Flags: append(commonFlags(), append(repairFlags(), jsonFlag)...),
+			Flags: withOwnFlags(commonFlags(), append(repairFlags(), jsonFlag)...),
 			Action: func(c *cli.Context) error {
 				if err := env.setup(c); err != nil {
 					return err

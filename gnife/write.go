@@ -29,13 +29,13 @@ const (
 // writeFlags are knife's common options the write commands use: -y, -d,
 // -e EDITOR and --print-after, beside gnife's own.
 func writeFlags(extra ...cli.Flag) []cli.Flag {
-	return append(append(commonFlags(),
+	return withOwnFlags(commonFlags(), append([]cli.Flag{
 		&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}},
 		&cli.BoolFlag{Name: "disable-editing", Aliases: []string{"d"}},
 		&cli.StringFlag{Name: "editor", Aliases: []string{"e"}},
 		&cli.BoolFlag{Name: "print-after"},
 		&cli.StringFlag{Name: "format", Aliases: []string{"F"}},
-	), extra...)
+	}, extra...)...)
 }
 
 // writeCmd is one write command: its knife name, flags and body.
