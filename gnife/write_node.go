@@ -185,11 +185,7 @@ func runRunListAdd(c *cli.Context, w *writer) error {
 			}
 		}
 	}
-	setRunList(node, list)
-	if err := w.saveNode(node); err != nil {
-		return err
-	}
-	return w.display(knife.KindNode, node, knife.ShowOptions{RunList: true})
+	return w.saveRunList(node, list)
 }
 
 func runRunListRemove(c *cli.Context, w *writer) error {
@@ -219,11 +215,7 @@ func runRunListRemove(c *cli.Context, w *writer) error {
 			}
 		}
 	}
-	setRunList(node, list)
-	if err := w.saveNode(node); err != nil {
-		return err
-	}
-	return w.display(knife.KindNode, node, knife.ShowOptions{RunList: true})
+	return w.saveRunList(node, list)
 }
 
 func runRunListSet(c *cli.Context, w *writer) error {
@@ -241,11 +233,7 @@ func runRunListSet(c *cli.Context, w *writer) error {
 			return err
 		}
 	}
-	setRunList(node, list)
-	if err := w.saveNode(node); err != nil {
-		return err
-	}
-	return w.display(knife.KindNode, node, knife.ShowOptions{RunList: true})
+	return w.saveRunList(node, list)
 }
 
 func runNodeEnvironmentSet(c *cli.Context, w *writer) error {
@@ -469,4 +457,14 @@ func runTagDelete(c *cli.Context, w *writer) error {
 		w.info(fmt.Sprintf("Deleted tags %s for node %s.", strings.Join(deleted, ", "), name))
 	}
 	return nil
+}
+
+// saveRunList stores a node's new run list and shows it, as knife's
+// run_list commands do.
+func (w *writer) saveRunList(node map[string]any, list []string) error {
+	setRunList(node, list)
+	if err := w.saveNode(node); err != nil {
+		return err
+	}
+	return w.display(knife.KindNode, node, knife.ShowOptions{RunList: true})
 }

@@ -51,8 +51,34 @@ func (e *Engine) Consistency(ctx context.Context, stack string) (*Consistency, e
 	if err != nil {
 		return nil, err
 	}
-	type holding map[string]map[string]any // "kind\x00name" -> object
-	held := make([]holding, len(targets))
+	drifts, checked, summary, err := e.compareShards(ctx, targets)
+	if err != nil {
+		return nil, err
+	}
+	rep := &Consistency{Stack: e.Stack(stack), Checked: checked, Drift: []Drift{}, Shards: summary}
+	for _, d := range drifts {
+		rep.Drift = append(rep.Drift, d.Drift)
+	}
+	sort.Slice(rep.Drift, func(i, j int) bool {
+		a, b := rep.Drift[i], rep.Drift[j]
+		return a.Kind < b.Kind || a.Kind == b.Kind && a.Name < b.Name
+	})
+	return rep, nil
+}
+
+// objectDrift is one object that differs between shards, with every
+// shard's copy.
+type objectDrift struct {
+	Drift
+	copies []objCopy
+}
+
+// compareShards reads every target's roles, environments, data bag items
+// and cookbook versions and returns the objects that differ. A failed
+// shard is left out of the comparison (its objects are not "missing");
+// every shard failing is an error.
+func (e *Engine) compareShards(ctx context.Context, targets []shards.Shard) (drifts []objectDrift, checked int, summary ShardsSummary, err error) {
+	held := make([]map[string]map[string]any, len(targets)) // "kind\x00name" -> object
 	answers := e.fanOut(ctx, targets, func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
 		h, err := e.inventory(ctx, c)
 		if err != nil {
@@ -65,20 +91,18 @@ func (e *Engine) Consistency(ctx context.Context, stack string) (*Consistency, e
 		}
 		return nil, nil
 	})
-	summary := summarize(answers)
+	summary = summarize(answers)
 	if err := checkFailures(summary, false); err != nil {
-		return nil, err
+		return nil, 0, summary, err
 	}
 	keys := map[string]bool{}
 	for i, h := range held {
-		if answers[i].err != nil {
-			continue
-		}
-		for k := range h {
-			keys[k] = true
+		if answers[i].err == nil {
+			for k := range h {
+				keys[k] = true
+			}
 		}
 	}
-	rep := &Consistency{Stack: e.Stack(stack), Checked: len(keys), Drift: []Drift{}, Shards: summary}
 	for k := range keys {
 		var copies []objCopy
 		var missing []string
@@ -92,17 +116,12 @@ func (e *Engine) Consistency(ctx context.Context, stack string) (*Consistency, e
 				missing = append(missing, targets[i].Name)
 			}
 		}
-		d, drifts := compare(copies, missing)
-		if drifts {
+		if d, differs := compare(copies, missing); differs {
 			d.Kind, d.Name = splitKey(k)
-			rep.Drift = append(rep.Drift, d)
+			drifts = append(drifts, objectDrift{Drift: d, copies: copies})
 		}
 	}
-	sort.Slice(rep.Drift, func(i, j int) bool {
-		a, b := rep.Drift[i], rep.Drift[j]
-		return a.Kind < b.Kind || a.Kind == b.Kind && a.Name < b.Name
-	})
-	return rep, nil
+	return drifts, len(keys), summary, nil
 }
 
 // objCopy is one shard's copy of an object, decoded to compare keys.

@@ -71,52 +71,17 @@ func (e *Engine) PlanRepair(ctx context.Context, stack string) (*RepairPlan, err
 	if err != nil {
 		return nil, err
 	}
-	held := make([]map[string]map[string]any, len(targets))
-	answers := e.fanOut(ctx, targets, func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
-		h, err := e.inventory(ctx, c)
-		for i, t := range targets {
-			if t.Name == c.Shard.Name {
-				held[i] = h
-			}
-		}
+	drifts, _, summary, err := e.compareShards(ctx, targets)
+	if err != nil {
 		return nil, err
-	})
-	summary := summarize(answers)
-	if err := checkFailures(summary, false); err != nil {
-		return nil, err
-	}
-	keys := map[string]bool{}
-	for i, h := range held {
-		if answers[i].err == nil {
-			for k := range h {
-				keys[k] = true
-			}
-		}
 	}
 	plan := &RepairPlan{Stack: e.Stack(stack), Actions: []RepairAction{}, Unrepairable: []Drift{}, Shards: summary}
-	for k := range keys {
-		var copies []objCopy
-		var missing []string
-		for i, h := range held {
-			if answers[i].err != nil {
-				continue
-			}
-			if obj, ok := h[k]; ok {
-				copies = append(copies, objCopy{Shard: targets[i].Name, Data: obj})
-			} else {
-				missing = append(missing, targets[i].Name)
-			}
-		}
-		d, drifts := compare(copies, missing)
-		if !drifts {
-			continue
-		}
-		d.Kind, d.Name = splitKey(k)
+	for _, d := range drifts {
 		if d.Kind == "cookbook_version" {
-			plan.Unrepairable = append(plan.Unrepairable, d)
+			plan.Unrepairable = append(plan.Unrepairable, d.Drift)
 			continue
 		}
-		plan.Actions = append(plan.Actions, planAction(d, copies))
+		plan.Actions = append(plan.Actions, planAction(d.Drift, d.copies))
 	}
 	sort.Slice(plan.Actions, func(i, j int) bool {
 		a, b := plan.Actions[i], plan.Actions[j]

@@ -243,6 +243,12 @@ func (c *Client) readPage(ctx context.Context, index, q string, body map[string]
 			}
 			return nil
 		})
+		// Read the answer to its end before the slot is given back: the
+		// shard is busy until it has sent its last byte, and a body left
+		// unread also closes a connection that could be reused.
+		if _, derr := io.Copy(io.Discard, lr); derr != nil && err == nil && ctx.Err() != nil {
+			err = ctx.Err()
+		}
 		read = lr.n
 		if lr.n > limit {
 			return status, nil, &AnswerTooLargeError{Shard: c.Shard.Name, Limit: c.maxAnswer()}
