@@ -89,6 +89,7 @@ func StartGoiardi(ctx context.Context, o GoiardiOptions) (*Goiardi, error) {
 		os.Remove(g.AdminKey)
 		g.log = &bytes.Buffer{}
 		g.cmd = exec.Command(bin, "-I", host, "-H", host, "-P", strconv.Itoa(port), "--conf-root", g.Dir, "-A")
+		g.cmd.SysProcAttr = procAttr()
 		g.cmd.Stdout, g.cmd.Stderr = g.log, g.log
 		if err := g.cmd.Start(); err != nil {
 			return nil, fmt.Errorf("starting goiardi: %v", err)
