@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -113,18 +114,18 @@ func nodeRunList(node map[string]any) []string {
 	return out
 }
 
-// appendItem is RunList#<<: an entry already there is not added twice.
-func appendItem(list []string, e string) ([]string, error) {
-	item, err := runListItem(e)
-	if err != nil {
-		return nil, err
-	}
-	for _, x := range list {
-		if x == item {
-			return list, nil
+// appendItems is RunList#<< for each entry: one already there is not added twice.
+func appendItems(list []string, entries []string) ([]string, error) {
+	for _, e := range entries {
+		item, err := runListItem(e)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(list, item) {
+			list = append(list, item)
 		}
 	}
-	return append(list, item), nil
+	return list, nil
 }
 
 func setRunList(node map[string]any, list []string) {
@@ -172,17 +173,12 @@ func runRunListAdd(c *cli.Context, w *writer) error {
 				nlist = append(nlist, add...)
 			}
 		}
-		for _, e := range nlist {
-			if list, err = appendItem(list, e); err != nil {
-				return err
-			}
+		if list, err = appendItems(list, nlist); err != nil {
+			return err
 		}
 	default:
-		list = nodeRunList(node)
-		for _, e := range add {
-			if list, err = appendItem(list, e); err != nil {
-				return err
-			}
+		if list, err = appendItems(nodeRunList(node), add); err != nil {
+			return err
 		}
 	}
 	return w.saveRunList(node, list)
@@ -227,11 +223,9 @@ func runRunListSet(c *cli.Context, w *writer) error {
 	if err != nil {
 		return err
 	}
-	var list []string
-	for _, e := range add {
-		if list, err = appendItem(list, e); err != nil {
-			return err
-		}
+	list, err := appendItems(nil, add)
+	if err != nil {
+		return err
 	}
 	return w.saveRunList(node, list)
 }
