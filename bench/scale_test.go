@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -112,6 +113,7 @@ func runScenarios(b *testing.B, spec fleetSpec, fleet []*fakeshard.Shard, list [
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
 				p := startShearch(b, list, "")
+				cpu0, flt0, _ := p.usage()
 				c := newChecked(spec.nodes)
 				ctx, cancel := context.WithTimeout(context.Background(), scenarioTimeout)
 				b.StartTimer()
@@ -121,6 +123,7 @@ func runScenarios(b *testing.B, spec fleetSpec, fleet []*fakeshard.Shard, list [
 				b.StopTimer()
 				cancel()
 				rss, rssErr := p.peakRSS()
+				cpu1, flt1, cpuErr := p.usage()
 				p.stop()
 				if err == nil {
 					err = c.verify(spec.nodes)
@@ -128,13 +131,16 @@ func runScenarios(b *testing.B, spec fleetSpec, fleet []*fakeshard.Shard, list [
 				if err != nil {
 					b.Fatalf("%s %s after %s: %v\n%s", spec.name, sc.name, took.Round(time.Millisecond), err, tail(p.log.String()))
 				}
-				if rssErr != nil {
-					b.Fatal(rssErr)
+				if err := errors.Join(rssErr, cpuErr); err != nil {
+					b.Fatal(err)
 				}
+				cpu := cpu1 - cpu0
 				b.ReportMetric(float64(c.rows)/took.Seconds(), "rows/s")
 				b.ReportMetric(rss, "peak-RSS-MiB")
 				b.ReportMetric(took.Seconds(), "s/scenario")
-				b.Logf("FIGURE %s %s: %d rows in %s = %.0f rows/s, peak RSS %.1f MiB", spec.name, sc.name, c.rows, took.Round(time.Millisecond), float64(c.rows)/took.Seconds(), rss)
+				b.ReportMetric(cpu, "shearch-cpu-s")
+				b.ReportMetric(float64(flt1-flt0), "shearch-faults")
+				b.Logf("FIGURE %s %s: %d rows in %s = %.0f rows/s, peak RSS %.1f MiB, shearch CPU %.2f s, %d page faults", spec.name, sc.name, c.rows, took.Round(time.Millisecond), float64(c.rows)/took.Seconds(), rss, cpu, flt1-flt0)
 			}
 		})
 	}
