@@ -19,9 +19,11 @@ import (
 // DefaultPageSize is what Chef Server uses when rows is not given.
 const DefaultPageSize = 1000
 
-// Client talks to one shard. go-chef/chef signs the requests; paging and
-// query escaping are ours, because its search helper trusts `total` (goiardi
-// reports the page length there) and sends the query unescaped.
+// Client talks to one shard. Requests are signed as go-chef/chef signs them
+// (protocol 1.0), by sign.go, which does the RSA step with crypto/rsa's CRT;
+// paging and query escaping are ours, because go-chef's search helper trusts
+// `total` (goiardi reports the page length there) and sends the query
+// unescaped.
 type Client struct {
 	Shard    Shard
 	PageSize int
@@ -32,7 +34,9 @@ type Client struct {
 	// Guard, when set, bounds, breaks and retries this shard's requests
 	// together with every other client of the same shard.
 	Guard *Guard
-	chef  *chef.Client
+	// chef builds and signs requests as go-chef does (sign.go) and sends
+	// them.
+	chef *signer
 }
 
 // DefaultMaxAnswerBytes is shards.max_answer_bytes when not set. It
@@ -68,13 +72,7 @@ func NewClientWithKey(s Shard, pem string) (*Client, error) {
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
-	c, err := chef.NewClient(&chef.Config{
-		Name:                  s.ClientName,
-		Key:                   pem,
-		BaseURL:               base,
-		AuthenticationVersion: "1.0",
-		Client:                &http.Client{Timeout: timeout, Transport: sharedTransport},
-	})
+	c, err := newSigner(base, s.ClientName, pem, &http.Client{Timeout: timeout, Transport: sharedTransport})
 	if err != nil {
 		return nil, fmt.Errorf("shard %s: %v", s.Name, err)
 	}
