@@ -137,6 +137,12 @@ type Search struct {
 	// (0: 16 MiB); FetchChunk is the names per object fetch (0: 200).
 	FirstPageBytes Bytes `yaml:"first_page_bytes"`
 	FetchChunk     int   `yaml:"fetch_chunk"`
+	// SortMemoryBytes bounds the rows a stream in name order holds
+	// (0: 4 MiB); past it they are sorted in runs in a temporary file in
+	// SpillDir (default the system's), at most SpillMaxBytes (0: 4 GiB).
+	SortMemoryBytes Bytes  `yaml:"sort_memory_bytes"`
+	SpillDir        string `yaml:"spill_dir"`
+	SpillMaxBytes   Bytes  `yaml:"spill_max_bytes"`
 	// ObjectFetch is how a page's objects are read: "search" (one
 	// name:(a OR b ...) search per chunk, for Chef Server) or "get" (one
 	// GET per node, for goiardi, whose term search is slow).

@@ -72,6 +72,13 @@ type Engine struct {
 	// OrderBytes bounds the orders kept (default 64 MiB).
 	OrderTTL   time.Duration
 	OrderBytes int
+	// SortBytes bounds the rows a stream in name order holds in memory
+	// (default 4 MiB); past it they are sorted in runs in a temporary
+	// file in SpillDir (default the system's), at most SpillBytes of
+	// it (default 4 GiB).
+	SortBytes  int
+	SpillBytes int64
+	SpillDir   string
 	// MaxAnswerBytes bounds each shard answer (0: the shards default).
 	MaxAnswerBytes int64
 	// OnShardResult hears every shard request's outcome (nil error for a

@@ -5,8 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"math/big"
-	"slices"
-	"strings"
 )
 
 // merge puts every shard's rows in one global order (name, then shard)
@@ -33,14 +31,7 @@ func merge(index string, answers []shardAnswer) ([]Row, []Duplicate) {
 		// The shard's rows now live in all: let them go, a fleet's worth.
 		a.rows = nil
 	}
-	// Name then shard is a total order (a shard answers a name once), so
-	// an unstable sort is enough, and it moves these wide rows far less.
-	slices.SortFunc(all, func(a, b Row) int {
-		if c := strings.Compare(a.Name, b.Name); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Shard, b.Shard)
-	})
+	sortRows(all)
 	// Kept rows are written over the sorted ones: never ahead of the read.
 	out := all[:0]
 	dups := []Duplicate{}
@@ -49,36 +40,44 @@ func merge(index string, answers []shardAnswer) ([]Row, []Duplicate) {
 		for j < len(all) && all[j].Name == all[i].Name {
 			j++
 		}
-		group := all[i:j]
+		keep, d := pickCopy(index, all[i:j])
+		out = append(out, keep)
+		if d != nil {
+			dups = append(dups, *d)
+		}
 		i = j
-		if len(group) == 1 {
-			out = append(out, group[0])
-			continue
-		}
-		var keep int
-		var differs bool
-		if index == "node" {
-			keep = newest(group)
-			differs = true
-		} else {
-			keep, differs = majority(group)
-		}
-		d := Duplicate{Name: group[keep].Name, Kept: group[keep].Shard, Differs: differs}
-		for k, r := range group {
-			if k != keep {
-				d.Stale = append(d.Stale, r.Shard)
-			}
-		}
-		out = append(out, group[keep])
-		// Identical copies of shared objects are how a sharded fleet is
-		// meant to look; only report them when they drift. goiardi's
-		// built-in clients exist, with their own keys, on every shard.
-		builtin := index == "client" && (d.Name == "chef-validator" || d.Name == "chef-webui")
-		if index == "node" || differs && !builtin {
-			dups = append(dups, d)
-		}
 	}
 	return out, dups
+}
+
+// pickCopy keeps one row of a group of rows with the same name, in shard
+// order, and says which duplicate to report (nil for none). Identical
+// copies of shared objects are how a sharded fleet is meant to look; they
+// are reported only when they drift. goiardi's built-in clients exist,
+// with their own keys, on every shard.
+func pickCopy(index string, group []Row) (Row, *Duplicate) {
+	if len(group) == 1 {
+		return group[0], nil
+	}
+	var keep int
+	var differs bool
+	if index == "node" {
+		keep = newest(group)
+		differs = true
+	} else {
+		keep, differs = majority(group)
+	}
+	d := Duplicate{Name: group[keep].Name, Kept: group[keep].Shard, Differs: differs}
+	for k, r := range group {
+		if k != keep {
+			d.Stale = append(d.Stale, r.Shard)
+		}
+	}
+	builtin := index == "client" && (d.Name == "chef-validator" || d.Name == "chef-webui")
+	if index == "node" || differs && !builtin {
+		return group[keep], &d
+	}
+	return group[keep], nil
 }
 
 // newest picks the row with the highest ohai_time; a Chef row beats a

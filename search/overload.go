@@ -214,8 +214,10 @@ type engineMetrics struct {
 	cacheHits    prometheus.Counter
 	cacheLookups prometheus.Counter
 	hitRatio     prometheus.GaugeFunc
+	spilledBytes prometheus.Counter
 	// hits and lookups feed the ratio without reading counters back.
 	hits, lookups atomic.Uint64
+	spilledTotal  atomic.Int64
 }
 
 func (m *engineMetrics) init(e *Engine) {
@@ -225,6 +227,8 @@ func (m *engineMetrics) init(e *Engine) {
 		Help: "Searches answered from the merged-answer cache."})
 	m.cacheLookups = prometheus.NewCounter(prometheus.CounterOpts{Name: "shearch_cache_lookups_total",
 		Help: "Searches that looked in the merged-answer cache (cache enabled)."})
+	m.spilledBytes = prometheus.NewCounter(prometheus.CounterOpts{Name: "shearch_sort_spilled_bytes_total",
+		Help: "Bytes of sorted runs written to search.spill_dir by streams in name order past search.sort_memory_bytes."})
 	m.hitRatio = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "shearch_cache_hit_ratio",
 		Help: "Cache hits over lookups since start (0 before any lookup)."}, func() float64 {
 		l := m.lookups.Load()
@@ -236,7 +240,7 @@ func (m *engineMetrics) init(e *Engine) {
 }
 
 func (m *engineMetrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.fallbackRows, m.cacheHits, m.cacheLookups, m.hitRatio}
+	return []prometheus.Collector{m.fallbackRows, m.cacheHits, m.cacheLookups, m.hitRatio, m.spilledBytes}
 }
 
 func (m *engineMetrics) cacheLookup(c *Cache, hit bool) {
@@ -251,11 +255,22 @@ func (m *engineMetrics) cacheLookup(c *Cache, hit bool) {
 	}
 }
 
+func (m *engineMetrics) addSpilled(n int64) {
+	m.spilledTotal.Add(n)
+	if m.spilledBytes != nil {
+		m.spilledBytes.Add(float64(n))
+	}
+}
+
 func (m *engineMetrics) addFallbackRows(n int) {
 	if m.fallbackRows != nil {
 		m.fallbackRows.Add(float64(n))
 	}
 }
+
+// SpilledBytes is how many bytes streams have written to sorted runs
+// since start.
+func (e *Engine) SpilledBytes() int64 { return e.metrics.spilledTotal.Load() }
 
 // Reachable says whether any shard of stack (the default one for "") is
 // worth sending a request to: not critical in Consul, its breaker not

@@ -50,28 +50,53 @@ func (e *Engine) fetchChunk() int {
 	return defaultFetchChunk
 }
 
-// shardCall is what the first fan-out asks each shard. Partial searches
-// and small indexes are one pass. A whole-node query asks for the first
-// page; a shard with more than that is asked for names and ohai_time only,
-// right away, so a slow shard does not wait for the others.
+// shardCall is what the first fan-out asks each shard, its rows held in
+// memory: the whole answer is bounded by the shard's answer bound.
 func (e *Engine) shardCall(req Request, targets int) func(context.Context, *shards.Client) ([]shards.Row, error) {
 	if req.Partial != nil || req.Index != "node" {
 		return func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
 			return c.Search(ctx, req.Index, req.Query, req.Partial)
 		}
 	}
-	budget := e.firstPageBytes() / max(targets, 1)
+	each := e.shardEach(req, targets)
 	return func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
-		rows, complete, err := c.FirstPage(ctx, req.Index, req.Query, nil, 0, budget)
-		if err != nil || complete {
-			return rows, err
-		}
 		var out []shards.Row
-		err = c.SearchEach(ctx, req.Index, req.Query, map[string][]string{}, func(r shards.Row) error {
-			out = append(out, shards.Row{Name: r.Name, Ohai: r.Ohai})
+		err := each(ctx, c, func(r shards.Row) error {
+			out = append(out, r)
 			return nil
 		})
 		return out, err
+	}
+}
+
+// shardEach is shardCall handing each row to fn as its page is read.
+// Partial searches and small indexes are one pass. A whole-node query
+// asks for the first page; a shard with more than that is asked for
+// names and ohai_time only, right away, so a slow shard does not wait
+// for the others.
+func (e *Engine) shardEach(req Request, targets int) func(context.Context, *shards.Client, func(shards.Row) error) error {
+	if req.Partial != nil || req.Index != "node" {
+		return func(ctx context.Context, c *shards.Client, fn func(shards.Row) error) error {
+			return c.SearchEach(ctx, req.Index, req.Query, req.Partial, fn)
+		}
+	}
+	budget := e.firstPageBytes() / max(targets, 1)
+	return func(ctx context.Context, c *shards.Client, fn func(shards.Row) error) error {
+		rows, complete, err := c.FirstPage(ctx, req.Index, req.Query, nil, 0, budget)
+		if err != nil {
+			return err
+		}
+		if complete {
+			for _, r := range rows {
+				if err := fn(r); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		return c.SearchEach(ctx, req.Index, req.Query, map[string][]string{}, func(r shards.Row) error {
+			return fn(shards.Row{Name: r.Name, Ohai: r.Ohai})
+		})
 	}
 }
 
@@ -122,7 +147,6 @@ func (e *Engine) fetchMerged(ctx context.Context, req Request) (*mergedRows, err
 		cancel()
 	}
 	sort.Slice(m.dups, func(i, j int) bool { return m.dups[i].Name < m.dups[j].Name })
-	const rowOverhead = 128 // a Row's headers and the strings' own
 	for _, r := range m.rows {
 		m.size += rowOverhead + len(r.Name) + len(r.URL) + len(r.Data) + len(r.Ohai)
 	}
@@ -345,9 +369,12 @@ func (e *Engine) Stream(ctx context.Context, req Request, begin func(ShardsSumma
 	default:
 		return nil, errorf(http.StatusBadRequest, "order=%s: use name (the default) or none", req.Order)
 	}
-	m, cached, err := e.merged(ctx, req)
-	if err != nil {
-		return nil, err
+	// A merged answer already held (the answer cache, or a walk's order)
+	// is streamed from memory; anything else goes through the sorter, so
+	// a stream of a whole fleet holds a bounded part of it.
+	m, ok := e.heldMerged(req)
+	if !ok {
+		return e.streamSorted(ctx, req, begin, emit)
 	}
 	if begin != nil {
 		begin(m.shards)
@@ -360,7 +387,7 @@ func (e *Engine) Stream(ctx context.Context, req Request, begin func(ShardsSumma
 	if err := e.emitBatches(ctx, rows, func(r Row) error { withURL(&r); return emit(r) }); err != nil {
 		return nil, err
 	}
-	res := &Result{Total: len(m.rows), Start: req.Start, Rows: []Row{}, Shards: m.shards, Duplicates: m.dups, DuplicatesTotal: len(m.dups), Cached: cached}
+	res := &Result{Total: len(m.rows), Start: req.Start, Rows: []Row{}, Shards: m.shards, Duplicates: m.dups, DuplicatesTotal: len(m.dups), Cached: true}
 	if res.Duplicates == nil {
 		res.Duplicates = []Duplicate{}
 	}
@@ -370,50 +397,63 @@ func (e *Engine) Stream(ctx context.Context, req Request, begin func(ShardsSumma
 // streamBatch is how many rows a stream reads ahead: a Chef page.
 const streamBatch = shards.DefaultPageSize
 
-// emitBatches fills and emits rows a batch at a time, reading the next
-// batch while the current one is written, so the shards and the client
-// work side by side; at most two batches are held.
+// emitBatches fills and emits rows a batch at a time.
 func (e *Engine) emitBatches(ctx context.Context, rows []Row, emit func(Row) error) error {
+	return e.emitFrom(ctx, func() ([]Row, bool, error) {
+		n := min(streamBatch, len(rows))
+		out := rows[:n]
+		rows = rows[n:]
+		return out, len(rows) > 0, nil
+	}, emit)
+}
+
+// emitFrom emits the batches produce gives (more says another follows),
+// each with its objects read, reading the next batch while the current
+// one is written, so the shards and the client work side by side; at
+// most two batches are held. produce is called from one goroutine at a
+// time.
+func (e *Engine) emitFrom(ctx context.Context, produce func() ([]Row, bool, error), emit func(Row) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	type filled struct {
 		rows []Row
+		more bool
 		err  error
 	}
+	// Buffered: a batch read ahead never blocks its goroutine, even
+	// when the client has gone.
 	next := make(chan filled, 1)
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	fetch := func(lo int) {
+	fetch := func() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			part, err := e.fillObjects(ctx, rows[lo:min(lo+streamBatch, len(rows))])
-			next <- filled{part, err}
+			rows, more, err := produce()
+			if err == nil {
+				rows, err = e.fillObjects(ctx, rows)
+			}
+			next <- filled{rows, more, err}
 		}()
 	}
-	if len(rows) == 0 {
-		return nil
-	}
-	fetch(0)
-	for lo := 0; lo < len(rows); lo += streamBatch {
+	fetch()
+	for {
 		f := <-next
 		if f.err != nil {
 			return f.err
 		}
-		if lo+streamBatch < len(rows) {
-			fetch(lo + streamBatch)
+		if f.more {
+			fetch()
 		}
 		for _, r := range f.rows {
 			if err := emit(r); err != nil {
-				cancel()
-				if lo+streamBatch < len(rows) {
-					<-next
-				}
 				return err
 			}
 		}
+		if !f.more {
+			return nil
+		}
 	}
-	return nil
 }
 
 // rowURLs returns a function that writes on a partial-search row the URL

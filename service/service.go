@@ -103,6 +103,9 @@ func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
 		FirstPageBytes: int(cfg.Search.FirstPageBytes),
 		FetchChunk:     cfg.Search.FetchChunk,
 		FetchByGet:     cfg.Search.ObjectFetch == "get",
+		SortBytes:      int(cfg.Search.SortMemoryBytes),
+		SpillBytes:     int64(cfg.Search.SpillMaxBytes),
+		SpillDir:       cfg.Search.SpillDir,
 	}
 	eng.MaxAnswerBytes = int64(cfg.Shards.MaxAnswerBytes)
 	eng.Writes.OwnerTTL, eng.Writes.OwnerCacheSize = cfg.Search.NodeOwnerTTL.Duration, cfg.Search.NodeOwnerCacheSize

@@ -1,0 +1,305 @@
+package search
+
+import (
+	"bufio"
+	"container/heap"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// A stream in name order must see every row before it sends the first,
+// and a fleet's rows do not fit a fixed amount of memory. The sorter is
+// an external merge sort, as a database sorts past its work memory: rows
+// are held up to a byte bound, then sorted and written to a temporary
+// file as a run; reading merges the runs. Memory is the bound plus a
+// read buffer per run, whatever the fleet's size.
+
+const (
+	defaultSortBytes  = 4 << 20
+	defaultSpillBytes = 4 << 30
+	// rowOverhead is about what a Row costs beyond its bytes: its
+	// headers and the strings' own allocations.
+	rowOverhead = 128
+	// runBuffer is the read buffer of one run while merging.
+	runBuffer = 32 << 10
+)
+
+// sorter collects rows from many goroutines and gives them back in
+// (name, shard) order.
+type sorter struct {
+	maxBytes   int   // rows held in memory before a run is written
+	maxSpilled int64 // bytes the runs may take on disk
+	dir        string
+
+	mu      sync.Mutex
+	rows    []Row
+	held    int
+	file    *os.File
+	w       *bufio.Writer
+	runs    []spillRun
+	spilled int64
+	n       int
+	err     error
+	// spilledTo hears the bytes of each run written.
+	spilledTo func(int64)
+}
+
+// spillRun is one sorted run: a section of the file.
+type spillRun struct{ off, size int64 }
+
+func (e *Engine) newSorter() *sorter {
+	s := &sorter{maxBytes: e.SortBytes, maxSpilled: e.SpillBytes, dir: e.SpillDir, spilledTo: e.metrics.addSpilled}
+	if s.maxBytes <= 0 {
+		s.maxBytes = defaultSortBytes
+	}
+	if s.maxSpilled <= 0 {
+		s.maxSpilled = defaultSpillBytes
+	}
+	return s
+}
+
+func rowBytes(r Row) int {
+	return rowOverhead + len(r.Name) + len(r.Shard) + len(r.URL) + len(r.Data) + len(r.Ohai)
+}
+
+// add keeps r; past the memory bound the rows held are written out as a
+// sorted run. Safe for concurrent use: a shard that adds while a run is
+// written waits, which paces the shards' reads.
+func (s *sorter) add(r Row) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return s.err
+	}
+	s.rows = append(s.rows, r)
+	s.held += rowBytes(r)
+	s.n++
+	if s.held > s.maxBytes {
+		s.err = s.spill()
+	}
+	return s.err
+}
+
+// count is how many rows were added.
+func (s *sorter) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.n
+}
+
+func sortRows(rows []Row) {
+	// Name then shard is a total order among one answer's rows, so an
+	// unstable sort is enough.
+	slices.SortFunc(rows, compareRows)
+}
+
+func compareRows(a, b Row) int {
+	if c := strings.Compare(a.Name, b.Name); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Shard, b.Shard)
+}
+
+// spill writes the held rows as one sorted run. The file is removed as
+// soon as it is made: it lives while open, and nothing is left behind if
+// the process dies.
+func (s *sorter) spill() error {
+	if s.file == nil {
+		f, err := os.CreateTemp(s.dir, "shearch-sort-")
+		if err != nil {
+			return errorf(http.StatusInternalServerError, "sorting a large answer needs a temporary file: %v; set search.spill_dir to a writable directory", err)
+		}
+		os.Remove(f.Name())
+		s.file, s.w = f, bufio.NewWriterSize(f, 256<<10)
+	}
+	sortRows(s.rows)
+	start := s.spilled
+	var buf []byte
+	for i := range s.rows {
+		buf = appendRow(buf[:0], s.rows[i])
+		if _, err := s.w.Write(buf); err != nil {
+			return fmt.Errorf("writing a sorted run: %v", err)
+		}
+		s.spilled += int64(len(buf))
+	}
+	if err := s.w.Flush(); err != nil {
+		return fmt.Errorf("writing a sorted run: %v", err)
+	}
+	if s.spilled > s.maxSpilled {
+		return errorf(http.StatusInsufficientStorage, "the answer is larger than search.spill_max_bytes (%d bytes) once sorted: narrow the query, or stream it with order=none", s.maxSpilled)
+	}
+	s.runs = append(s.runs, spillRun{off: start, size: s.spilled - start})
+	s.spilledTo(s.spilled - start)
+	clear(s.rows) // let the rows' bytes go
+	s.rows, s.held = s.rows[:0], 0
+	return nil
+}
+
+// appendRow encodes a row as its six fields, each a length and bytes.
+func appendRow(b []byte, r Row) []byte {
+	for _, f := range [...]string{r.Name, r.Shard, r.Source, r.URL, r.Ohai} {
+		b = binary.AppendUvarint(b, uint64(len(f)))
+		b = append(b, f...)
+	}
+	b = binary.AppendUvarint(b, uint64(len(r.Data)))
+	return append(b, r.Data...)
+}
+
+// runReader reads one run back, a row at a time.
+type runReader struct {
+	r   *bufio.Reader
+	cur Row
+	// interned keeps one copy of the few shard and source names.
+	interned map[string]string
+}
+
+func (rr *runReader) next() (bool, error) {
+	var f [5]string
+	for i := range f {
+		b, err := rr.field()
+		if err == io.EOF && i == 0 {
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("reading a sorted run back: %v", err)
+		}
+		if i == 1 || i == 2 {
+			s, ok := rr.interned[string(b)]
+			if !ok {
+				s = string(b)
+				rr.interned[s] = s
+			}
+			f[i] = s
+			continue
+		}
+		f[i] = string(b)
+	}
+	data, err := rr.field()
+	if err != nil {
+		return false, fmt.Errorf("reading a sorted run back: %v", err)
+	}
+	rr.cur = Row{Name: f[0], Shard: f[1], Source: f[2], URL: f[3], Ohai: f[4], Data: data}
+	return true, nil
+}
+
+func (rr *runReader) field() ([]byte, error) {
+	n, err := binary.ReadUvarint(rr.r)
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(rr.r, b); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	return b, nil
+}
+
+// rowSource is a sorted run or the rows still in memory.
+type rowSource struct {
+	run  *runReader
+	mem  []Row
+	cur  Row
+	done bool
+}
+
+func (src *rowSource) advance() error {
+	if src.run == nil {
+		if len(src.mem) == 0 {
+			src.done = true
+			return nil
+		}
+		src.cur, src.mem = src.mem[0], src.mem[1:]
+		return nil
+	}
+	ok, err := src.run.next()
+	if err != nil {
+		return err
+	}
+	src.done = !ok
+	src.cur = src.run.cur
+	return nil
+}
+
+type sourceHeap []*rowSource
+
+func (h sourceHeap) Len() int           { return len(h) }
+func (h sourceHeap) Less(i, j int) bool { return compareRows(h[i].cur, h[j].cur) < 0 }
+func (h sourceHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *sourceHeap) Push(x any)        { *h = append(*h, x.(*rowSource)) }
+func (h *sourceHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// sorted returns an iterator over every row added, in (name, shard)
+// order; add must not be called any more.
+func (s *sorter) sorted() (func() (Row, bool, error), error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return nil, s.err
+	}
+	sortRows(s.rows)
+	h := sourceHeap{}
+	interned := map[string]string{}
+	for _, run := range s.runs {
+		rr := &runReader{r: bufio.NewReaderSize(io.NewSectionReader(s.file, run.off, run.size), runBuffer), interned: interned}
+		h = append(h, &rowSource{run: rr})
+	}
+	h = append(h, &rowSource{mem: s.rows})
+	live := h[:0]
+	for _, src := range h {
+		if err := src.advance(); err != nil {
+			return nil, err
+		}
+		if !src.done {
+			live = append(live, src)
+		}
+	}
+	heap.Init(&live)
+	return func() (Row, bool, error) {
+		if len(live) == 0 {
+			return Row{}, false, nil
+		}
+		top := live[0]
+		r := top.cur
+		if err := top.advance(); err != nil {
+			return Row{}, false, err
+		}
+		if top.done {
+			heap.Pop(&live)
+		} else {
+			heap.Fix(&live, 0)
+		}
+		return r, true, nil
+	}, nil
+}
+
+// close lets the file and the rows go.
+func (s *sorter) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.file != nil {
+		s.file.Close()
+		s.file = nil
+	}
+	s.rows = nil
+	if s.err == nil {
+		s.err = errors.New("sorter closed")
+	}
+}
