@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -250,8 +249,8 @@ func (e *Engine) Search(ctx context.Context, req Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows := m.rows
-	start := req.Start
+	n := m.ord.len()
+	lo, hi := window(n, req.Start, req.Rows)
 	if req.Cursor != "" {
 		after, err := decodeCursor(req.Cursor)
 		if err != nil {
@@ -259,26 +258,24 @@ func (e *Engine) Search(ctx context.Context, req Request) (*Result, error) {
 		}
 		// Keyset paging: the next page starts after the last name seen,
 		// so rows added or removed meanwhile never shift it.
-		rows = rows[sort.Search(len(rows), func(i int) bool { return rows[i].Name > after }):]
-		start = 0
+		lo, hi = window(n, m.ord.after(after), req.Rows)
 	}
-	res := &Result{Total: len(m.rows), Start: req.Start, Shards: m.shards, Cached: cached}
-	pg := page(rows, start, req.Rows)
+	res := &Result{Total: n, Start: req.Start, Shards: m.shards, Cached: cached}
 	// Rows of shards that had more than a page carry names only: their
 	// objects are read now, for this page alone.
-	if pg, err = e.fillObjects(ctx, pg); err != nil {
+	pg, err := e.fillObjects(ctx, m.ord.rows(lo, hi))
+	if err != nil {
 		return nil, err
 	}
 	if req.Partial != nil {
-		pg = slices.Clone(pg) // the merged rows may be shared with other pages
 		withURL := e.rowURLs(req)
 		for i := range pg {
 			withURL(&pg[i])
 		}
 	}
 	res.Rows = pg
-	res.Duplicates, res.DuplicatesTotal = m.pageDuplicates(pg, start == 0 && req.Cursor == "")
-	if len(pg) > 0 && start+len(pg) < len(rows) {
+	res.Duplicates, res.DuplicatesTotal = m.pageDuplicates(pg, req.Start == 0 && req.Cursor == "")
+	if len(pg) > 0 && hi < n {
 		res.NextCursor = encodeCursor(pg[len(pg)-1].Name)
 	}
 	return res, nil
@@ -310,21 +307,6 @@ func (e *Engine) limit() int {
 		return 16
 	}
 	return e.Concurrency
-}
-
-// page applies start/rows to the merged order; rows 0 means Chef's 1000.
-func page(rows []Row, start, n int) []Row {
-	if n == 0 {
-		n = shards.DefaultPageSize
-	}
-	if start >= len(rows) {
-		return []Row{}
-	}
-	end := start + n
-	if end > len(rows) || end < start {
-		end = len(rows)
-	}
-	return rows[start:end]
 }
 
 // classify turns answers where every shard refused the request the same

@@ -4,10 +4,8 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"sort"
 	"strings"
 	"sync"
-	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -21,9 +19,9 @@ import (
 // that hold them, a chunk of names per request.
 
 // mergedRows is a whole merged answer, before paging. Rows of shards that
-// had more than a page carry no Data: fillObjects reads it per page.
+// had more than a page carry no data: fillObjects reads it per page.
 type mergedRows struct {
-	rows   []Row
+	ord    *order
 	shards ShardsSummary
 	// dups is sorted by name.
 	dups []Duplicate
@@ -50,27 +48,8 @@ func (e *Engine) fetchChunk() int {
 	return defaultFetchChunk
 }
 
-// shardCall is what the first fan-out asks each shard, its rows held in
-// memory: the whole answer is bounded by the shard's answer bound.
-func (e *Engine) shardCall(req Request, targets int) func(context.Context, *shards.Client) ([]shards.Row, error) {
-	if req.Partial != nil || req.Index != "node" {
-		return func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
-			return c.Search(ctx, req.Index, req.Query, req.Partial)
-		}
-	}
-	each := e.shardEach(req, targets)
-	return func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
-		var out []shards.Row
-		err := each(ctx, c, func(r shards.Row) error {
-			out = append(out, r)
-			return nil
-		})
-		return out, err
-	}
-}
-
-// shardEach is shardCall handing each row to fn as its page is read.
-// Partial searches and small indexes are one pass. A whole-node query
+// shardEach is what the first fan-out asks each shard, each row handed
+// to fn as its page is read. Partial searches and small indexes are one pass. A whole-node query
 // asks for the first page; a shard with more than that is asked for
 // names and ohai_time only, right away, so a slow shard does not wait
 // for the others.
@@ -100,56 +79,29 @@ func (e *Engine) shardEach(req Request, targets int) func(context.Context, *shar
 	}
 }
 
+// fetchMerged gathers the answer through the sorter (so the fan-out
+// holds at most search.sort_memory_bytes of rows) and keeps it as a
+// compact order for paging.
 func (e *Engine) fetchMerged(ctx context.Context, req Request) (*mergedRows, error) {
-	targets, err := e.Targets(req.Stack, req.Shards)
+	g, err := e.gather(ctx, req)
 	if err != nil {
 		return nil, err
 	}
-	isNode := req.Index == "node"
-	begin := time.Now()
-	// Shards that failed the index check are not asked again: a hanging
-	// shard costs the per-shard timeout once.
-	skipped, err := e.checkIndex(ctx, targets, req.Index)
-	if err != nil {
-		return nil, err
-	}
-	answers := e.fanOut(ctx, without(targets, skipped), e.shardCall(req, len(targets)))
-	answers = inShardOrder(targets, append(answers, skipped...))
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if err := classify(answers); err != nil {
-		if e.Validate == nil || !refusedByAll(err) {
+	defer g.close()
+	b := newOrderBuilder(e.MaxAnswerBytes, g.srt.count())
+	for more := true; more; {
+		var rows []Row
+		if rows, more, err = g.batch(ctx, streamBatch); err != nil {
 			return nil, err
 		}
-		if answers, err = e.searchLocally(ctx, targets, req, req.Partial); err != nil {
-			return nil, err
+		for _, r := range rows {
+			if err := b.add(r); err != nil {
+				return nil, err
+			}
 		}
 	}
-	if isNode && e.Fallback != nil {
-		e.fallBack(ctx, req, answers)
-	}
-	m := &mergedRows{shards: summarize(answers)}
-	if err := checkFailures(m.shards, req.Deny); err != nil {
-		return nil, err
-	}
-	m.rows, m.dups = merge(req.Index, answers)
-	// *:* meets every copy of every node, so the merge saw them all;
-	// other queries look up the nodes several shards hold (cached for
-	// ownersTTL, so a warm engine pays no extra round trip).
-	if isNode && !matchesAll(req.Query) {
-		// Only the shards that answered, within what is left of one
-		// shard timeout: the per-shard timeout bounds the whole answer,
-		// and these passes are best effort.
-		ok := answeredShards(answers)
-		bctx, cancel := context.WithDeadline(ctx, begin.Add(e.shardTimeout()))
-		m.rows, m.dups = e.dropStale(bctx, ok, m.rows, m.dups, e.duplicatedNodes(bctx, ok))
-		cancel()
-	}
-	sort.Slice(m.dups, func(i, j int) bool { return m.dups[i].Name < m.dups[j].Name })
-	for _, r := range m.rows {
-		m.size += rowOverhead + len(r.Name) + len(r.URL) + len(r.Data) + len(r.Ohai)
-	}
+	m := &mergedRows{ord: b.done(), shards: g.sum, dups: g.duplicates()}
+	m.size = m.ord.size()
 	for _, d := range m.dups {
 		m.size += rowOverhead + len(d.Name) + 16*len(d.Stale)
 	}
@@ -176,11 +128,8 @@ func (m *mergedRows) pageDuplicates(pg []Row, first bool) ([]Duplicate, int) {
 	return out, len(m.dups)
 }
 
-// has reports a row named name; rows are in name order.
-func (m *mergedRows) has(name string) bool {
-	i := sort.Search(len(m.rows), func(i int) bool { return m.rows[i].Name >= name })
-	return i < len(m.rows) && m.rows[i].Name == name
-}
+// has reports a row named name.
+func (m *mergedRows) has(name string) bool { return m.ord.has(name) }
 
 // fillObjects reads the objects of rows that carry names only, each from
 // the shard whose copy won the merge: one name:(a OR b ...) search per
@@ -379,15 +328,21 @@ func (e *Engine) Stream(ctx context.Context, req Request, begin func(ShardsSumma
 	if begin != nil {
 		begin(m.shards)
 	}
-	rows := page(m.rows, req.Start, len(m.rows)+1)
-	if req.Rows > 0 && req.Rows < len(rows) {
-		rows = rows[:req.Rows]
+	lo, hi := window(m.ord.len(), req.Start, m.ord.len()+1)
+	if req.Rows > 0 && req.Rows < hi-lo {
+		hi = lo + req.Rows
 	}
 	withURL := e.rowURLs(req)
-	if err := e.emitBatches(ctx, rows, func(r Row) error { withURL(&r); return emit(r) }); err != nil {
+	err := e.emitFrom(ctx, func() ([]Row, bool, error) {
+		n := min(streamBatch, hi-lo)
+		out := m.ord.rows(lo, lo+n)
+		lo += n
+		return out, lo < hi, nil
+	}, func(r Row) error { withURL(&r); return emit(r) })
+	if err != nil {
 		return nil, err
 	}
-	res := &Result{Total: len(m.rows), Start: req.Start, Rows: []Row{}, Shards: m.shards, Duplicates: m.dups, DuplicatesTotal: len(m.dups), Cached: true}
+	res := &Result{Total: m.ord.len(), Start: req.Start, Rows: []Row{}, Shards: m.shards, Duplicates: m.dups, DuplicatesTotal: len(m.dups), Cached: true}
 	if res.Duplicates == nil {
 		res.Duplicates = []Duplicate{}
 	}
@@ -396,16 +351,6 @@ func (e *Engine) Stream(ctx context.Context, req Request, begin func(ShardsSumma
 
 // streamBatch is how many rows a stream reads ahead: a Chef page.
 const streamBatch = shards.DefaultPageSize
-
-// emitBatches fills and emits rows a batch at a time.
-func (e *Engine) emitBatches(ctx context.Context, rows []Row, emit func(Row) error) error {
-	return e.emitFrom(ctx, func() ([]Row, bool, error) {
-		n := min(streamBatch, len(rows))
-		out := rows[:n]
-		rows = rows[n:]
-		return out, len(rows) > 0, nil
-	}, emit)
-}
 
 // emitFrom emits the batches produce gives (more says another follows),
 // each with its objects read, reading the next batch while the current

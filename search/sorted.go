@@ -9,31 +9,52 @@ import (
 	"github.com/shearch/shearch/shards"
 )
 
-// streamSorted is Stream in name order without holding the answer: the
-// shards' rows go through the sorter (memory bounded by SortBytes, the
-// rest in sorted runs on disk), and come out merged, a batch at a time,
-// each batch's objects read as it is sent. Memory holds the sorter's
-// bound and two batches, whatever the fleet's size.
-func (e *Engine) streamSorted(ctx context.Context, req Request, begin func(ShardsSummary), emit func(Row) error) (*Result, error) {
+// gathered is a fan-out's answer on its way out of the sorter: the
+// shards' summary, then the merged rows (one per name, in name order) a
+// batch at a time.
+type gathered struct {
+	e   *Engine
+	req Request
+	srt *sorter
+	sum ShardsSummary
+	// failed shards' own rows are left out: the fallback stands in.
+	failed map[string]bool
+	next   func() (Row, bool, error)
+	cur    []Row // the rows of the name being read, in shard order
+	// copies and answered feed dropStale for queries other than *:*.
+	copies   map[string][]nodeCopy
+	answered []shards.Shard
+	dups     []Duplicate
+	done     bool
+}
+
+// gather runs the fan-out of req into a sorter: memory holds at most
+// SortBytes of rows, the rest goes to sorted runs on disk. The caller
+// closes the answer.
+func (e *Engine) gather(ctx context.Context, req Request) (*gathered, error) {
 	targets, err := e.Targets(req.Stack, req.Shards)
 	if err != nil {
 		return nil, err
 	}
 	isNode := req.Index == "node"
 	started := time.Now()
-	srt := e.newSorter()
-	defer srt.close()
-	// The fan-out shares the bounds of a merged answer's.
-	fctx, cancel := context.WithTimeout(ctx, e.requestTimeout())
-	defer cancel()
-	skipped, err := e.checkIndex(fctx, targets, req.Index)
+	g := &gathered{e: e, req: req, srt: e.newSorter(), failed: map[string]bool{}, dups: []Duplicate{}}
+	ok := false
+	defer func() {
+		if !ok {
+			g.close()
+		}
+	}()
+	// Shards that failed the index check are not asked again: a hanging
+	// shard costs the per-shard timeout once.
+	skipped, err := e.checkIndex(ctx, targets, req.Index)
 	if err != nil {
 		return nil, err
 	}
 	var mu sync.Mutex
 	counts := map[string]int{}
 	each := e.shardEach(req, len(targets))
-	answers := e.fanOut(fctx, without(targets, skipped), func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
+	answers := e.fanOut(ctx, without(targets, skipped), func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
 		name := c.Shard.Name
 		n := 0
 		defer func() {
@@ -43,14 +64,14 @@ func (e *Engine) streamSorted(ctx context.Context, req Request, begin func(Shard
 		}()
 		return nil, each(ctx, c, func(r shards.Row) error {
 			n++
-			return srt.add(Row{Name: r.Name, Shard: name, Source: SourceChef, URL: r.URL, Data: r.Data, Ohai: r.Ohai})
+			return g.srt.add(Row{Name: r.Name, Shard: name, Source: SourceChef, URL: r.URL, Data: r.Data, Ohai: r.Ohai})
 		})
 	})
 	for i := range answers {
 		answers[i].status.Rows = counts[answers[i].shard.Name]
 	}
 	answers = inShardOrder(targets, append(answers, skipped...))
-	if err := fctx.Err(); err != nil {
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	if err := classify(answers); err != nil {
@@ -59,129 +80,55 @@ func (e *Engine) streamSorted(ctx context.Context, req Request, begin func(Shard
 		}
 		// Every shard refused the query: what the sorter holds is
 		// nothing, or a failing shard's first pages. Start afresh.
-		srt.close()
-		srt = e.newSorter()
-		defer srt.close()
-		if answers, err = e.searchLocally(fctx, targets, req, req.Partial); err != nil {
+		g.srt.close()
+		g.srt = e.newSorter()
+		if answers, err = e.searchLocally(ctx, targets, req, req.Partial); err != nil {
 			return nil, err
 		}
 		for i := range answers {
-			if err := addAnswer(srt, &answers[i]); err != nil {
+			if err := addAnswer(g.srt, &answers[i]); err != nil {
 				return nil, err
 			}
 		}
 	}
 	// A shard that failed part-way may have sent some pages: its rows
 	// are left out, and the fallback stands in for it.
-	failed := map[string]bool{}
 	for _, a := range answers {
 		if a.err != nil {
-			failed[a.shard.Name] = true
+			g.failed[a.shard.Name] = true
 		}
 	}
 	if isNode && e.Fallback != nil {
-		e.fallBack(fctx, req, answers)
+		e.fallBack(ctx, req, answers)
 		for i := range answers {
 			if answers[i].fromFallback {
-				if err := addAnswer(srt, &answers[i]); err != nil {
+				if err := addAnswer(g.srt, &answers[i]); err != nil {
 					return nil, err
 				}
 			}
 		}
 	}
-	sum := summarize(answers)
-	if err := checkFailures(sum, req.Deny); err != nil {
+	g.sum = summarize(answers)
+	if err := checkFailures(g.sum, req.Deny); err != nil {
 		return nil, err
 	}
-	var copies map[string][]nodeCopy
-	var answered []shards.Shard
+	// *:* meets every copy of every node, so the merge sees them all;
+	// other queries look up the nodes several shards hold (cached for
+	// ownersTTL, so a warm engine pays no extra round trip). Only the
+	// shards that answered, within what is left of one shard timeout:
+	// the per-shard timeout bounds the whole answer, and this pass is
+	// best effort.
 	if isNode && !matchesAll(req.Query) {
-		answered = answeredShards(answers)
-		bctx, cancel := context.WithDeadline(fctx, started.Add(e.shardTimeout()))
-		copies = e.duplicatedNodes(bctx, answered)
+		g.answered = answeredShards(answers)
+		bctx, cancel := context.WithDeadline(ctx, started.Add(e.shardTimeout()))
+		g.copies = e.duplicatedNodes(bctx, g.answered)
 		cancel()
 	}
-	next, err := srt.sorted()
-	if err != nil {
+	if g.next, err = g.srt.sorted(); err != nil {
 		return nil, err
 	}
-	if begin != nil {
-		begin(sum)
-	}
-
-	// Rows come out merged, one per name, a batch at a time; start and
-	// rows apply to the merged order, and the rest is still counted.
-	dups := []Duplicate{}
-	total, skip, left := 0, req.Start, req.Rows
-	if left <= 0 {
-		left = -1
-	}
-	var cur []Row // the rows of the name being read, in shard order
-	nextMerged := func() (Row, bool, error) {
-		for {
-			r, ok, err := next()
-			if err != nil {
-				return Row{}, false, err
-			}
-			if ok && r.Source == SourceChef && failed[r.Shard] {
-				continue
-			}
-			if ok && (len(cur) == 0 || r.Name == cur[0].Name) {
-				cur = append(cur, r)
-				continue
-			}
-			if len(cur) == 0 {
-				return Row{}, false, nil
-			}
-			keep, d := pickCopy(req.Index, cur)
-			if d != nil {
-				dups = append(dups, *d)
-			}
-			cur = cur[:0]
-			if ok {
-				cur = append(cur, r)
-			}
-			return keep, true, nil
-		}
-	}
-	batch := func() ([]Row, bool, error) {
-		out := make([]Row, 0, streamBatch)
-		more := true
-		for len(out) < streamBatch {
-			r, ok, err := nextMerged()
-			if err != nil {
-				return nil, false, err
-			}
-			if !ok {
-				more = false
-				break
-			}
-			out = append(out, r)
-		}
-		if copies != nil {
-			bctx, cancel := context.WithTimeout(ctx, e.shardTimeout())
-			out, dups = e.dropStale(bctx, answered, out, dups, copies)
-			cancel()
-		}
-		total += len(out)
-		// Rows outside the requested window are counted, never fetched.
-		if skip > 0 {
-			n := min(skip, len(out))
-			out, skip = out[n:], skip-n
-		}
-		if left >= 0 {
-			n := min(left, len(out))
-			out, left = out[:n], left-n
-		}
-		return out, more, nil
-	}
-	withURL := e.rowURLs(req)
-	err = e.emitFrom(ctx, batch, func(r Row) error { withURL(&r); return emit(r) })
-	if err != nil {
-		return nil, err
-	}
-	sort.Slice(dups, func(i, j int) bool { return dups[i].Name < dups[j].Name })
-	return &Result{Total: total, Start: req.Start, Rows: []Row{}, Shards: sum, Duplicates: dups, DuplicatesTotal: len(dups)}, nil
+	ok = true
+	return g, nil
 }
 
 // addAnswer hands an answer's rows held in memory (local evaluation, the
@@ -198,4 +145,114 @@ func addAnswer(srt *sorter, a *shardAnswer) error {
 	}
 	a.rows = nil
 	return nil
+}
+
+// merged returns the next merged row: the copy pickCopy keeps of a name.
+func (g *gathered) merged() (Row, bool, error) {
+	for {
+		r, ok, err := g.next()
+		if err != nil {
+			return Row{}, false, err
+		}
+		if ok && r.Source == SourceChef && g.failed[r.Shard] {
+			continue
+		}
+		if ok && (len(g.cur) == 0 || r.Name == g.cur[0].Name) {
+			g.cur = append(g.cur, r)
+			continue
+		}
+		if len(g.cur) == 0 {
+			return Row{}, false, nil
+		}
+		keep, d := pickCopy(g.req.Index, g.cur)
+		if d != nil {
+			g.dups = append(g.dups, *d)
+		}
+		g.cur = g.cur[:0]
+		if ok {
+			g.cur = append(g.cur, r)
+		}
+		return keep, true, nil
+	}
+}
+
+// batch returns up to n merged rows; more says whether rows are left.
+// Stale hits of nodes whose newest copy is elsewhere are dropped and
+// reported.
+func (g *gathered) batch(ctx context.Context, n int) ([]Row, bool, error) {
+	if g.done {
+		return nil, false, nil
+	}
+	out := make([]Row, 0, n)
+	for len(out) < n {
+		r, ok, err := g.merged()
+		if err != nil {
+			return nil, false, err
+		}
+		if !ok {
+			g.done = true
+			break
+		}
+		out = append(out, r)
+	}
+	if g.copies != nil {
+		bctx, cancel := context.WithTimeout(ctx, g.e.shardTimeout())
+		out, g.dups = g.e.dropStale(bctx, g.answered, out, g.dups, g.copies)
+		cancel()
+	}
+	return out, !g.done, nil
+}
+
+// duplicates lists the duplicates met, by name.
+func (g *gathered) duplicates() []Duplicate {
+	sort.Slice(g.dups, func(i, j int) bool { return g.dups[i].Name < g.dups[j].Name })
+	return g.dups
+}
+
+func (g *gathered) close() { g.srt.close() }
+
+// streamSorted is Stream in name order without holding the answer: rows
+// come out of the sorter merged, a batch at a time, each batch's objects
+// read as it is sent. Memory holds the sorter's bound and two batches,
+// whatever the fleet's size.
+func (e *Engine) streamSorted(ctx context.Context, req Request, begin func(ShardsSummary), emit func(Row) error) (*Result, error) {
+	// The fan-out has the bounds of a merged answer's.
+	fctx, cancel := context.WithTimeout(ctx, e.requestTimeout())
+	defer cancel()
+	g, err := e.gather(fctx, req)
+	if err != nil {
+		return nil, err
+	}
+	defer g.close()
+	if begin != nil {
+		begin(g.sum)
+	}
+	// start and rows apply to the merged order; rows outside the window
+	// are counted, never fetched.
+	total, skip, left := 0, req.Start, req.Rows
+	if left <= 0 {
+		left = -1
+	}
+	withURL := e.rowURLs(req)
+	err = e.emitFrom(ctx, func() ([]Row, bool, error) {
+		out, more, err := g.batch(ctx, streamBatch)
+		if err != nil {
+			return nil, false, err
+		}
+		total += len(out)
+		if skip > 0 {
+			n := min(skip, len(out))
+			out, skip = out[n:], skip-n
+		}
+		if left >= 0 {
+			n := min(left, len(out))
+			out, left = out[:n], left-n
+		}
+		return out, more, nil
+	}, func(r Row) error { withURL(&r); return emit(r) })
+	if err != nil {
+		return nil, err
+	}
+	dups := g.duplicates()
+	return &Result{Total: total, Start: req.Start, Rows: []Row{}, Shards: g.sum, Duplicates: dups, DuplicatesTotal: len(dups)}, nil
 }

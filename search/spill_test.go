@@ -114,3 +114,21 @@ func TestStreamSpillBound(t *testing.T) {
 		t.Fatalf("err %v", err)
 	}
 }
+
+// A merged answer held for paging is bounded as a shard's answer is: past
+// shards.max_answer_bytes it is one error naming the key, whatever the
+// shards' pages were.
+func TestMergedAnswerBound(t *testing.T) {
+	per, _ := spread(157, 3)
+	f := startFleet(t, 7, per...)
+	f.engine.MaxAnswerBytes = 4000 // more than a page of 7, less than the whole answer
+	_, err := f.engine.Search(context.Background(), search.Request{Index: "node", Query: "*:*", Partial: map[string][]string{"ip": {"ipaddress"}, "env": {"chef_environment"}}})
+	if err == nil || !strings.Contains(err.Error(), "shards.max_answer_bytes") {
+		t.Fatalf("err %v", err)
+	}
+	f.engine.MaxAnswerBytes = 0
+	res, err := f.engine.Search(context.Background(), search.Request{Index: "node", Query: "*:*", Partial: map[string][]string{"ip": {"ipaddress"}, "env": {"chef_environment"}}})
+	if err != nil || res.Total != 157 {
+		t.Fatalf("without the bound: %v, total %v", err, res)
+	}
+}

@@ -1,0 +1,172 @@
+package search
+
+import (
+	"encoding/json"
+	"net/http"
+	"sort"
+	"unsafe"
+
+	"github.com/shearch/shearch/shards"
+)
+
+// order is a merged answer held for paging (the answer cache, and the
+// order knife's later pages and cursor steps reuse). A Row is 104 bytes
+// of headers plus an allocation per string; a fleet's order of them was
+// most of a walk's memory at 100,000 nodes. Here every row's name and
+// data sit in a few large byte chunks and each row is a 24-byte entry
+// without pointers, so an order of names costs a few dozen bytes a row
+// and nothing for the GC to scan.
+type order struct {
+	chunks  [][]byte
+	ents    []orderEnt
+	shards  []string // shard names, by orderEnt.shard
+	sources []string // row sources, by orderEnt.src
+	bytes   int
+}
+
+type orderEnt struct {
+	chunk, off uint32
+	// name, data and url are the lengths of the row's fields, in that
+	// order from off.
+	name, data, url uint32
+	shard           uint16
+	src             uint8
+}
+
+// orderChunk is the size of the byte chunks; a larger row has its own.
+const orderChunk = 1 << 20
+
+// orderBuilder appends rows, in order, to a new order.
+type orderBuilder struct {
+	o       *order
+	shardIx map[string]uint16
+	srcIx   map[string]uint8
+	limit   int64
+}
+
+// newOrderBuilder starts an order of at most about hint rows (the rows
+// gathered, before duplicates go), whose bytes are bounded by limit.
+func newOrderBuilder(limit int64, hint int) *orderBuilder {
+	if limit <= 0 {
+		limit = shards.DefaultMaxAnswerBytes
+	}
+	o := &order{ents: make([]orderEnt, 0, hint)}
+	return &orderBuilder{o: o, shardIx: map[string]uint16{}, srcIx: map[string]uint8{}, limit: limit}
+}
+
+func (b *orderBuilder) add(r Row) error {
+	o := b.o
+	need := len(r.Name) + len(r.Data) + len(r.URL)
+	if int64(o.bytes+need) > b.limit {
+		return errorf(http.StatusInsufficientStorage, "the merged answer is larger than shards.max_answer_bytes (%d bytes): page a narrower query, or stream it (Accept: application/x-ndjson)", b.limit)
+	}
+	last := len(o.chunks) - 1
+	if last < 0 || len(o.chunks[last])+need > cap(o.chunks[last]) {
+		o.chunks = append(o.chunks, make([]byte, 0, max(orderChunk, need)))
+		last++
+	}
+	c := o.chunks[last]
+	ent := orderEnt{chunk: uint32(last), off: uint32(len(c)), name: uint32(len(r.Name)), data: uint32(len(r.Data)), url: uint32(len(r.URL))}
+	c = append(c, r.Name...)
+	c = append(c, r.Data...)
+	o.chunks[last] = append(c, r.URL...)
+	s, ok := b.shardIx[r.Shard]
+	if !ok {
+		s = uint16(len(o.shards))
+		o.shards = append(o.shards, r.Shard)
+		b.shardIx[r.Shard] = s
+	}
+	src, ok := b.srcIx[r.Source]
+	if !ok {
+		src = uint8(len(o.sources))
+		o.sources = append(o.sources, r.Source)
+		b.srcIx[r.Source] = src
+	}
+	ent.shard, ent.src = s, src
+	o.ents = append(o.ents, ent)
+	o.bytes += need
+	return nil
+}
+
+func (b *orderBuilder) done() *order {
+	o := b.o
+	o.ents = o.ents[:len(o.ents):len(o.ents)]
+	return o
+}
+
+func (o *order) len() int {
+	if o == nil {
+		return 0
+	}
+	return len(o.ents)
+}
+
+// size is about the bytes the order holds, for the caches.
+func (o *order) size() int {
+	if o == nil {
+		return 0
+	}
+	return o.bytes + 24*len(o.ents)
+}
+
+// name is row i's name. The chunks are never written again once a row is
+// in them, so the string can share their bytes: no copy per row read.
+func (o *order) name(i int) string {
+	e := o.ents[i]
+	if e.name == 0 {
+		return ""
+	}
+	return unsafe.String(&o.chunks[e.chunk][e.off], e.name)
+}
+
+// row is row i as a Row. Its Data shares the order's bytes, capped so
+// that an append copies.
+func (o *order) row(i int) Row {
+	e := o.ents[i]
+	c := o.chunks[e.chunk]
+	r := Row{Name: o.name(i), Shard: o.shards[e.shard], Source: o.sources[e.src]}
+	if e.data > 0 {
+		lo, hi := e.off+e.name, e.off+e.name+e.data
+		r.Data = json.RawMessage(c[lo:hi:hi])
+	}
+	if e.url > 0 {
+		lo := e.off + e.name + e.data
+		r.URL = string(c[lo : lo+e.url])
+	}
+	return r
+}
+
+// rows are rows lo to hi.
+func (o *order) rows(lo, hi int) []Row {
+	out := make([]Row, 0, hi-lo)
+	for i := lo; i < hi; i++ {
+		out = append(out, o.row(i))
+	}
+	return out
+}
+
+// after is the index of the first row named after name.
+func (o *order) after(name string) int {
+	return sort.Search(o.len(), func(i int) bool { return o.name(i) > name })
+}
+
+// has reports a row named name.
+func (o *order) has(name string) bool {
+	i := sort.Search(o.len(), func(i int) bool { return o.name(i) >= name })
+	return i < o.len() && o.name(i) == name
+}
+
+// window is the bounds of start/rows over n rows; rows 0 means Chef's 1000.
+func window(n, start, rows int) (int, int) {
+	if rows == 0 {
+		rows = shards.DefaultPageSize
+	}
+	if start >= n {
+		return n, n
+	}
+	end := start + rows
+	if end > n || end < start {
+		end = n
+	}
+	return start, end
+}
