@@ -41,9 +41,13 @@ bin/consul: tools/consul/go.mod tools/consul/go.sum
 # visible part of gnife's start-up time.
 GOTAGS  := urfave_cli_no_docs
 
+# gnife is linked statically (CGO_ENABLED=0: Go's own DNS resolver and
+# /etc/passwd reader, $USER when the user is not in it): a dynamic binary
+# pays ld.so's loading and relocations on every start, about 5 ms of a
+# 25 ms `gnife --version` here (BENCHMARKS.md, issue 12).
 build:
 	$(GO) build -tags '$(GOTAGS)' -ldflags '$(LDFLAGS)' -o bin/shearch ./cmd/shearch
-	$(GO) build -tags '$(GOTAGS)' -ldflags '$(LDFLAGS)' -o bin/gnife ./cmd/gnife
+	CGO_ENABLED=0 $(GO) build -tags '$(GOTAGS)' -ldflags '$(LDFLAGS)' -o bin/gnife ./cmd/gnife
 
 vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -44,6 +44,9 @@ func binary(tb testing.TB, name string) string {
 			// Built as `make build` builds them.
 			cmd := exec.Command("go", "build", "-tags", "urfave_cli_no_docs", "-ldflags", "-s -w", "-o", filepath.Join(binaries.dir, n), "./cmd/"+n)
 			cmd.Dir = ".."
+			if n == "gnife" {
+				cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+			}
 			if out, err := cmd.CombinedOutput(); err != nil {
 				binaries.err = fmt.Errorf("go build ./cmd/%s: %v\n%s", n, err, out)
 				return

@@ -75,6 +75,11 @@ type Env struct {
 	// ClientConfig builds the client lazily from flags and env.
 	clientConfig *api.Config
 	cmdNotFound  bool
+	// needTree asks Run to run again with the whole command tree.
+	needTree bool
+	// forceTree builds the whole tree for every run, and noNameList
+	// makes `search node '*:*' -i` search (tests compare).
+	forceTree, noNameList bool
 	// globalStack and globalPartial are --stack/--partial given before
 	// the command.
 	globalStack, globalPartial string
@@ -113,7 +118,11 @@ func Run(args []string, streams IOStreams, env *Env) int {
 		}
 		env.clientConfig = cfg
 	}
-	app := NewApp(env)
+	only := runCommand(args)
+	if env.forceTree {
+		only = ""
+	}
+	app := newApp(env, only)
 	args, path, unknown, missing := permute(app, args)
 	if unknown != "" {
 		return exitCode(invalidOption(strings.Join(path, " "), unknown), streams)
@@ -127,6 +136,12 @@ func Run(args []string, streams IOStreams, env *Env) int {
 		args = nil
 	}
 	err := app.Run(append([]string{"gnife"}, args...))
+	if env.needTree {
+		// A word under the command was no subcommand of it: knife's FATAL
+		// line and the listing come from the whole tree.
+		env.needTree = false
+		err = newApp(env, "").Run(append([]string{"gnife"}, args...))
+	}
 	if env.cmdNotFound {
 		return ExitNoSubcommand
 	}
@@ -170,7 +185,15 @@ func Main() {
 }
 
 // NewApp builds the command tree. Completion reads it too.
-func NewApp(env *Env) *cli.App {
+func NewApp(env *Env) *cli.App { return newApp(env, "") }
+
+// newApp builds the app with only the top-level command called only (see
+// commandsNamed and runCommand), or with the whole tree when only is "".
+func newApp(env *Env, only string) *cli.App {
+	var cmds []*cli.Command
+	if only != "-" {
+		cmds = commandsNamed(env, only)
+	}
 	app := &cli.App{
 		Name:                      "gnife",
 		Usage:                     "knife's read commands over every Chef shard, through Shearch",
@@ -185,12 +208,16 @@ func NewApp(env *Env) *cli.App {
 			applyGlobalFlags(c, env)
 			return nil
 		},
-		Commands: commands(env),
+		Commands: cmds,
 	}
 	// knife prints its own option listing for -h; urfave's help flag
 	// would clash with it.
 	app.HideHelp = true
 	app.CommandNotFound = func(c *cli.Context, name string) {
+		if only != "" {
+			env.needTree = true
+			return
+		}
 		// Knife.subcommand_not_found! names every word typed, then lists
 		// its commands and exits 10; gnife lists its own.
 		words := append(strings.Fields(commandPath(c)), name)

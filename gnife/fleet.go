@@ -15,9 +15,13 @@ import (
 // gnife's own commands, which knife does not have: the shards behind
 // Shearch, where a node lives, and what drifts between shards.
 
-func fleetCommands(env *Env) []*cli.Command {
+// fleetCommands builds the one called name, or all when name is "".
+func fleetCommands(env *Env, name string) []*cli.Command {
+	if name != "" && name != "shards" && name != "locate" && name != "consistency" {
+		return nil
+	}
 	jsonFlag := &cli.StringFlag{Name: "format", Aliases: []string{"F"}, Usage: "text (default) or json"}
-	return []*cli.Command{
+	cmds := []*cli.Command{
 		{
 			Name:  "shards",
 			Usage: "show the shards Shearch knows: stack, weight, source, health, last error",
@@ -59,6 +63,15 @@ func fleetCommands(env *Env) []*cli.Command {
 			},
 		},
 	}
+	if name == "" {
+		return cmds
+	}
+	for _, c := range cmds {
+		if c.Name == name {
+			return []*cli.Command{c}
+		}
+	}
+	return nil
 }
 
 // getRaw fetches a native endpoint; with -F json it is printed as is.

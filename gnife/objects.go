@@ -44,9 +44,13 @@ type ListOptions struct {
 	Format  string
 }
 
-func nounCommands(env *Env) []*cli.Command {
+// nounCommands builds the noun called name, or every noun when name is "".
+func nounCommands(env *Env, name string) []*cli.Command {
 	var out []*cli.Command
 	for _, n := range nouns {
+		if name != "" && name != n.name {
+			continue
+		}
 		out = append(out, &cli.Command{
 			Name:        n.name,
 			Usage:       "knife " + n.name + " list|show",

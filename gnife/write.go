@@ -318,13 +318,16 @@ func (o ordered) MarshalJSON() ([]byte, error) {
 
 // addWriteCommands hangs knife's write subcommands under the read nouns:
 // node, role, environment, data bag and tag.
+// Only the nouns present are given theirs (a run builds one command).
 func addWriteCommands(env *Env, cmds []*cli.Command) []*cli.Command {
-	extra := map[string][]*cli.Command{
-		"node": nodeWriteCommands(env), "role": roleWriteCommands(env), "environment": environmentWriteCommands(env),
-		"tag": tagWriteCommands(env),
+	extra := map[string]func(*Env) []*cli.Command{
+		"node": nodeWriteCommands, "role": roleWriteCommands, "environment": environmentWriteCommands,
+		"tag": tagWriteCommands,
 	}
 	for _, c := range cmds {
-		c.Subcommands = append(c.Subcommands, extra[c.Name]...)
+		if build := extra[c.Name]; build != nil {
+			c.Subcommands = append(c.Subcommands, build(env)...)
+		}
 		if c.Name == "data" {
 			for _, b := range c.Subcommands {
 				if b.Name == "bag" {

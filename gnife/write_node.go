@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/urfave/cli/v2"
 
@@ -84,20 +85,26 @@ func runNodeDelete(c *cli.Context, w *writer) error {
 }
 
 // Chef::RunList::RunListItem's parsing of a string entry.
+// They are compiled on first use: package init runs on every gnife start.
 var (
-	qualifiedRecipe   = regexp.MustCompile(`^recipe\[([^\]@]+)(@([0-9]+(\.[0-9]+){1,2}))?\]$`)
-	qualifiedRole     = regexp.MustCompile(`^role\[([^\]]+)\]$`)
-	versionedUnqualed = regexp.MustCompile(`^([^@]+)(@([0-9]+(\.[0-9]+){1,2}))$`)
-	falseFriend       = regexp.MustCompile(`[\[\]]`)
+	qualifiedRecipe   = lazyRE(`^recipe\[([^\]@]+)(@([0-9]+(\.[0-9]+){1,2}))?\]$`)
+	qualifiedRole     = lazyRE(`^role\[([^\]]+)\]$`)
+	versionedUnqualed = lazyRE(`^([^@]+)(@([0-9]+(\.[0-9]+){1,2}))$`)
+	falseFriend       = lazyRE(`[\[\]]`)
 )
+
+// lazyRE is a regexp compiled on its first use.
+func lazyRE(src string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(src) })
+}
 
 func runListItem(e string) (string, error) {
 	switch {
-	case qualifiedRecipe.MatchString(e), qualifiedRole.MatchString(e):
+	case qualifiedRecipe().MatchString(e), qualifiedRole().MatchString(e):
 		return e, nil
-	case versionedUnqualed.MatchString(e):
+	case versionedUnqualed().MatchString(e):
 		return "recipe[" + e + "]", nil
-	case falseFriend.MatchString(e):
+	case falseFriend().MatchString(e):
 		return "", exitf(ExitNotFound, "ERROR: ArgumentError: Unable to create Chef::RunList::RunListItem from String:%q: must be recipe[] or role[]", e)
 	}
 	return "recipe[" + e + "]", nil

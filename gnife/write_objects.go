@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 
@@ -202,7 +201,7 @@ func runRoleEdit(c *cli.Context, w *writer) error {
 }
 
 // Chef::DataBag::VALID_NAME.
-var dataBagName = regexp.MustCompile(`^[.\-[:alnum:]_]+$`)
+var dataBagName = lazyRE(`^[.\-[:alnum:]_]+$`)
 
 func (w *writer) noSecrets() error {
 	if w.c.String("secret") != "" || w.c.String("secret-file") != "" || w.c.Bool("encrypt") {
@@ -219,7 +218,7 @@ func runDataBagCreate(c *cli.Context, w *writer) error {
 		return err
 	}
 	bag := c.Args().First()
-	if !dataBagName.MatchString(bag) {
+	if !dataBagName().MatchString(bag) {
 		return exitf(ExitUsage, "FATAL: DataBags must have a name matching /^[\\.\\-[:alnum:]_]+$/, you gave %q", bag)
 	}
 	_, err := w.cl.Do(w.env.ctx(), http.MethodGet, objPath("data", bag), w.env.query(), nil)

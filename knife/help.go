@@ -3,6 +3,7 @@ package knife
 import (
 	"sort"
 	"strings"
+	"sync"
 )
 
 // option is one mixlib-cli option as knife 16.12.3 declares it: the key it
@@ -68,58 +69,68 @@ type command struct {
 
 func opts(o ...option) []option { return o }
 
-var commands = map[string]command{
-	"search": {"knife search INDEX QUERY (options)", [][]option{multiAttributeOptions, formattingOptions, opts(
-		option{key: "start", short: "-b ROW", long: "--start ROW", desc: "The row to start returning results at."},
-		option{key: "rows", short: "-R INT", long: "--rows INT", desc: "The number of rows to return."},
-		option{key: "run_list", short: "-r", long: "--run-list", desc: "Show only the run list."},
-		option{key: "id_only", short: "-i", long: "--id-only", desc: "Show only the ID of matching objects."},
-		option{key: "query", short: "-q QUERY", long: "--query QUERY", desc: "The search query; useful to protect queries starting with -."},
-		option{key: "filter_result", short: "-f FILTER", long: "--filter-result FILTER", desc: `Only return specific attributes of the matching objects; for example: "ServerName=name, Kernel=kernel.version".`},
-	)}},
-	"node list": {"knife node list (options)", [][]option{opts(withURIOption)}},
-	"node show": {"knife node show NODE (options)", [][]option{formattingOptions, multiAttributeOptions, opts(
-		option{key: "run_list", short: "-r", long: "--run-list", desc: "Show only the run list."},
-		option{key: "environment", short: "-E", long: "--environment", desc: "Show only the Chef Infra Client environment."},
-	)}},
-	"role list":        {"knife role list (options)", [][]option{opts(withURIOption)}},
-	"role show":        {"knife role show ROLE (options)", [][]option{multiAttributeOptions}},
-	"environment list": {"knife environment list (options)", [][]option{opts(withURIOption)}},
-	"environment show": {"knife environment show ENVIRONMENT (options)", [][]option{multiAttributeOptions}},
-	"data bag list":    {"knife data bag list (options)", [][]option{opts(withURIOption)}},
-	"data bag show":    {"knife data bag show BAG [ITEM] (options)", [][]option{dataBagSecretOptions}},
-	"client list":      {"knife client list (options)", [][]option{opts(withURIOption)}},
-	"client show":      {"knife client show CLIENT (options)", [][]option{multiAttributeOptions}},
-	"status": {"knife status QUERY (options)", [][]option{formattingOptions, opts(
-		option{key: "run_list", short: "-r", long: "--run-list", desc: "Show the run list"},
-		option{key: "sort_reverse", short: "-s", long: "--sort-reverse", desc: "Sort the status list by last run time descending"},
-		option{key: "hide_by_mins", long: "--hide-by-mins MINS", desc: "Hide nodes that have run chef-client in the last MINS minutes"},
-	)}},
-	"tag list": {"knife tag list NODE", nil},
-	"ssh": {"knife ssh QUERY COMMAND (options)", [][]option{opts(
-		option{key: "concurrency", short: "-C NUM", long: "--concurrency NUM", desc: "The number of concurrent connections."},
-		option{key: "ssh_attribute", short: "-a ATTR", long: "--attribute ATTR", desc: "The attribute to use for opening the connection - default depends on the context."},
-		option{key: "manual", short: "-m", long: "--manual-list", desc: "QUERY is a space separated list of servers."},
-		option{key: "prefix_attribute", long: "--prefix-attribute ATTR", desc: "The attribute to use for prefixing the output - default depends on the context."},
-		option{key: "ssh_user", short: "-x USERNAME", long: "--ssh-user USERNAME", desc: "The ssh username."},
-		option{key: "ssh_password", short: "-P [PASSWORD]", long: "--ssh-password [PASSWORD]", desc: "The ssh password - will prompt if flag is specified but no password is given."},
-		option{key: "ssh_port", short: "-p PORT", long: "--ssh-port PORT", desc: "The ssh port."},
-		option{key: "ssh_timeout", short: "-t SECONDS", long: "--ssh-timeout SECONDS", desc: "The ssh connection timeout."},
-		option{key: "ssh_gateway", short: "-G GATEWAY", long: "--ssh-gateway GATEWAY", desc: "The ssh gateway."},
-		option{key: "ssh_gateway_identity", long: "--ssh-gateway-identity SSH_GATEWAY_IDENTITY", desc: "The SSH identity file used for gateway authentication."},
-		option{key: "forward_agent", short: "-A", long: "--forward-agent", desc: "Enable SSH agent forwarding."},
-		option{key: "ssh_identity_file", short: "-i IDENTITY_FILE", long: "--ssh-identity-file IDENTITY_FILE", desc: "The SSH identity file used for authentication."},
-		option{key: "host_key_verify", long: "--[no-]host-key-verify", desc: "Verify host key, enabled by default."},
-		option{key: "on_error", short: "-e", long: "--exit-on-error", desc: "Immediately exit if an error is encountered."},
-		option{key: "duplicated_fqdns", long: "--duplicated-fqdns", desc: "Behavior if FQDNs are duplicated, ignored by default."},
-		option{key: "tmux_split", long: "--tmux-split", desc: "Split tmux window."},
-	)}},
+// commands is built on first use (Help, Commands): package init runs on
+// every gnife start, and most runs print no option help.
+var commands = sync.OnceValue(func() map[string]command {
+	c := readCommands()
+	addWriteCommands(c)
+	return c
+})
+
+func readCommands() map[string]command {
+	return map[string]command{
+		"search": {"knife search INDEX QUERY (options)", [][]option{multiAttributeOptions, formattingOptions, opts(
+			option{key: "start", short: "-b ROW", long: "--start ROW", desc: "The row to start returning results at."},
+			option{key: "rows", short: "-R INT", long: "--rows INT", desc: "The number of rows to return."},
+			option{key: "run_list", short: "-r", long: "--run-list", desc: "Show only the run list."},
+			option{key: "id_only", short: "-i", long: "--id-only", desc: "Show only the ID of matching objects."},
+			option{key: "query", short: "-q QUERY", long: "--query QUERY", desc: "The search query; useful to protect queries starting with -."},
+			option{key: "filter_result", short: "-f FILTER", long: "--filter-result FILTER", desc: `Only return specific attributes of the matching objects; for example: "ServerName=name, Kernel=kernel.version".`},
+		)}},
+		"node list": {"knife node list (options)", [][]option{opts(withURIOption)}},
+		"node show": {"knife node show NODE (options)", [][]option{formattingOptions, multiAttributeOptions, opts(
+			option{key: "run_list", short: "-r", long: "--run-list", desc: "Show only the run list."},
+			option{key: "environment", short: "-E", long: "--environment", desc: "Show only the Chef Infra Client environment."},
+		)}},
+		"role list":        {"knife role list (options)", [][]option{opts(withURIOption)}},
+		"role show":        {"knife role show ROLE (options)", [][]option{multiAttributeOptions}},
+		"environment list": {"knife environment list (options)", [][]option{opts(withURIOption)}},
+		"environment show": {"knife environment show ENVIRONMENT (options)", [][]option{multiAttributeOptions}},
+		"data bag list":    {"knife data bag list (options)", [][]option{opts(withURIOption)}},
+		"data bag show":    {"knife data bag show BAG [ITEM] (options)", [][]option{dataBagSecretOptions}},
+		"client list":      {"knife client list (options)", [][]option{opts(withURIOption)}},
+		"client show":      {"knife client show CLIENT (options)", [][]option{multiAttributeOptions}},
+		"status": {"knife status QUERY (options)", [][]option{formattingOptions, opts(
+			option{key: "run_list", short: "-r", long: "--run-list", desc: "Show the run list"},
+			option{key: "sort_reverse", short: "-s", long: "--sort-reverse", desc: "Sort the status list by last run time descending"},
+			option{key: "hide_by_mins", long: "--hide-by-mins MINS", desc: "Hide nodes that have run chef-client in the last MINS minutes"},
+		)}},
+		"tag list": {"knife tag list NODE", nil},
+		"ssh": {"knife ssh QUERY COMMAND (options)", [][]option{opts(
+			option{key: "concurrency", short: "-C NUM", long: "--concurrency NUM", desc: "The number of concurrent connections."},
+			option{key: "ssh_attribute", short: "-a ATTR", long: "--attribute ATTR", desc: "The attribute to use for opening the connection - default depends on the context."},
+			option{key: "manual", short: "-m", long: "--manual-list", desc: "QUERY is a space separated list of servers."},
+			option{key: "prefix_attribute", long: "--prefix-attribute ATTR", desc: "The attribute to use for prefixing the output - default depends on the context."},
+			option{key: "ssh_user", short: "-x USERNAME", long: "--ssh-user USERNAME", desc: "The ssh username."},
+			option{key: "ssh_password", short: "-P [PASSWORD]", long: "--ssh-password [PASSWORD]", desc: "The ssh password - will prompt if flag is specified but no password is given."},
+			option{key: "ssh_port", short: "-p PORT", long: "--ssh-port PORT", desc: "The ssh port."},
+			option{key: "ssh_timeout", short: "-t SECONDS", long: "--ssh-timeout SECONDS", desc: "The ssh connection timeout."},
+			option{key: "ssh_gateway", short: "-G GATEWAY", long: "--ssh-gateway GATEWAY", desc: "The ssh gateway."},
+			option{key: "ssh_gateway_identity", long: "--ssh-gateway-identity SSH_GATEWAY_IDENTITY", desc: "The SSH identity file used for gateway authentication."},
+			option{key: "forward_agent", short: "-A", long: "--forward-agent", desc: "Enable SSH agent forwarding."},
+			option{key: "ssh_identity_file", short: "-i IDENTITY_FILE", long: "--ssh-identity-file IDENTITY_FILE", desc: "The SSH identity file used for authentication."},
+			option{key: "host_key_verify", long: "--[no-]host-key-verify", desc: "Verify host key, enabled by default."},
+			option{key: "on_error", short: "-e", long: "--exit-on-error", desc: "Immediately exit if an error is encountered."},
+			option{key: "duplicated_fqdns", long: "--duplicated-fqdns", desc: "Behavior if FQDNs are duplicated, ignored by default."},
+			option{key: "tmux_split", long: "--tmux-split", desc: "Split tmux window."},
+		)}},
+	}
 }
 
 // Commands lists the subcommands Help knows, sorted.
 func Commands() []string {
-	out := make([]string, 0, len(commands))
-	for k := range commands {
+	out := make([]string, 0, len(commands()))
+	for k := range commands() {
 		out = append(out, k)
 	}
 	sort.Strings(out)
@@ -133,7 +144,7 @@ func Commands() []string {
 // `knife search` prints on stdout without a query and, after "USAGE: ",
 // what show commands print when the name is missing.
 func Help(cmd string) (string, bool) {
-	c, ok := commands[cmd]
+	c, ok := commands()[cmd]
 	if !ok {
 		return "", false
 	}

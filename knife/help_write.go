@@ -2,7 +2,7 @@ package knife
 
 // knife 16.12.3's write commands: banners and own options, as declared in
 // lib/chef/knife/*.rb.
-func init() {
+func addWriteCommands(commands map[string]command) {
 	after := option{key: "after", short: "-a ITEM", long: "--after ITEM", desc: "Place the ENTRY in the run list after ITEM."}
 	before := option{key: "before", short: "-b ITEM", long: "--before ITEM", desc: "Place the ENTRY in the run list before ITEM."}
 	for name, c := range map[string]command{
