@@ -2,13 +2,16 @@ package search
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/shearch/shearch/search/result"
 	"github.com/shearch/shearch/shards"
 )
 
@@ -34,6 +37,41 @@ const (
 	defaultFetchChunk     = 200
 )
 
+// namesOnly reports a partial search of every node that asks for nothing
+// but names (knife search node '*:*' -i), and how each row's data is
+// made. A shard answers it from its node list: Chef Server reads the
+// list from one table, where a search of every node reads and filters
+// every node object (goiardi: about 48 ms of CPU per 400 nodes, against
+// 3 ms for the list). Only the ohai_time of nodes several shards hold is
+// then needed: gathered.merged reads it for those alone. One difference:
+// a server whose search index lags its database lists a node saved a
+// moment ago that its search does not find yet.
+func namesOnly(req Request) (func(name string) json.RawMessage, bool) {
+	if req.Index != "node" || len(req.Partial) == 0 || !matchesAll(req.Query) {
+		return nil, false
+	}
+	keys := make([]string, 0, len(req.Partial))
+	for k, path := range req.Partial {
+		if len(path) != 1 || path[0] != "name" {
+			return nil, false
+		}
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return func(name string) json.RawMessage {
+		b := []byte{'{'}
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = result.AppendJSONString(b, k)
+			b = append(b, ':')
+			b = result.AppendJSONString(b, name)
+		}
+		return append(b, '}')
+	}, true
+}
+
 func (e *Engine) firstPageBytes() int {
 	if e.FirstPageBytes > 0 {
 		return e.FirstPageBytes
@@ -54,6 +92,20 @@ func (e *Engine) fetchChunk() int {
 // names and ohai_time only, right away, so a slow shard does not wait
 // for the others.
 func (e *Engine) shardEach(req Request, targets int) func(context.Context, *shards.Client, func(shards.Row) error) error {
+	if data, ok := namesOnly(req); ok {
+		return func(ctx context.Context, c *shards.Client, fn func(shards.Row) error) error {
+			names, err := c.Names(ctx, shards.CollectionPath(shards.Nodes))
+			if err != nil {
+				return err
+			}
+			for _, name := range names {
+				if err := fn(shards.Row{Name: name, Data: data(name)}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
 	if req.Partial != nil || req.Index != "node" {
 		return func(ctx context.Context, c *shards.Client, fn func(shards.Row) error) error {
 			return c.SearchEach(ctx, req.Index, req.Query, req.Partial, fn)

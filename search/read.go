@@ -88,13 +88,13 @@ func (e *Engine) List(ctx context.Context, stack string, path shards.Path, deny 
 		return nil, err
 	}
 	answers := e.fanOut(ctx, targets, func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
-		var m map[string]any
-		if err := c.GetJSON(ctx, path, &m); err != nil {
+		names, err := c.Names(ctx, path)
+		if err != nil {
 			return nil, err
 		}
-		rows := make([]shards.Row, 0, len(m))
-		for name := range m {
-			rows = append(rows, shards.Row{Name: name})
+		rows := make([]shards.Row, len(names))
+		for i, name := range names {
+			rows[i] = shards.Row{Name: name}
 		}
 		return rows, nil
 	})

@@ -2,6 +2,7 @@ package search
 
 import (
 	"context"
+	"net/http"
 	"sort"
 	"sync"
 	"time"
@@ -26,6 +27,10 @@ type gathered struct {
 	answered []shards.Shard
 	dups     []Duplicate
 	done     bool
+	// listed answers came from the shards' node lists, without
+	// ohai_time: a node several shards hold has it read (targets).
+	listed  bool
+	targets []shards.Shard
 }
 
 // gather runs the fan-out of req into a sorter: memory holds at most
@@ -38,7 +43,8 @@ func (e *Engine) gather(ctx context.Context, req Request) (*gathered, error) {
 	}
 	isNode := req.Index == "node"
 	started := time.Now()
-	g := &gathered{e: e, req: req, srt: e.newSorter(), failed: map[string]bool{}, dups: []Duplicate{}}
+	_, listed := namesOnly(req)
+	g := &gathered{e: e, req: req, srt: e.newSorter(), failed: map[string]bool{}, dups: []Duplicate{}, listed: listed, targets: targets}
 	ok := false
 	defer func() {
 		if !ok {
@@ -148,7 +154,7 @@ func addAnswer(srt *sorter, a *shardAnswer) error {
 }
 
 // merged returns the next merged row: the copy pickCopy keeps of a name.
-func (g *gathered) merged() (Row, bool, error) {
+func (g *gathered) merged(ctx context.Context) (Row, bool, error) {
 	for {
 		r, ok, err := g.next()
 		if err != nil {
@@ -163,6 +169,9 @@ func (g *gathered) merged() (Row, bool, error) {
 		}
 		if len(g.cur) == 0 {
 			return Row{}, false, nil
+		}
+		if g.listed && len(g.cur) > 1 {
+			g.readOhai(ctx, g.cur)
 		}
 		keep, d := pickCopy(g.req.Index, g.cur)
 		if d != nil {
@@ -185,7 +194,7 @@ func (g *gathered) batch(ctx context.Context, n int) ([]Row, bool, error) {
 	}
 	out := make([]Row, 0, n)
 	for len(out) < n {
-		r, ok, err := g.merged()
+		r, ok, err := g.merged(ctx)
 		if err != nil {
 			return nil, false, err
 		}
@@ -201,6 +210,31 @@ func (g *gathered) batch(ctx context.Context, n int) ([]Row, bool, error) {
 		cancel()
 	}
 	return out, !g.done, nil
+}
+
+// readOhai reads the ohai_time of each copy of a node that came from the
+// shards' lists, so the newest copy wins as it does in a search. A copy
+// that cannot be read keeps none, and loses to one that can.
+func (g *gathered) readOhai(ctx context.Context, group []Row) {
+	for i := range group {
+		for _, t := range g.targets {
+			if t.Name != group[i].Shard || group[i].Source != SourceChef {
+				continue
+			}
+			c, err := g.e.Client(t)
+			if err != nil {
+				break
+			}
+			p, err := shards.ObjectPath(shards.Nodes, group[i].Name)
+			if err != nil {
+				break
+			}
+			if raw, err := c.Do(ctx, http.MethodGet, p, nil); err == nil {
+				group[i].Ohai = shards.ObjectRow(raw).Ohai
+			}
+			break
+		}
+	}
 }
 
 // duplicates lists the duplicates met, by name.

@@ -3,10 +3,12 @@ package shards
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"path"
 )
@@ -460,4 +462,23 @@ func quoteOrBackslash(b []byte) int {
 		return bs
 	}
 	return q
+}
+
+// Names reads a Chef list answer ({"name": "url", ...}: nodes, roles,
+// data bags, items) and returns its names, without decoding the URLs into
+// a map: a shard's list of every node is the cheap way to learn its names.
+func (c *Client) Names(ctx context.Context, p Path) ([]string, error) {
+	raw, err := c.Do(ctx, http.MethodGet, p, nil)
+	if err != nil {
+		return nil, err
+	}
+	if !json.Valid(raw) || len(bytes.TrimSpace(raw)) == 0 || bytes.TrimSpace(raw)[0] != '{' {
+		return nil, fmt.Errorf("shard %s: the list at %s is not a JSON object", c.Shard.Name, p)
+	}
+	var names []string
+	members(raw, func(k, _ []byte) bool {
+		names = append(names, string(k))
+		return true
+	})
+	return names, nil
 }
