@@ -102,10 +102,11 @@ func (c *Client) searchPages(ctx context.Context, index, q string, partial map[s
 	// rows already handed over are skipped. Kept as 64-bit hashes, 8 bytes
 	// a row however long the names: two names of one shard colliding
 	// (about 1 in 10^9 at a million rows) would drop a row only if pages
-	// also overlapped.
+	// also overlapped. On a round's first page the names seen are the
+	// page's own: that page's set becomes seen if a second page is asked
+	// for, so an answer of one page builds one set, not two.
 	seed := maphash.MakeSeed()
-	seen := map[uint64]struct{}{}
-	var handed map[uint64]struct{}
+	var seen, handed map[uint64]struct{}
 	inPage := make(map[uint64]struct{}, min(size, 1024))
 	var buf []Row
 	for retried := false; ; retried = true {
@@ -141,13 +142,15 @@ func (c *Client) searchPages(ctx context.Context, index, q string, partial map[s
 						Problem: fmt.Sprintf("the page at start=%d holds %q twice", start, r.Name)}
 				}
 				inPage[key] = struct{}{}
-				if _, ok := seen[key]; ok {
-					// Stop at the first repeat: a shard that ignores
-					// start would page forever.
-					overlap = true
-					break
+				if start > 0 {
+					if _, ok := seen[key]; ok {
+						// Stop at the first repeat: a shard that
+						// ignores start would page forever.
+						overlap = true
+						break
+					}
+					seen[key] = struct{}{}
 				}
-				seen[key] = struct{}{}
 				if _, ok := handed[key]; !ok {
 					rows[kept] = r
 					kept++
@@ -168,6 +171,9 @@ func (c *Client) searchPages(ctx context.Context, index, q string, partial map[s
 			if n < size || overlap {
 				break
 			}
+			if start == 0 {
+				seen, inPage = inPage, make(map[uint64]struct{}, min(size, 1024))
+			}
 		}
 		if !overlap {
 			return nil
@@ -178,7 +184,7 @@ func (c *Client) searchPages(ctx context.Context, index, q string, partial map[s
 		}
 		size = max(4*size, 2*len(seen))
 		// The retry sees again what fn already has: skipped, not overlap.
-		handed, seen = seen, map[uint64]struct{}{}
+		handed, seen = seen, nil
 	}
 }
 

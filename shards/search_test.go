@@ -190,23 +190,27 @@ func TestAnswerRefusedByContentLength(t *testing.T) {
 	}
 }
 
-// BenchmarkSearch is one shard's Search of 5,000 rows in pages of 1,000
-// over HTTP, as the engine's first fan-out asks it: decoding, the page
-// checks and the result slice.
+// BenchmarkSearch is one shard's Search over HTTP, as the engine's first
+// fan-out asks it (5,000 rows in pages of 1,000, and a short answer):
+// decoding, the page checks and the result slice.
 func BenchmarkSearch(b *testing.B) {
+	partialRow := func(i int) string {
+		name := fmt.Sprintf("node-%05d.prod.example.com", i)
+		return fmt.Sprintf(`{"url":"http://s/organizations/acme/nodes/%s","data":{"__shearch_name":%q,"__shearch_ohai_time":1794484758.%03d,"ipaddress":"10.0.%d.%d","name":%q}}`,
+			name, name, i%1000, i>>8&255, i&255, name)
+	}
 	for _, tc := range []struct {
 		name    string
+		total   int
 		partial map[string][]string
 		row     func(i int) string
 	}{
-		{"partial-5000", map[string][]string{"name": {"name"}, "ipaddress": {"ipaddress"}}, func(i int) string {
-			name := fmt.Sprintf("node-%05d.prod.example.com", i)
-			return fmt.Sprintf(`{"url":"http://s/organizations/acme/nodes/%s","data":{"__shearch_name":%q,"__shearch_ohai_time":1794484758.%03d,"ipaddress":"10.0.%d.%d","name":%q}}`,
-				name, name, i%1000, i>>8&255, i&255, name)
-		}},
+		{"partial-5000", 5000, map[string][]string{"name": {"name"}, "ipaddress": {"ipaddress"}}, partialRow},
+		// A typical query's answer: one short page.
+		{"partial-20", 20, map[string][]string{"name": {"name"}, "ipaddress": {"ipaddress"}}, partialRow},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			const total = 5000
+			total := tc.total
 			rows := make([]string, total)
 			for i := range rows {
 				rows[i] = tc.row(i)
