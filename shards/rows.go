@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"sync"
+	"unsafe"
 )
 
 // Row is one search hit from one shard. The object travels as the raw
@@ -63,108 +65,236 @@ func NewRow(name string, obj any) (Row, error) {
 // decodeRows reads a search answer ({"total":..,"start":..,"rows":[..]})
 // as a stream and calls fn for each row, so a page is never held whole as
 // text and maps at once. It returns the number of rows read.
+//
+// Each row is found in the read buffer and checked there (json.Valid)
+// before anything is allocated for it; what a row keeps is then copied
+// once, at its exact size: a whole object's text, or for a partial row its
+// stripped hash and name together. Rows larger than the buffer are
+// gathered in a scratch buffer that the reader keeps between answers.
 func decodeRows(r io.Reader, partial bool, fn func(Row) error) (int, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
-	dec := json.NewDecoder(br)
-	if err := expectDelim(dec, '{'); err != nil {
+	s := getScanner(r)
+	defer putScanner(s)
+	c, err := s.peek()
+	if err != nil {
 		return 0, err
 	}
+	if c != '{' {
+		return 0, fmt.Errorf("want '{', got %q", c)
+	}
+	s.r.Discard(1)
 	n := 0
-	for dec.More() {
-		t, err := dec.Token()
+	for first := true; ; first = false {
+		c, err := s.peek()
 		if err != nil {
 			return n, err
 		}
-		if key, _ := t.(string); key != "rows" {
-			var skip json.RawMessage
-			if err := dec.Decode(&skip); err != nil {
+		if c == '}' {
+			return n, nil
+		}
+		if !first {
+			if c != ',' {
+				return n, fmt.Errorf("want , or } between members, got %q", c)
+			}
+			s.r.Discard(1)
+			if c, err = s.peek(); err != nil {
 				return n, err
 			}
-			continue
 		}
-		if t, err := dec.Token(); err != nil {
+		if c != '"' {
+			return n, fmt.Errorf("want a key, got %q", c)
+		}
+		key, err := s.value()
+		if err != nil {
 			return n, err
-		} else if t == nil {
-			continue // "rows": null
-		} else if d, ok := t.(json.Delim); !ok || d != '[' {
+		}
+		if !json.Valid(key) {
+			return n, errors.New("a key is not valid JSON")
+		}
+		isRows := string(key) == `"rows"` || bytes.IndexByte(key, '\\') >= 0 && unquote(key) == "rows"
+		if c, err = s.peek(); err != nil {
+			return n, err
+		}
+		if c != ':' {
+			return n, fmt.Errorf("want : after a key, got %q", c)
+		}
+		s.r.Discard(1)
+		if c, err = s.peek(); err != nil {
+			return n, err
+		}
+		if isRows && c == '[' {
+			s.r.Discard(1)
+			// The rows are split here rather than by encoding/json's
+			// decoder, which scans each one twice and copies it: for 10 KB
+			// nodes that was most of Shearch's CPU.
+			return s.rows(partial, fn)
+		}
+		v, err := s.value()
+		if err != nil {
+			return n, err
+		}
+		if !json.Valid(v) {
+			return n, errors.New("a member of the answer is not valid JSON")
+		}
+		if isRows && string(v) != "null" { // "rows": null is no rows
 			return n, errors.New(`"rows" is not a list`)
 		}
-		// The rows are split here rather than by the decoder, which
-		// scans each one twice and copies it: for 10 KB nodes that was
-		// most of Shearch's CPU. Each row is still checked with
-		// json.Valid before anyone sees it.
-		sp := splitter{r: bufio.NewReaderSize(io.MultiReader(dec.Buffered(), br), 64<<10)}
-		for {
-			raw, err := sp.next()
-			if err == io.EOF {
-				return n, nil // the rest of the answer says nothing we use
+	}
+}
+
+// rows reads the elements of the rows list, whose '[' is read, and
+// returns at its ']': the rest of the answer says nothing we use.
+func (s *scanner) rows(partial bool, fn func(Row) error) (int, error) {
+	n := 0
+	for {
+		c, err := s.peek()
+		if err != nil {
+			return n, err
+		}
+		if c == ']' {
+			s.r.Discard(1)
+			return n, nil
+		}
+		if n > 0 {
+			if c != ',' {
+				return n, fmt.Errorf("want , or ] between rows, got %q", c)
 			}
-			if err != nil {
+			s.r.Discard(1)
+			if c, err = s.peek(); err != nil {
 				return n, err
 			}
-			if !json.Valid(raw) {
-				return n, errors.New("a row is not valid JSON")
-			}
-			n++
-			var row Row
-			if partial {
-				row = partialRow(raw)
-			} else {
-				row = wholeRow(raw)
-			}
-			if err := fn(row); err != nil {
-				return n, &rowError{err}
-			}
+		}
+		if c != '{' {
+			return n, fmt.Errorf("a row is not an object (starts with %q)", c)
+		}
+		raw, err := s.value()
+		if err != nil {
+			return n, err
+		}
+		if !json.Valid(raw) {
+			return n, errors.New("a row is not valid JSON")
+		}
+		n++
+		var row Row
+		if partial {
+			row = s.partialRow(raw)
+		} else {
+			// raw is in the reader's buffer: the row keeps a copy.
+			data := make([]byte, len(raw))
+			copy(data, raw)
+			row = wholeRow(data)
+		}
+		if err := fn(row); err != nil {
+			return n, &rowError{err}
 		}
 	}
-	return n, nil
 }
 
-// splitter cuts the elements of a JSON list that its reader is inside of,
-// one object at a time.
-type splitter struct {
-	r     *bufio.Reader
-	first bool
-	done  bool
+// scanner finds the boundaries of JSON values in a stream. Only the
+// boundaries: every value it returns is checked with json.Valid before it
+// is used.
+type scanner struct {
+	r *bufio.Reader
+	// pending is the length of the last value returned from the reader's
+	// buffer: it is consumed at the next call, so the value stays valid
+	// until then (bufio's Peek contract).
+	pending int
+	// scratch holds a value that does not fit the reader's buffer, and
+	// the stripped hash of a partial row while it is built.
+	scratch, strip []byte
 }
 
-// next returns the next element (a copy the caller may keep), or io.EOF
-// after the closing bracket.
-func (s *splitter) next() ([]byte, error) {
-	if s.done {
-		return nil, io.EOF
+const (
+	scanBuffer = 64 << 10
+	// maxKeptScratch bounds the scratch buffers a pooled scanner keeps: a
+	// shard's one huge object should not stay in memory for good.
+	maxKeptScratch = 1 << 20
+)
+
+// scanners are pooled: two 64 KiB buffers a page were most of the bytes a
+// search of small partial rows allocated.
+var scanners = sync.Pool{New: func() any { return &scanner{r: bufio.NewReaderSize(nil, scanBuffer)} }}
+
+func getScanner(r io.Reader) *scanner {
+	s := scanners.Get().(*scanner)
+	s.r.Reset(r)
+	return s
+}
+
+func putScanner(s *scanner) {
+	s.r.Reset(nil) // holds no answer body
+	s.pending = 0
+	if cap(s.scratch) > maxKeptScratch {
+		s.scratch = nil
 	}
-	c, err := s.skipWS()
-	if err != nil {
-		return nil, err
+	if cap(s.strip) > maxKeptScratch {
+		s.strip = nil
 	}
-	if c == ']' {
-		s.done = true
-		return nil, io.EOF
+	scanners.Put(s)
+}
+
+// peek consumes whitespace and returns the next byte, unread.
+func (s *scanner) peek() (byte, error) {
+	if s.pending > 0 {
+		s.r.Discard(s.pending)
+		s.pending = 0
 	}
-	if s.first {
-		if c != ',' {
-			return nil, fmt.Errorf("want , or ] between rows, got %q", c)
-		}
-		if c, err = s.skipWS(); err != nil {
-			return nil, err
-		}
-	}
-	s.first = true
-	if c != '{' {
-		return nil, fmt.Errorf("a row is not an object (starts with %q)", c)
-	}
-	out := []byte{'{'}
-	depth, inStr, esc := 1, false, false
 	for {
 		chunk, err := s.r.Peek(max(s.r.Buffered(), 1))
-		if len(chunk) == 0 {
+		for i, c := range chunk {
+			if c != ' ' && c != '\n' && c != '\t' && c != '\r' {
+				s.r.Discard(i)
+				return c, nil
+			}
+		}
+		s.r.Discard(len(chunk))
+		if err != nil {
 			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return 0, err
+		}
+	}
+}
+
+// value returns the JSON value that starts at the next byte (as peek
+// left it). The slice is valid until the next call of peek or value.
+func (s *scanner) value() ([]byte, error) {
+	if s.pending > 0 {
+		s.r.Discard(s.pending)
+		s.pending = 0
+	}
+	depth, inStr, esc := 0, false, false
+	scalar := false
+	spanned := false // the value's start is in scratch
+	s.scratch = s.scratch[:0]
+	scanned := 0 // bytes of chunk already scanned
+	want := max(s.r.Buffered(), 1)
+	for {
+		chunk, err := s.r.Peek(want)
+		if err == bufio.ErrBufferFull {
+			err = nil
+		}
+		if len(chunk) <= scanned {
+			if err == nil || err == io.EOF {
 				err = io.ErrUnexpectedEOF
 			}
 			return nil, err
 		}
-		for i := 0; i < len(chunk); i++ {
+		end := -1
+		i := scanned
+		if i == 0 && !spanned {
+			switch chunk[0] {
+			case '{', '[':
+				depth = 1
+			case '"':
+				inStr = true
+			default:
+				scalar = true
+			}
+			i = 1
+		}
+	scan:
+		for ; i < len(chunk); i++ {
 			c := chunk[i]
 			if inStr {
 				if esc {
@@ -181,8 +311,17 @@ func (s *splitter) next() ([]byte, error) {
 				i += j
 				if chunk[i] == '\\' {
 					esc = true
-				} else {
-					inStr = false
+				} else if inStr = false; depth == 0 {
+					end = i + 1
+					break scan
+				}
+				continue
+			}
+			if scalar {
+				switch c {
+				case ',', '}', ']', ' ', '\n', '\t', '\r':
+					end = i
+					break scan
 				}
 				continue
 			}
@@ -193,41 +332,40 @@ func (s *splitter) next() ([]byte, error) {
 				depth++
 			case '}', ']':
 				if depth--; depth == 0 {
-					out = append(out, chunk[:i+1]...)
-					s.r.Discard(i + 1)
-					return out, nil
+					end = i + 1
+					break scan
 				}
 			}
 		}
-		out = append(out, chunk...)
-		s.r.Discard(len(chunk))
-	}
-}
-
-func (s *splitter) skipWS() (byte, error) {
-	for {
-		c, err := s.r.ReadByte()
-		if err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
+		if end >= 0 {
+			if !spanned {
+				s.pending = end
+				return chunk[:end], nil
 			}
-			return 0, err
+			s.scratch = append(s.scratch, chunk[:end]...)
+			s.r.Discard(end)
+			return s.scratch, nil
 		}
-		if c != ' ' && c != '\n' && c != '\t' && c != '\r' {
-			return c, nil
+		if !spanned && len(chunk) < s.r.Size() {
+			// Let the reader slide the value to the front of its buffer
+			// and read more: a value smaller than the buffer is then
+			// returned from it, uncopied.
+			scanned = len(chunk)
+			if _, err := s.r.Peek(len(chunk) + 1); err != nil && err != bufio.ErrBufferFull && s.r.Buffered() <= len(chunk) {
+				if err == io.EOF {
+					err = io.ErrUnexpectedEOF
+				}
+				return nil, err
+			}
+			want = s.r.Buffered()
+			continue
 		}
+		// Larger than the buffer: gathered in scratch.
+		spanned = true
+		s.scratch = append(s.scratch, chunk...)
+		s.r.Discard(len(chunk))
+		scanned, want = 0, max(s.r.Buffered(), 1)
 	}
-}
-
-func expectDelim(dec *json.Decoder, want json.Delim) error {
-	t, err := dec.Token()
-	if err != nil {
-		return err
-	}
-	if d, ok := t.(json.Delim); !ok || d != want {
-		return fmt.Errorf("want %q, got %v", want, t)
-	}
-	return nil
 }
 
 // ObjectRow is the row of a whole object read with GET: its name and
@@ -235,20 +373,22 @@ func expectDelim(dec *json.Decoder, want json.Delim) error {
 func ObjectRow(raw []byte) Row { return wholeRow(raw) }
 
 // wholeRow reads name and automatic.ohai_time from a whole object without
-// decoding the rest.
+// decoding the rest. The two strings are one allocation (see partialRow),
+// apart from the object: a caller that keeps the name of a 10 KB object
+// does not keep the object.
 func wholeRow(raw json.RawMessage) Row {
 	r := Row{Data: raw}
-	var id string
+	var name, id, ohai []byte
 	members(raw, func(k, v []byte) bool {
 		switch string(k) {
 		case "name":
-			r.Name = unquote(v)
+			name = v
 		case "id":
-			id = unquote(v)
+			id = v
 		case "automatic":
 			members(v, func(k, v []byte) bool {
 				if string(k) == "ohai_time" && isNumber(v) {
-					r.Ohai = string(v)
+					ohai = v
 					return false
 				}
 				return true
@@ -256,63 +396,113 @@ func wholeRow(raw json.RawMessage) Row {
 		}
 		return true
 	})
-	if r.Name == "" {
-		// Data bag items as some servers return them: raw items with an id.
-		r.Name = id
+	text := rawString(name)
+	if len(text) == 0 {
+		// Escapes, or data bag items as some servers return them: raw
+		// items with an id.
+		if r.Name = unquote(name); r.Name == "" {
+			r.Name = unquote(id)
+		}
+		r.Ohai = string(ohai)
+		return r
 	}
+	buf := make([]byte, len(text)+len(ohai))
+	copy(buf[copy(buf, text):], ohai)
+	both := unsafe.String(&buf[0], len(buf))
+	r.Name, r.Ohai = both[:len(text)], both[len(text):]
 	return r
 }
 
 // partialRow reads {"url": .., "data": {..}}, takes Shearch's own keys out
-// of data and keeps the rest as it came.
-func partialRow(raw json.RawMessage) Row {
-	var r Row
-	var u []byte
-	var top string
+// of data and keeps the rest as it came. raw may be the reader's buffer:
+// the row copies what it keeps.
+//
+// A partial row is small (a node's name and ipaddress: about 100 bytes),
+// so its allocations, not its bytes, were its cost: the stripped hash,
+// the name and ohai_time are one allocation, the hash first and the two
+// strings after it. The strings are made with unsafe.String over bytes
+// that nothing else references (Data's capacity ends before them, so even
+// an append to Data cannot reach them) and that are never written after
+// the row is built; a string conversion would be one more allocation and
+// copy a row, and rows are most of what a search allocates. Either string
+// keeps the whole allocation alive, which is the row's own size.
+func (s *scanner) partialRow(raw []byte) Row {
+	var u, top, name, ohai []byte
+	data := s.strip[:0]
+	stripped := false
 	members(raw, func(k, v []byte) bool {
 		switch string(k) {
 		case "name":
-			top = unquote(v) // a server that ignored the partial body
-
+			top = v // a server that ignored the partial body
 		case "url":
 			u = v
 		case "data":
-			r.Data = stripOwnKeys(v, &r)
+			data, name, ohai, stripped = appendStripped(data, v)
 		}
 		return true
 	})
-	if r.Data == nil {
-		r.Data = json.RawMessage("{}")
+	s.strip = data
+	if !stripped {
+		data = append(data[:0], "{}"...)
 	}
-	if r.Name == "" && len(u) == 0 {
-		r.Name = top
-	}
-	if r.Name == "" && len(u) > 0 {
-		if pu, err := url.Parse(unquote(u)); err == nil {
-			r.Name = path.Base(pu.Path)
+	nameText := rawString(name)
+	if len(nameText) == 0 {
+		// Escapes in the name, or no name in the hash (a server that
+		// ignored the partial body): rare, so not worth saving on.
+		n := unquote(name)
+		if n == "" && len(u) == 0 {
+			n = unquote(top)
+		} else if n == "" {
+			if pu, err := url.Parse(unquote(u)); err == nil {
+				n = path.Base(pu.Path)
+			}
 		}
+		nameText = []byte(n)
+	}
+	if !isNumber(ohai) {
+		ohai = nil
+	}
+	buf := make([]byte, len(data)+len(nameText)+len(ohai))
+	d := copy(buf, data)
+	copy(buf[d:], nameText)
+	copy(buf[d+len(nameText):], ohai)
+	r := Row{Data: buf[:d:d]}
+	if len(nameText) > 0 {
+		r.Name = unsafe.String(&buf[d], len(nameText))
+	}
+	if len(ohai) > 0 {
+		r.Ohai = unsafe.String(&buf[d+len(nameText)], len(ohai))
 	}
 	return r
 }
 
-// stripOwnKeys copies a partial-search hash without nameKey and ohaiKey,
-// reading their values into r.
-func stripOwnKeys(obj []byte, r *Row) json.RawMessage {
-	if len(obj) == 0 || obj[0] != '{' {
+// rawString returns the text of a JSON string without its quotes when it
+// holds no escapes, else nil.
+func rawString(v []byte) []byte {
+	if !isString(v) || bytes.IndexByte(v, '\\') >= 0 {
 		return nil
 	}
-	out := make([]byte, 0, len(obj))
+	return v[1 : len(v)-1 : len(v)-1]
+}
+
+func isString(v []byte) bool { return len(v) >= 2 && v[0] == '"' }
+
+// appendStripped appends the partial-search hash obj to out without
+// nameKey and ohaiKey, and returns their raw values. ok is false when obj
+// is not an object (a null hash); out is then unchanged.
+func appendStripped(out, obj []byte) (_ []byte, name, ohai []byte, ok bool) {
+	if len(obj) == 0 || obj[0] != '{' {
+		return out, nil, nil, false
+	}
 	out = append(out, '{')
 	first := true
 	members(obj, func(k, v []byte) bool {
 		switch string(k) {
 		case nameKey:
-			r.Name = unquote(v)
+			name = v
 			return true
 		case ohaiKey:
-			if isNumber(v) {
-				r.Ohai = string(v)
-			}
+			ohai = v
 			return true
 		}
 		if !first {
@@ -331,7 +521,7 @@ func stripOwnKeys(obj []byte, r *Row) json.RawMessage {
 		out = append(out, v...)
 		return true
 	})
-	return append(out, '}')
+	return append(out, '}'), name, ohai, true
 }
 
 // members calls fn with each top-level key (raw, between its quotes) and

@@ -9,6 +9,7 @@ import (
 	"hash/maphash"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 )
 
@@ -27,12 +28,29 @@ var errStop = errors.New("stop")
 // row order changes between requests): the search is asked again as one
 // big page, once; overlap after that is a *PageError too.
 func (c *Client) Search(ctx context.Context, index, q string, partial map[string][]string) ([]Row, error) {
-	var out []Row
+	// Each page's rows are kept as read, and copied once into a slice of
+	// the exact size at the end, rather than appended one by one into a
+	// slice grown by doubling (each row copied about three times).
+	var pages [][]Row
+	total := 0
 	budget := c.maxAnswer()
-	err := c.searchPages(ctx, index, q, partial, 0, &budget, func(r Row) error {
-		out = append(out, r)
+	err := c.searchPages(ctx, index, q, partial, 0, &budget, false, func(rows []Row) error {
+		if len(rows) > 0 {
+			pages = append(pages, rows)
+			total += len(rows)
+		}
 		return nil
 	})
+	if len(pages) == 1 && cap(pages[0])-len(pages[0]) <= firstRows {
+		return pages[0], err
+	}
+	var out []Row
+	if total > 0 {
+		out = make([]Row, 0, total)
+	}
+	for _, p := range pages {
+		out = append(out, p...)
+	}
 	return out, err
 }
 
@@ -59,12 +77,21 @@ func (c *Client) SearchEach(ctx context.Context, index, q string, partial map[st
 // As fn keeps what it needs, MaxAnswerBytes bounds each page here, not
 // the whole answer: a stream of a whole fleet is larger than any bound.
 func (c *Client) SearchPages(ctx context.Context, index, q string, partial map[string][]string, size int, fn func(Row) error) error {
-	return c.searchPages(ctx, index, q, partial, size, nil, fn)
+	return c.searchPages(ctx, index, q, partial, size, nil, true, func(rows []Row) error {
+		for _, r := range rows {
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
-// searchPages pages until a short page; budget, when not nil, bounds the
-// bytes of all pages together, else each page is bounded alone.
-func (c *Client) searchPages(ctx context.Context, index, q string, partial map[string][]string, size int, budget *int64, fn func(Row) error) error {
+// searchPages pages until a short page, handing fn the new rows of each
+// page; budget, when not nil, bounds the bytes of all pages together, else
+// each page is bounded alone. With reuse, the next page is read into the
+// slice fn was given (fn keeps rows, not the slice), else fn may keep it.
+func (c *Client) searchPages(ctx context.Context, index, q string, partial map[string][]string, size int, budget *int64, reuse bool, fn func([]Row) error) error {
 	if size <= 0 {
 		size = c.pageSize()
 	}
@@ -75,15 +102,16 @@ func (c *Client) searchPages(ctx context.Context, index, q string, partial map[s
 	// rows already handed over are skipped. Kept as 64-bit hashes, 8 bytes
 	// a row however long the names: two names of one shard colliding
 	// (about 1 in 10^9 at a million rows) would drop a row only if pages
-	// also overlapped.
+	// also overlapped. On a round's first page the names seen are the
+	// page's own: that page's set becomes seen if a second page is asked
+	// for, so an answer of one page builds one set, not two.
 	seed := maphash.MakeSeed()
-	seen := map[uint64]struct{}{}
-	var handed map[uint64]struct{}
+	var seen, handed map[uint64]struct{}
+	inPage := make(map[uint64]struct{}, min(size, 1024))
+	var buf []Row
 	for retried := false; ; retried = true {
 		overlap := false
 		for start := 0; ; start += size {
-			var rows []Row
-			inPage := make(map[uint64]struct{}, min(size, 1024))
 			limit := c.maxAnswer()
 			if budget != nil {
 				if *budget <= 0 {
@@ -91,57 +119,60 @@ func (c *Client) searchPages(ctx context.Context, index, q string, partial map[s
 				}
 				limit = *budget
 			}
-			// A bad page is named once it is read to its end, so an
-			// answer past the bound is reported as that first.
-			var bad error
-			n, read, err := c.page(ctx, index, q, body, start, size, limit, func(r Row) error {
-				if bad != nil || overlap {
-					return nil
-				}
-				if r.Name == "" {
-					bad = &PageError{Shard: c.Shard.Name, Index: index,
-						Problem: fmt.Sprintf("row %d of the page at start=%d has no name", len(inPage), start)}
-					return nil
-				}
-				key := maphash.String(seed, r.Name)
-				if _, ok := inPage[key]; ok {
-					bad = &PageError{Shard: c.Shard.Name, Index: index,
-						Problem: fmt.Sprintf("the page at start=%d holds %q twice", start, r.Name)}
-					return nil
-				}
-				inPage[key] = struct{}{}
-				if _, ok := seen[key]; ok {
-					// Stop at the first repeat: a shard that ignores
-					// start would page forever.
-					overlap = true
-					return nil
-				}
-				seen[key] = struct{}{}
-				if _, ok := handed[key]; !ok {
-					rows = append(rows, r)
-				}
-				return nil
-			})
+			rows, n, read, _, err := c.readPage(ctx, index, q, body, start, size, limit, 0, buf)
 			if budget != nil {
 				*budget -= read
-			}
-			if err == nil {
-				err = bad
-			}
-			if err == nil && n > size {
-				err = &PageError{Shard: c.Shard.Name, Index: index,
-					Problem: fmt.Sprintf("the page at start=%d holds %d rows, more than the %d asked for", start, n, size)}
 			}
 			if err != nil {
 				return err
 			}
+			// The page is checked whole (a bad page is named once it is
+			// read to its end, so an answer past the bound is reported as
+			// that first) and its new rows are kept in place.
+			kept := 0
+			clear(inPage)
 			for _, r := range rows {
-				if err := fn(r); err != nil {
-					return err
+				if r.Name == "" {
+					return &PageError{Shard: c.Shard.Name, Index: index,
+						Problem: fmt.Sprintf("row %d of the page at start=%d has no name", len(inPage), start)}
 				}
+				key := maphash.String(seed, r.Name)
+				if _, ok := inPage[key]; ok {
+					return &PageError{Shard: c.Shard.Name, Index: index,
+						Problem: fmt.Sprintf("the page at start=%d holds %q twice", start, r.Name)}
+				}
+				inPage[key] = struct{}{}
+				if start > 0 {
+					if _, ok := seen[key]; ok {
+						// Stop at the first repeat: a shard that
+						// ignores start would page forever.
+						overlap = true
+						break
+					}
+					seen[key] = struct{}{}
+				}
+				if _, ok := handed[key]; !ok {
+					rows[kept] = r
+					kept++
+				}
+			}
+			if n > size {
+				return &PageError{Shard: c.Shard.Name, Index: index,
+					Problem: fmt.Sprintf("the page at start=%d holds %d rows, more than the %d asked for", start, n, size)}
+			}
+			clear(rows[kept:])
+			if err := fn(rows[:kept]); err != nil {
+				return err
+			}
+			if reuse {
+				clear(rows[:kept])
+				buf = rows[:0]
 			}
 			if n < size || overlap {
 				break
+			}
+			if start == 0 {
+				seen, inPage = inPage, make(map[uint64]struct{}, min(size, 1024))
 			}
 		}
 		if !overlap {
@@ -153,7 +184,7 @@ func (c *Client) searchPages(ctx context.Context, index, q string, partial map[s
 		}
 		size = max(4*size, 2*len(seen))
 		// The retry sees again what fn already has: skipped, not overlap.
-		handed, seen = seen, map[uint64]struct{}{}
+		handed, seen = seen, nil
 	}
 }
 
@@ -166,10 +197,7 @@ func (c *Client) FirstPage(ctx context.Context, index, q string, partial map[str
 		size = c.pageSize()
 	}
 	body := searchBody(index, partial)
-	n, _, stopped, err := c.readPage(ctx, index, q, body, 0, size, c.maxAnswer(), maxBytes, func(r Row) error {
-		rows = append(rows, r)
-		return nil
-	})
+	rows, n, _, stopped, err := c.readPage(ctx, index, q, body, 0, size, c.maxAnswer(), maxBytes, nil)
 	if err != nil || stopped || n >= size {
 		return nil, false, err
 	}
@@ -198,30 +226,41 @@ func searchBody(index string, partial map[string][]string) map[string][]string {
 	return body
 }
 
-// page asks for one page and hands its rows to fn once the page is read.
-// It returns how many rows the page had and how many bytes it read; an
-// answer over limit bytes is an *AnswerTooLargeError. stopAt, when > 0,
-// ends the read once the rows hold that many bytes (stopped reports it).
-// The request goes through the shard's guard like any other: the slot is
-// held while the page is read, and a retried request starts the page
-// afresh, as fn only sees a page that was read whole.
-func (c *Client) page(ctx context.Context, index, q string, body map[string][]string, start, size int, limit int64, fn func(Row) error) (int, int64, error) {
-	n, read, _, err := c.readPage(ctx, index, q, body, start, size, limit, 0, fn)
-	return n, read, err
-}
+// A page's slice starts at firstRows rows, enough for most queries'
+// answers; a page that fills it is a large one, and its slice is then
+// made for the whole page at once (up to maxPresize rows: retries ask for
+// pages of any size, and past that only what the shard sends is worth
+// making room for), not grown by doubling.
+const (
+	firstRows  = 64
+	maxPresize = 4096
+)
 
-func (c *Client) readPage(ctx context.Context, index, q string, body map[string][]string, start, size int, limit int64, stopAt int, fn func(Row) error) (n int, read int64, stopped bool, err error) {
+// readPage asks for one page and returns its rows once the page is read,
+// in buf's array when it has room. It returns how many rows the page had (at most size+1 are
+// kept, for the callers' page checks) and how many bytes it read; an
+// answer over limit bytes is an *AnswerTooLargeError. stopAt, when > 0,
+// ends the read once the rows hold that many bytes (stopped reports it,
+// and no rows are returned). The request goes through the shard's guard
+// like any other: the slot is held while the page is read, and a retried
+// request starts the page afresh, as the caller only sees a page that was
+// read whole.
+func (c *Client) readPage(ctx context.Context, index, q string, body map[string][]string, start, size int, limit int64, stopAt int, buf []Row) (rows []Row, n int, read int64, stopped bool, err error) {
 	p, err := SearchPath(index, q, start, size)
 	if err != nil {
-		return 0, 0, false, err
+		return nil, 0, 0, false, err
 	}
 	method := http.MethodGet
 	var b any
 	if body != nil {
 		method, b = http.MethodPost, body
 	}
-	var rows []Row
+	if cap(buf) == 0 {
+		buf = make([]Row, 0, min(size+1, firstRows))
+	}
+	rows = buf[:0]
 	send := func(ctx context.Context) (int, []byte, error) {
+		clear(rows)
 		rows, n, read, stopped = rows[:0], 0, 0, false
 		rc, status, err := c.DoStream(ctx, method, p, b)
 		if err != nil {
@@ -239,6 +278,9 @@ func (c *Client) readPage(ctx context.Context, index, q string, body map[string]
 			// A page never holds more rows than asked for: a shard
 			// sending more is read on (to the answer bound) but not kept.
 			if len(rows) <= size { // one more, for the callers' page checks
+				if len(rows) == cap(rows) && cap(rows) < min(size+1, maxPresize) {
+					rows = slices.Grow(rows, min(size+1, maxPresize)-len(rows))
+				}
 				rows = append(rows, r)
 			}
 			return nil
@@ -275,14 +317,10 @@ func (c *Client) readPage(ctx context.Context, index, q string, body map[string]
 		_, err = c.Guard.Do(ctx, true, send)
 	}
 	if err != nil || stopped {
-		return n, read, stopped, err
+		clear(rows)
+		return nil, n, read, stopped, err
 	}
-	for _, r := range rows {
-		if err := fn(r); err != nil {
-			return n, read, false, err
-		}
-	}
-	return n, read, false, nil
+	return rows, n, read, false, nil
 }
 
 type countingReader struct {

@@ -189,3 +189,60 @@ func TestAnswerRefusedByContentLength(t *testing.T) {
 		t.Fatalf("zero path: %v", err)
 	}
 }
+
+// BenchmarkSearch is one shard's Search over HTTP, as the engine's first
+// fan-out asks it (5,000 rows in pages of 1,000, and a short answer):
+// decoding, the page checks and the result slice.
+func BenchmarkSearch(b *testing.B) {
+	partialRow := func(i int) string {
+		name := fmt.Sprintf("node-%05d.prod.example.com", i)
+		return fmt.Sprintf(`{"url":"http://s/organizations/acme/nodes/%s","data":{"__shearch_name":%q,"__shearch_ohai_time":1794484758.%03d,"ipaddress":"10.0.%d.%d","name":%q}}`,
+			name, name, i%1000, i>>8&255, i&255, name)
+	}
+	for _, tc := range []struct {
+		name    string
+		total   int
+		partial map[string][]string
+		row     func(i int) string
+	}{
+		{"partial-5000", 5000, map[string][]string{"name": {"name"}, "ipaddress": {"ipaddress"}}, partialRow},
+		// A typical query's answer: one short page.
+		{"partial-20", 20, map[string][]string{"name": {"name"}, "ipaddress": {"ipaddress"}}, partialRow},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			total := tc.total
+			rows := make([]string, total)
+			for i := range rows {
+				rows[i] = tc.row(i)
+			}
+			// Pages are encoded once, so B/op is mostly the client's.
+			var mu sync.Mutex
+			pages := map[[2]int][]byte{}
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				start, n := startOf(r), rowsOf(r)
+				mu.Lock()
+				p, ok := pages[[2]int{start, n}]
+				if !ok {
+					end := min(total, start+n)
+					p = fmt.Appendf(nil, `{"total":%d,"start":%d,"rows":[%s]}`, total, start, strings.Join(rows[min(start, end):end], ","))
+					pages[[2]int{start, n}] = p
+				}
+				mu.Unlock()
+				w.Write(p)
+			}))
+			defer srv.Close()
+			c, err := shards.NewClientWithKey(shards.Shard{Name: "chef-1", URL: srv.URL + "/organizations/acme", ClientName: "admin"}, testKey(b))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				got, err := c.Search(context.Background(), "node", "*:*", tc.partial)
+				if err != nil || len(got) != total {
+					b.Fatalf("%d rows, %v", len(got), err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*total), "ns/row")
+		})
+	}
+}
