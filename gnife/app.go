@@ -77,9 +77,8 @@ type Env struct {
 	cmdNotFound  bool
 	// needTree asks Run to run again with the whole command tree.
 	needTree bool
-	// forceTree builds the whole tree for every run, and noNameList
-	// makes `search node '*:*' -i` search (tests compare).
-	forceTree, noNameList bool
+	// forceTree builds the whole tree for every run (tests compare).
+	forceTree bool
 	// globalStack and globalPartial are --stack/--partial given before
 	// the command.
 	globalStack, globalPartial string

@@ -1,10 +1,8 @@
 package gnife
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -88,12 +86,9 @@ func runSearch(env *Env, o SearchOptions) error {
 		o.Rows = 1000
 	}
 	req := search.Request{Index: o.Index, Query: q, Start: o.Start, Rows: o.Rows, Partial: knife.SearchFilter(o.Display)}
-	rows, ok := env.allNodeNames(req)
-	if !ok {
-		var err error
-		if rows, err = env.searchAll(req); err != nil {
-			return err
-		}
+	rows, err := env.searchAll(req)
+	if err != nil {
+		return err
 	}
 	out, err := knife.Search(o.Display, rows)
 	if err != nil {
@@ -138,50 +133,6 @@ func (e *Env) searchAll(req search.Request) ([]map[string]any, error) {
 			return rows, nil
 		}
 	}
-}
-
-// allNodeNames answers `search node '*:*' -i` from Shearch's node list
-// (GET /nodes: each shard's list of names), in the search's order (names
-// in byte order, each once) and shape (a partial row holding
-// __display_name), from req.Start. A Chef server answers its list from
-// its database in a few milliseconds, where a search of every node reads
-// and filters every node object (goiardi: about 50 ms for 400 nodes, 130
-// ms for three such shards on two cores), and -i needs nothing but the
-// names. Anything but a full answer (a failed shard, whose nodes the
-// search takes from Consul; an error) is not used: ok is false and the
-// search runs as for any other query, with its warnings and errors.
-func (e *Env) allNodeNames(req search.Request) (rows []map[string]any, ok bool) {
-	if e.noNameList || req.Index != "node" || req.Query != "*:*" || req.Start < 0 || len(req.Partial) != 1 ||
-		len(req.Partial["__display_name"]) != 1 || req.Partial["__display_name"][0] != "name" {
-		return nil, false
-	}
-	cl, err := e.client()
-	if err != nil {
-		return nil, false
-	}
-	data, h, err := cl.DoHeader(e.ctx(), "GET", "/nodes", e.query(), nil)
-	if err != nil || len(api.FailedShards(h)) > 0 {
-		return nil, false
-	}
-	// Every shard answered: "3/3", not "2/3" nor a server without it.
-	if ok, total, cut := strings.Cut(h.Get("X-Shearch-Shards"), "/"); !cut || ok != total || total == "0" {
-		return nil, false
-	}
-	var list map[string]string
-	if err := json.Unmarshal(data, &list); err != nil {
-		return nil, false
-	}
-	names := make([]string, 0, len(list))
-	for n := range list {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	names = names[min(req.Start, len(names)):]
-	rows = make([]map[string]any, len(names))
-	for i, n := range names {
-		rows[i] = map[string]any{"__display_name": n}
-	}
-	return rows, true
 }
 
 // shardWarning is gnife's line for a shard that did not answer from Chef.
