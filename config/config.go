@@ -138,7 +138,7 @@ type Search struct {
 	FirstPageBytes Bytes `yaml:"first_page_bytes"`
 	FetchChunk     int   `yaml:"fetch_chunk"`
 	// SortMemoryBytes bounds the rows a stream in name order holds
-	// (0: 4 MiB); past it they are sorted in runs in a temporary file in
+	// (0: 1 MiB); past it they are sorted in runs in a temporary file in
 	// SpillDir (default the system's), at most SpillMaxBytes (0: 4 GiB).
 	SortMemoryBytes Bytes  `yaml:"sort_memory_bytes"`
 	SpillDir        string `yaml:"spill_dir"`

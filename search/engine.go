@@ -72,7 +72,7 @@ type Engine struct {
 	OrderTTL   time.Duration
 	OrderBytes int
 	// SortBytes bounds the rows a stream in name order holds in memory
-	// (default 4 MiB); past it they are sorted in runs in a temporary
+	// (default 1 MiB); past it they are sorted in runs in a temporary
 	// file in SpillDir (default the system's), at most SpillBytes of
 	// it (default 4 GiB).
 	SortBytes  int
