@@ -2,6 +2,7 @@ package search
 
 import (
 	"encoding/json"
+	"math"
 	"net/http"
 	"sort"
 	"unsafe"
@@ -13,7 +14,7 @@ import (
 // order knife's later pages and cursor steps reuse). A Row is 104 bytes
 // of headers plus an allocation per string; a fleet's order of them was
 // most of a walk's memory at 100,000 nodes. Here every row's name and
-// data sit in a few large byte chunks and each row is a 24-byte entry
+// data sit in a few large byte chunks and each row is a 16-byte entry
 // without pointers, so an order of names costs a few dozen bytes a row
 // and nothing for the GC to scan.
 type order struct {
@@ -21,16 +22,20 @@ type order struct {
 	ents    []orderEnt
 	shards  []string // shard names, by orderEnt.shard
 	sources []string // row sources, by orderEnt.src
-	bytes   int
+	// urls are the rows' URLs, by index: search rows carry none.
+	urls  map[int]string
+	bytes int
 }
 
 type orderEnt struct {
-	chunk, off uint32
-	// name, data and url are the lengths of the row's fields, in that
-	// order from off.
-	name, data, url uint32
-	shard           uint16
-	src             uint8
+	off uint32
+	// name and data are the lengths of the row's fields, in that order
+	// from off. Chef names are at most a few hundred bytes.
+	data  uint32
+	chunk uint16
+	name  uint16
+	shard uint16
+	src   uint8
 }
 
 // orderChunk is the size of the byte chunks; a larger row has its own.
@@ -56,20 +61,31 @@ func newOrderBuilder(limit int64, hint int) *orderBuilder {
 
 func (b *orderBuilder) add(r Row) error {
 	o := b.o
-	need := len(r.Name) + len(r.Data) + len(r.URL)
+	need := len(r.Name) + len(r.Data)
+	if len(r.Name) > math.MaxUint16 {
+		return errorf(http.StatusBadGateway, "shard %s sent a row whose name is %d bytes long; Chef names are at most 255", r.Shard, len(r.Name))
+	}
 	if int64(o.bytes+need) > b.limit {
 		return errorf(http.StatusInsufficientStorage, "the merged answer is larger than shards.max_answer_bytes (%d bytes): page a narrower query, or stream it (Accept: application/x-ndjson)", b.limit)
 	}
 	last := len(o.chunks) - 1
 	if last < 0 || len(o.chunks[last])+need > cap(o.chunks[last]) {
+		if len(o.chunks) == math.MaxUint16 {
+			return errorf(http.StatusInsufficientStorage, "the merged answer is too large to hold: page a narrower query, or stream it (Accept: application/x-ndjson)")
+		}
 		o.chunks = append(o.chunks, make([]byte, 0, max(orderChunk, need)))
 		last++
 	}
 	c := o.chunks[last]
-	ent := orderEnt{chunk: uint32(last), off: uint32(len(c)), name: uint32(len(r.Name)), data: uint32(len(r.Data)), url: uint32(len(r.URL))}
+	ent := orderEnt{chunk: uint16(last), off: uint32(len(c)), name: uint16(len(r.Name)), data: uint32(len(r.Data))}
 	c = append(c, r.Name...)
-	c = append(c, r.Data...)
-	o.chunks[last] = append(c, r.URL...)
+	o.chunks[last] = append(c, r.Data...)
+	if r.URL != "" {
+		if o.urls == nil {
+			o.urls = map[int]string{}
+		}
+		o.urls[len(o.ents)] = r.URL
+	}
 	s, ok := b.shardIx[r.Shard]
 	if !ok {
 		s = uint16(len(o.shards))
@@ -106,7 +122,7 @@ func (o *order) size() int {
 	if o == nil {
 		return 0
 	}
-	return o.bytes + 24*len(o.ents)
+	return o.bytes + 16*len(o.ents)
 }
 
 // name is row i's name. The chunks are never written again once a row is
@@ -116,7 +132,7 @@ func (o *order) name(i int) string {
 	if e.name == 0 {
 		return ""
 	}
-	return unsafe.String(&o.chunks[e.chunk][e.off], e.name)
+	return unsafe.String(&o.chunks[e.chunk][e.off], int(e.name))
 }
 
 // row is row i as a Row. Its Data shares the order's bytes, capped so
@@ -126,13 +142,11 @@ func (o *order) row(i int) Row {
 	c := o.chunks[e.chunk]
 	r := Row{Name: o.name(i), Shard: o.shards[e.shard], Source: o.sources[e.src]}
 	if e.data > 0 {
-		lo, hi := e.off+e.name, e.off+e.name+e.data
+		lo := e.off + uint32(e.name)
+		hi := lo + e.data
 		r.Data = json.RawMessage(c[lo:hi:hi])
 	}
-	if e.url > 0 {
-		lo := e.off + e.name + e.data
-		r.URL = string(c[lo : lo+e.url])
-	}
+	r.URL = o.urls[i]
 	return r
 }
 
