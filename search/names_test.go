@@ -2,10 +2,16 @@ package search_test
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 
+	"github.com/shearch/shearch/devfleet"
+	"github.com/shearch/shearch/devfleet/fakeshard"
 	"github.com/shearch/shearch/search"
+	"github.com/shearch/shearch/shards"
 )
 
 // A partial search of every node for names alone (knife search node '*:*'
@@ -65,5 +71,41 @@ func TestNamesOnlyFromNodeLists(t *testing.T) {
 				t.Fatalf("duplicates %+v", res.Duplicates)
 			}
 		})
+	}
+}
+
+// A shard that will not list its nodes (a key without that right) is
+// searched instead, and nothing is lost.
+func TestNamesOnlyShardThatWillNotList(t *testing.T) {
+	per, names := spread(12, 2)
+	f := startFleet(t, 0, per...)
+	key, err := fakeshard.WriteKey(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	refuse, err := fakeshard.FromFixture(&devfleet.Fixture{Nodes: []devfleet.Object{node("node-9999", "prod", "web", "1")}}, fakeshard.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	refuse.Start() // its partial rows name its own URL
+	t.Cleanup(refuse.Close)
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/nodes") {
+			w.WriteHeader(http.StatusForbidden)
+			w.Write([]byte(`{"error":["missing read permission"]}`))
+			return
+		}
+		refuse.ServeHTTP(w, r)
+	}))
+	t.Cleanup(ts.Close)
+	list := f.engine.Topology.(search.StaticShards)
+	list = append(list, shards.Shard{Name: "s9", URL: ts.URL + "/organizations/fake", Stack: "prod", ClientName: "bench", ClientKey: key})
+	f.engine.Topology = list
+	res, err := f.engine.Search(context.Background(), search.Request{Index: "node", Query: "*:*", Partial: map[string][]string{"n": {"name"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := rowNames(res.Rows), append(slices.Clone(names), "node-9999"); !slices.Equal(got, want) || res.Shards.Failed != 0 {
+		t.Fatalf("rows %v, shards %+v", got, res.Shards)
 	}
 }
