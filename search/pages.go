@@ -465,20 +465,39 @@ func (e *Engine) rowURLs(req Request) func(*Row) {
 	if req.Partial == nil {
 		return func(*Row) {}
 	}
-	bases := map[string]string{}
+	// Each shard's collection URL once; a row adds its name.
+	prefixes := map[string]string{}
 	for _, s := range e.Topology.Shards("all") {
-		bases[s.Name] = s.URL
+		prefixes[s.Name] = objectURL(s.URL, req.Index, "")
+	}
+	bagItem := ""
+	if collection(req.Index) == "" {
+		bagItem = "data_bag_item_" + req.Index + "_"
 	}
 	return func(r *Row) {
 		if r.Source == SourceChef && r.URL == "" {
-			r.URL = objectURL(bases[r.Shard], req.Index, r.Name)
+			r.URL = prefixes[r.Shard] + url.PathEscape(strings.TrimPrefix(r.Name, bagItem))
 		}
 	}
 }
 
+func collection(index string) string {
+	switch index {
+	case "node":
+		return "nodes"
+	case "role":
+		return "roles"
+	case "client":
+		return "clients"
+	case "environment":
+		return "environments"
+	}
+	return ""
+}
+
 // objectURL is where an object lives under a Chef server's base URL.
 func objectURL(base, index, name string) string {
-	coll := map[string]string{"node": "nodes", "role": "roles", "client": "clients", "environment": "environments"}[index]
+	coll := collection(index)
 	if coll == "" {
 		coll = "data/" + url.PathEscape(index)
 		name = strings.TrimPrefix(name, "data_bag_item_"+index+"_")

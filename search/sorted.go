@@ -10,6 +10,9 @@ import (
 	"github.com/shearch/shearch/shards"
 )
 
+// addBatch is how many rows a shard hands the sorter at once.
+const addBatch = 256
+
 // gathered is a fan-out's answer on its way out of the sorter: the
 // shards' summary, then the merged rows (one per name, in name order) a
 // batch at a time.
@@ -68,10 +71,21 @@ func (e *Engine) gather(ctx context.Context, req Request) (*gathered, error) {
 			counts[name] = n
 			mu.Unlock()
 		}()
-		return nil, each(ctx, c, func(r shards.Row) error {
+		batch := make([]Row, 0, addBatch)
+		err := each(ctx, c, func(r shards.Row) error {
 			n++
-			return g.srt.add(Row{Name: r.Name, Shard: name, Source: SourceChef, URL: r.URL, Data: r.Data, Ohai: r.Ohai})
+			batch = append(batch, Row{Name: r.Name, Shard: name, Source: SourceChef, URL: r.URL, Data: r.Data, Ohai: r.Ohai})
+			if len(batch) < addBatch {
+				return nil
+			}
+			err := g.srt.add(batch...)
+			batch = batch[:0]
+			return err
 		})
+		if err == nil {
+			err = g.srt.add(batch...)
+		}
+		return nil, err
 	})
 	for i := range answers {
 		answers[i].status.Rows = counts[answers[i].shard.Name]

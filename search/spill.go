@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"container/heap"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unsafe"
 )
 
 // A stream in name order must see every row before it sends the first,
@@ -74,20 +76,23 @@ func rowBytes(r Row) int {
 	return rowOverhead + len(r.Name) + len(r.Shard) + len(r.URL) + len(r.Data) + len(r.Ohai)
 }
 
-// add keeps r; past the memory bound the rows held are written out as a
-// sorted run. Safe for concurrent use: a shard that adds while a run is
-// written waits, which paces the shards' reads.
-func (s *sorter) add(r Row) error {
+// add keeps rows; past the memory bound the rows held are written out as
+// a sorted run. Safe for concurrent use: a shard that adds while a run is
+// written waits, which paces the shards' reads. Shards add a batch at a
+// time, so they take the lock once a batch, not once a row.
+func (s *sorter) add(rows ...Row) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.err != nil {
-		return s.err
-	}
-	s.rows = append(s.rows, r)
-	s.held += rowBytes(r)
-	s.n++
-	if s.held > s.maxBytes {
-		s.err = s.spill()
+	for _, r := range rows {
+		if s.err != nil {
+			return s.err
+		}
+		s.rows = append(s.rows, r)
+		s.held += rowBytes(r)
+		s.n++
+		if s.held > s.maxBytes {
+			s.err = s.spill()
+		}
 	}
 	return s.err
 }
@@ -163,54 +168,73 @@ type runReader struct {
 	cur Row
 	// interned keeps one copy of the few shard and source names.
 	interned map[string]string
+	scratch  []byte
 }
 
+// next reads the next row: its fields into scratch, then the name, URL,
+// ohai_time and data into one allocation that the row's strings share
+// (they are never written again), one allocation a row instead of four.
 func (rr *runReader) next() (bool, error) {
-	var f [5]string
-	for i := range f {
-		b, err := rr.field()
+	var ends [6]int
+	rr.scratch = rr.scratch[:0]
+	for i := range ends {
+		n, err := binary.ReadUvarint(rr.r)
 		if err == io.EOF && i == 0 {
 			return false, nil
 		}
+		if err == nil && n > maxSpilledField {
+			err = fmt.Errorf("a field of %d bytes", n)
+		}
+		if err == nil {
+			start := len(rr.scratch)
+			rr.scratch = append(rr.scratch, make([]byte, n)...)
+			_, err = io.ReadFull(rr.r, rr.scratch[start:])
+		}
 		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
 			return false, fmt.Errorf("reading a sorted run back: %v", err)
 		}
-		if i == 1 || i == 2 {
-			s, ok := rr.interned[string(b)]
-			if !ok {
-				s = string(b)
-				rr.interned[s] = s
-			}
-			f[i] = s
-			continue
+		ends[i] = len(rr.scratch)
+	}
+	field := func(i int) []byte {
+		if i == 0 {
+			return rr.scratch[:ends[0]]
 		}
-		f[i] = string(b)
+		return rr.scratch[ends[i-1]:ends[i]]
 	}
-	data, err := rr.field()
-	if err != nil {
-		return false, fmt.Errorf("reading a sorted run back: %v", err)
+	intern := func(b []byte) string {
+		s, ok := rr.interned[string(b)]
+		if !ok {
+			s = string(b)
+			rr.interned[s] = s
+		}
+		return s
 	}
-	rr.cur = Row{Name: f[0], Shard: f[1], Source: f[2], URL: f[3], Ohai: f[4], Data: data}
+	name, url, ohai, data := field(0), field(3), field(4), field(5)
+	buf := make([]byte, 0, len(name)+len(url)+len(ohai)+len(data))
+	buf = append(append(append(append(buf, data...), name...), url...), ohai...)
+	str := func(lo, n int) string {
+		if n == 0 {
+			return ""
+		}
+		return unsafe.String(&buf[lo], n)
+	}
+	r := Row{Shard: intern(field(1)), Source: intern(field(2))}
+	if len(data) > 0 {
+		r.Data = json.RawMessage(buf[:len(data):len(data)])
+	}
+	r.Name = str(len(data), len(name))
+	r.URL = str(len(data)+len(name), len(url))
+	r.Ohai = str(len(data)+len(name)+len(url), len(ohai))
+	rr.cur = r
 	return true, nil
 }
 
-func (rr *runReader) field() ([]byte, error) {
-	n, err := binary.ReadUvarint(rr.r)
-	if err != nil {
-		return nil, err
-	}
-	if n == 0 {
-		return nil, nil
-	}
-	b := make([]byte, n)
-	if _, err := io.ReadFull(rr.r, b); err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
-		return nil, err
-	}
-	return b, nil
-}
+// maxSpilledField bounds a field read back from a run (the file is
+// Shearch's own; this only stops a damaged one from asking for the moon).
+const maxSpilledField = 1 << 30
 
 // rowSource is a sorted run or the rows still in memory.
 type rowSource struct {
