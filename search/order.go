@@ -39,7 +39,8 @@ type orderEnt struct {
 }
 
 // orderChunk is the size of the byte chunks; a larger row has its own.
-const orderChunk = 1 << 20
+// Small, so that the last chunk of an order wastes little.
+const orderChunk = 256 << 10
 
 // orderBuilder appends rows, in order, to a new order.
 type orderBuilder struct {
