@@ -449,6 +449,9 @@ func (e *Engine) emitFrom(ctx context.Context, produce func() ([]Row, bool, erro
 		}
 		for _, r := range f.rows {
 			if err := emit(r); err != nil {
+				// The client has gone: stop the batch being read now,
+				// before waiting for it (the deferred Wait runs first).
+				cancel()
 				return err
 			}
 		}
