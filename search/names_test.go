@@ -109,3 +109,32 @@ func TestNamesOnlyShardThatWillNotList(t *testing.T) {
 		t.Fatalf("rows %v, shards %+v", got, res.Shards)
 	}
 }
+
+// A small page of whole objects asks each shard for no more objects than
+// the page can use: a shard with more matches is read names first, and
+// only the page's objects travel.
+func TestSmallPageAsksForItsRowsOnly(t *testing.T) {
+	per, names := spread(600, 3)
+	f := startFleet(t, 0, per...)
+	f.warm(t)
+	f.resetStats()
+	res, err := f.engine.Search(context.Background(), search.Request{Index: "node", Query: "*:*", Start: 5, Rows: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rowNames(res.Rows); !slices.Equal(got, names[5:25]) || res.Total != 600 {
+		t.Fatalf("rows %v, total %d", got, res.Total)
+	}
+	for i, s := range f.shards {
+		first := ""
+		for _, l := range s.Log() {
+			if strings.Contains(l, "/search/node") {
+				first = l
+				break
+			}
+		}
+		if !strings.HasPrefix(first, "GET ") || !strings.Contains(first, "rows=26") {
+			t.Fatalf("shard s%d was first asked %q, want a GET of 26 rows (start+rows+1)", i, first)
+		}
+	}
+}

@@ -117,8 +117,20 @@ func (e *Engine) shardEach(req Request, targets int) func(context.Context, *shar
 		}
 	}
 	budget := e.firstPageBytes() / max(targets, 1)
+	// A request for a small page (a report's 20 rows) needs at most
+	// start+rows rows of any shard: a shard with no more than that
+	// answers in this one round trip; one with more is read names first.
+	// Asking for the shard's whole first page would carry every match's
+	// object (500 nodes, 5 MB, for 20 rows) only to drop it.
+	size, page := 0, e.PageSize
+	if page <= 0 {
+		page = shards.DefaultPageSize
+	}
+	if req.Rows > 0 && req.Cursor == "" && req.Start+req.Rows < page {
+		size = req.Start + req.Rows + 1
+	}
 	return func(ctx context.Context, c *shards.Client, fn func(shards.Row) error) error {
-		rows, complete, err := c.FirstPage(ctx, req.Index, req.Query, nil, 0, budget)
+		rows, complete, err := c.FirstPage(ctx, req.Index, req.Query, nil, size, budget)
 		if err != nil {
 			return err
 		}
