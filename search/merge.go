@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"math/big"
+	"strings"
 )
 
 // merge puts every shard's rows in one global order (name, then shard)
@@ -67,7 +68,10 @@ func pickCopy(index string, group []Row) (Row, *Duplicate) {
 	} else {
 		keep, differs = majority(group)
 	}
-	d := Duplicate{Name: group[keep].Name, Kept: group[keep].Shard, Differs: differs}
+	// The name is copied: a row's name may share its allocation with the
+	// row's object (a row read back from a sorted run, a partial row), and
+	// a duplicate outlives the row.
+	d := Duplicate{Name: strings.Clone(group[keep].Name), Kept: group[keep].Shard, Differs: differs}
 	for k, r := range group {
 		if k != keep {
 			d.Stale = append(d.Stale, r.Shard)

@@ -48,6 +48,7 @@ type orderBuilder struct {
 	shardIx map[string]uint16
 	srcIx   map[string]uint8
 	limit   int64
+	cur     int // the chunk small rows go to; -1 before the first
 }
 
 // newOrderBuilder starts an order of at most about hint rows (the rows
@@ -57,7 +58,7 @@ func newOrderBuilder(limit int64, hint int) *orderBuilder {
 		limit = shards.DefaultMaxAnswerBytes
 	}
 	o := &order{ents: make([]orderEnt, 0, hint)}
-	return &orderBuilder{o: o, shardIx: map[string]uint16{}, srcIx: map[string]uint8{}, limit: limit}
+	return &orderBuilder{o: o, shardIx: map[string]uint16{}, srcIx: map[string]uint8{}, limit: limit, cur: -1}
 }
 
 func (b *orderBuilder) add(r Row) error {
@@ -69,13 +70,22 @@ func (b *orderBuilder) add(r Row) error {
 	if int64(o.bytes+need) > b.limit {
 		return errorf(http.StatusInsufficientStorage, "the merged answer is larger than shards.max_answer_bytes (%d bytes): page a narrower query, or stream it (Accept: application/x-ndjson)", b.limit)
 	}
-	last := len(o.chunks) - 1
-	if last < 0 || len(o.chunks[last])+need > cap(o.chunks[last]) {
+	// A row of more than a quarter chunk has a chunk of its own, at its
+	// size, and the small rows' chunk stays current: no chunk is left
+	// more than a quarter empty, so the chunks hold about what the bound
+	// counts.
+	last := b.cur
+	if need > orderChunk/4 || last < 0 || len(o.chunks[last])+need > cap(o.chunks[last]) {
 		if len(o.chunks) == math.MaxUint16 {
 			return errorf(http.StatusInsufficientStorage, "the merged answer is too large to hold: page a narrower query, or stream it (Accept: application/x-ndjson)")
 		}
-		o.chunks = append(o.chunks, make([]byte, 0, max(orderChunk, need)))
-		last++
+		last = len(o.chunks)
+		if need > orderChunk/4 {
+			o.chunks = append(o.chunks, make([]byte, 0, need))
+		} else {
+			o.chunks = append(o.chunks, make([]byte, 0, orderChunk))
+			b.cur = last
+		}
 	}
 	c := o.chunks[last]
 	ent := orderEnt{chunk: uint16(last), off: uint32(len(c)), name: uint16(len(r.Name)), data: uint32(len(r.Data))}

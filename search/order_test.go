@@ -36,7 +36,7 @@ func TestOrderKeepsRows(t *testing.T) {
 		want = append(want, r)
 	}
 	o := b.done()
-	if o.len() != len(want) || len(o.chunks) < 3 {
+	if o.len() != len(want) || len(o.chunks) < 2 {
 		t.Fatalf("%d rows in %d chunks", o.len(), len(o.chunks))
 	}
 	got := o.rows(0, o.len())

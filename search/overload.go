@@ -96,7 +96,8 @@ func requestFailure(ctx context.Context, err error) error {
 // caller left, or Shearch shed the request before sending it.
 func notTheShard(err error) bool {
 	var oe *shards.OverloadedError
-	return errors.Is(err, context.Canceled) || errors.As(err, &oe)
+	var se sorterError
+	return errors.Is(err, context.Canceled) || errors.As(err, &oe) || errors.As(err, &se)
 }
 
 func answeredShards(answers []shardAnswer) []shards.Shard {

@@ -121,7 +121,7 @@ func (e *Engine) dropStale(ctx context.Context, targets []shards.Shard, rows []R
 			continue
 		}
 		if !reported[r.Name] {
-			d := Duplicate{Name: r.Name, Kept: newest.shard, Differs: true}
+			d := Duplicate{Name: strings.Clone(r.Name), Kept: newest.shard, Differs: true}
 			for _, c := range cs {
 				if c.shard != newest.shard {
 					d.Stale = append(d.Stale, c.shard)

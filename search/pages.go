@@ -402,7 +402,7 @@ func (e *Engine) Stream(ctx context.Context, req Request, begin func(ShardsSumma
 		hi = lo + req.Rows
 	}
 	withURL := e.rowURLs(req)
-	err := e.emitFrom(ctx, func() ([]Row, bool, error) {
+	err := e.emitFrom(ctx, func(context.Context) ([]Row, bool, error) {
 		n := min(streamBatch, hi-lo)
 		out := m.ord.rows(lo, lo+n)
 		lo += n
@@ -426,7 +426,7 @@ const streamBatch = shards.DefaultPageSize
 // one is written, so the shards and the client work side by side; at
 // most two batches are held. produce is called from one goroutine at a
 // time.
-func (e *Engine) emitFrom(ctx context.Context, produce func() ([]Row, bool, error), emit func(Row) error) error {
+func (e *Engine) emitFrom(ctx context.Context, produce func(context.Context) ([]Row, bool, error), emit func(Row) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	type filled struct {
@@ -443,7 +443,7 @@ func (e *Engine) emitFrom(ctx context.Context, produce func() ([]Row, bool, erro
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rows, more, err := produce()
+			rows, more, err := produce(ctx)
 			if err == nil {
 				rows, err = e.fillObjects(ctx, rows)
 			}

@@ -80,13 +80,18 @@ func (e *Engine) gather(ctx context.Context, req Request) (*gathered, error) {
 			}
 			err := g.srt.add(batch...)
 			batch = batch[:0]
-			return err
+			return localError(err)
 		})
 		if err == nil {
-			err = g.srt.add(batch...)
+			err = localError(g.srt.add(batch...))
 		}
 		return nil, err
 	})
+	// The sorter's own failure (search.spill_dir, search.spill_max_bytes)
+	// is the answer, once: it is no shard's fault.
+	if err := g.srt.failure(); err != nil {
+		return nil, err
+	}
 	for i := range answers {
 		answers[i].status.Rows = counts[answers[i].shard.Name]
 	}
@@ -282,7 +287,7 @@ func (e *Engine) streamSorted(ctx context.Context, req Request, begin func(Shard
 		left = -1
 	}
 	withURL := e.rowURLs(req)
-	err = e.emitFrom(ctx, func() ([]Row, bool, error) {
+	err = e.emitFrom(ctx, func(ctx context.Context) ([]Row, bool, error) {
 		out, more, err := g.batch(ctx, streamBatch)
 		if err != nil {
 			return nil, false, err

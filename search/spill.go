@@ -97,6 +97,26 @@ func (s *sorter) add(rows ...Row) error {
 	return s.err
 }
 
+// failure is the sorter's own error, if it failed.
+func (s *sorter) failure() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// sorterError is the sorter's failure as a shard's read hears it: not the
+// shard's fault (see notTheShard).
+type sorterError struct{ error }
+
+func (e sorterError) Unwrap() error { return e.error }
+
+func localError(err error) error {
+	if err == nil {
+		return nil
+	}
+	return sorterError{err}
+}
+
 // count is how many rows were added.
 func (s *sorter) count() int {
 	s.mu.Lock()
