@@ -9,7 +9,7 @@ import (
 // The order's bound (shards.max_answer_bytes) counts the rows' bytes; what
 // it holds is its chunks' capacity. Rows just over half a chunk leave each
 // chunk half empty, so the memory held is about twice the bound.
-func TestReviewOrderChunksWithinBound(t *testing.T) {
+func TestOrderChunksWithinBound(t *testing.T) {
 	const limit = 8 << 20
 	b := newOrderBuilder(limit, 0)
 	data := `"` + strings.Repeat("x", orderChunk/2) + `"`

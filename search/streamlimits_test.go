@@ -17,7 +17,7 @@ import (
 // The spill bound is a local limit: it must come back as one 507 naming
 // search.spill_max_bytes, whatever the number of shards and partial=deny,
 // and must not be blamed on the shards.
-func TestReviewSpillBoundOneError(t *testing.T) {
+func TestSpillBoundOneError(t *testing.T) {
 	for _, deny := range []bool{false, true} {
 		per, _ := spread(400, 4)
 		f := startFleet(t, 0, per...)
@@ -40,7 +40,7 @@ func TestReviewSpillBoundOneError(t *testing.T) {
 // its name. When the rows came back from a spilled run, that name must not
 // keep the row's whole object alive (the stream is meant to hold the
 // sorter's bound, and the order cache counts a duplicate as its name).
-func TestReviewDuplicateNamesPinSpilledRows(t *testing.T) {
+func TestDuplicateNamesDoNotPinSpilledRows(t *testing.T) {
 	const n, big = 100, 40 << 10
 	pad := strings.Repeat("x", big)
 	mk := func() ([][]devfleet.Object, []string) {
@@ -93,7 +93,7 @@ func TestReviewDuplicateNamesPinSpilledRows(t *testing.T) {
 // A client that leaves a stream (emit fails) while the request's context
 // lives on (a write deadline, a facet callback's error) must not wait for
 // the batch read ahead to finish its per-node reads.
-func TestReviewLeftStreamStopsReadAhead(t *testing.T) {
+func TestLeftStreamStopsReadAhead(t *testing.T) {
 	const n = 1100 // a first batch of 1000, a second of 100
 	per := make([][]devfleet.Object, 2)
 	for i := 0; i < n; i++ {
