@@ -57,7 +57,9 @@ func newOrderBuilder(limit int64, hint int) *orderBuilder {
 	if limit <= 0 {
 		limit = shards.DefaultMaxAnswerBytes
 	}
-	o := &order{ents: make([]orderEnt, 0, hint)}
+	// The hint counts every copy a fan-out met; the entries count
+	// against the bound as the bytes do, so they are sized within it.
+	o := &order{ents: make([]orderEnt, 0, min(int64(hint), limit/int64(unsafe.Sizeof(orderEnt{}))/2))}
 	return &orderBuilder{o: o, shardIx: map[string]uint16{}, srcIx: map[string]uint8{}, limit: limit, cur: -1}
 }
 
@@ -67,7 +69,7 @@ func (b *orderBuilder) add(r Row) error {
 	if len(r.Name) > math.MaxUint16 {
 		return errorf(http.StatusBadGateway, "shard %s sent a row whose name is %d bytes long; Chef names are at most 255", r.Shard, len(r.Name))
 	}
-	if int64(o.bytes+need) > b.limit {
+	if int64(o.bytes+need)+int64(len(o.ents)+1)*int64(unsafe.Sizeof(orderEnt{})) > b.limit {
 		return errorf(http.StatusInsufficientStorage, "the merged answer is larger than shards.max_answer_bytes (%d bytes): page a narrower query, or stream it (Accept: application/x-ndjson)", b.limit)
 	}
 	// A row of more than a quarter chunk has a chunk of its own, at its

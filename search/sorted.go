@@ -248,7 +248,10 @@ func (g *gathered) readOhai(ctx context.Context, group []Row) {
 			if err != nil {
 				break
 			}
-			if raw, err := c.Do(ctx, http.MethodGet, p, nil); err == nil {
+			rctx, cancel := context.WithTimeout(ctx, g.e.shardTimeout())
+			raw, err := c.Do(rctx, http.MethodGet, p, nil)
+			cancel()
+			if err == nil {
 				group[i].Ohai = shards.ObjectRow(raw).Ohai
 			}
 			break
