@@ -59,11 +59,13 @@ test: deps build vet
 	$(GO) test -count=1 -timeout 40m ./...
 	$(MAKE) fuzz
 
-## fuzz: each target for FUZZTIME: the query parser, and the shard path
-## rules (names, then whole requests through Shearch to a recording shard)
+## fuzz: each target for FUZZTIME: the query parser, the shard path rules
+## (names, then whole requests through Shearch to a recording shard), and
+## the JSON check of shard rows against encoding/json.Valid
 fuzz:
 	$(GO) test ./search/query/ -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZTIME)
 	$(GO) test ./shards/ -run='^$$' -fuzz=FuzzShardPath -fuzztime=$(FUZZTIME)
+	$(GO) test ./shards/ -run='^$$' -fuzz=FuzzValid -fuzztime=$(FUZZTIME)
 	$(GO) test ./api/server/ -run='^$$' -fuzz=FuzzRequestPaths -fuzztime=$(FUZZTIME)
 
 ## demo: the whole system on this machine, serving on 127.0.0.1:4000 until Ctrl-C

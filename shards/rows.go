@@ -66,7 +66,7 @@ func NewRow(name string, obj any) (Row, error) {
 // as a stream and calls fn for each row, so a page is never held whole as
 // text and maps at once. It returns the number of rows read.
 //
-// Each row is found in the read buffer and checked there (json.Valid)
+// Each row is found in the read buffer and checked there (validJSON)
 // before anything is allocated for it; what a row keeps is then copied
 // once, at its exact size: a whole object's text, or for a partial row its
 // stripped hash and name together. Rows larger than the buffer are
@@ -107,7 +107,7 @@ func decodeRows(r io.Reader, partial bool, fn func(Row) error) (int, error) {
 		if err != nil {
 			return n, err
 		}
-		if !json.Valid(key) {
+		if !validJSON(key) {
 			return n, errors.New("a key is not valid JSON")
 		}
 		isRows := string(key) == `"rows"` || bytes.IndexByte(key, '\\') >= 0 && unquote(key) == "rows"
@@ -132,7 +132,7 @@ func decodeRows(r io.Reader, partial bool, fn func(Row) error) (int, error) {
 		if err != nil {
 			return n, err
 		}
-		if !json.Valid(v) {
+		if !validJSON(v) {
 			return n, errors.New("a member of the answer is not valid JSON")
 		}
 		if isRows && string(v) != "null" { // "rows": null is no rows
@@ -170,7 +170,7 @@ func (s *scanner) rows(partial bool, fn func(Row) error) (int, error) {
 		if err != nil {
 			return n, err
 		}
-		if !json.Valid(raw) {
+		if !validJSON(raw) {
 			return n, errors.New("a row is not valid JSON")
 		}
 		n++
@@ -190,7 +190,7 @@ func (s *scanner) rows(partial bool, fn func(Row) error) (int, error) {
 }
 
 // scanner finds the boundaries of JSON values in a stream. Only the
-// boundaries: every value it returns is checked with json.Valid before it
+// boundaries: every value it returns is checked with validJSON before it
 // is used.
 type scanner struct {
 	r *bufio.Reader
@@ -662,7 +662,7 @@ func (c *Client) Names(ctx context.Context, p Path) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !json.Valid(raw) || len(bytes.TrimSpace(raw)) == 0 || bytes.TrimSpace(raw)[0] != '{' {
+	if !validJSON(raw) || len(bytes.TrimSpace(raw)) == 0 || bytes.TrimSpace(raw)[0] != '{' {
 		return nil, fmt.Errorf("shard %s: the list at %s is not a JSON object", c.Shard.Name, p)
 	}
 	var names []string
