@@ -155,12 +155,12 @@ func (s *sorter) spill() error {
 	for i := range s.rows {
 		buf = appendRow(buf[:0], s.rows[i])
 		if _, err := s.w.Write(buf); err != nil {
-			return fmt.Errorf("writing a sorted run: %v", err)
+			return errorf(http.StatusInsufficientStorage, "writing a sorted run to search.spill_dir: %v; free space there or point search.spill_dir elsewhere", err)
 		}
 		s.spilled += int64(len(buf))
 	}
 	if err := s.w.Flush(); err != nil {
-		return fmt.Errorf("writing a sorted run: %v", err)
+		return errorf(http.StatusInsufficientStorage, "writing a sorted run to search.spill_dir: %v; free space there or point search.spill_dir elsewhere", err)
 	}
 	if s.spilled > s.maxSpilled {
 		return errorf(http.StatusInsufficientStorage, "the answer is larger than search.spill_max_bytes (%d bytes) once sorted: narrow the query, or stream it with order=none", s.maxSpilled)
@@ -214,7 +214,7 @@ func (rr *runReader) next() (bool, error) {
 			if err == io.EOF {
 				err = io.ErrUnexpectedEOF
 			}
-			return false, fmt.Errorf("reading a sorted run back: %v", err)
+			return false, errorf(http.StatusInternalServerError, "reading a sorted run back from search.spill_dir: %v", err)
 		}
 		ends[i] = len(rr.scratch)
 	}
