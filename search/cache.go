@@ -121,10 +121,10 @@ func requestKey(e *Engine, req Request) string {
 // per page. A shared fan-out runs on its own context, so one caller
 // giving up does not fail the others.
 func (e *Engine) merged(ctx context.Context, req Request) (*mergedRows, bool, error) {
-	if m, ok := e.heldMerged(req); ok {
+	key := requestKey(e, req)
+	if m, ok := e.heldMerged(key, req); ok {
 		return m, true, nil
 	}
-	key := requestKey(e, req)
 	// Joiners share the fan-out and its shard slots; it stops when the
 	// last of them leaves.
 	v, err, _ := e.shared.do(ctx, key, e.requestTimeout(), func(fctx context.Context) (any, error) {
@@ -143,8 +143,7 @@ func (e *Engine) merged(ctx context.Context, req Request) (*mergedRows, bool, er
 
 // heldMerged is the merged answer to req already in memory: in the answer
 // cache, or, for a later page, in the order an earlier page left.
-func (e *Engine) heldMerged(req Request) (*mergedRows, bool) {
-	key := requestKey(e, req)
+func (e *Engine) heldMerged(key string, req Request) (*mergedRows, bool) {
 	m, ok := e.Cache.get(key)
 	e.metrics.cacheLookup(e.Cache, ok)
 	if ok {

@@ -390,7 +390,7 @@ func (e *Engine) Stream(ctx context.Context, req Request, begin func(ShardsSumma
 	// A merged answer already held (the answer cache, or a walk's order)
 	// is streamed from memory; anything else goes through the sorter, so
 	// a stream of a whole fleet holds a bounded part of it.
-	m, ok := e.heldMerged(req)
+	m, ok := e.heldMerged(requestKey(e, req), req)
 	if !ok {
 		return e.streamSorted(ctx, req, begin, emit)
 	}
