@@ -127,6 +127,11 @@ type Search struct {
 	// at most; past either, the request is shed with 429 (503).
 	MaxWaiting int      `yaml:"max_waiting"`
 	MaxWait    Duration `yaml:"max_wait"`
+	// RetryAfterMin and RetryAfterMax bound the Retry-After of a shed
+	// request (1s and 30s); between them it is the time the queue ahead
+	// takes at the shard's recent pace, spread by up to half again.
+	RetryAfterMin Duration `yaml:"retry_after_min"`
+	RetryAfterMax Duration `yaml:"retry_after_max"`
 	// CacheBytes bounds the cached answers in bytes (0: 64 MiB).
 	CacheBytes Bytes `yaml:"cache_bytes"`
 	// OrderTTL is how long later pages of a query reuse its merged
@@ -210,7 +215,8 @@ func Defaults() *Config {
 		ShutdownTimeout: Duration{30 * time.Second},
 		Route53:         Route53{Refresh: Duration{60 * time.Second}, URLTemplate: "https://{target}"},
 		Consul:          Consul{ShardService: "chef-server", ShardTag: "shearch", ShardScheme: "https"},
-		Search:          Search{MaxQueryBytes: 16 << 10, MaxWaiting: 256, MaxWait: Duration{5 * time.Second}},
+		Search: Search{MaxQueryBytes: 16 << 10, MaxWaiting: 256, MaxWait: Duration{5 * time.Second},
+			RetryAfterMin: Duration{time.Second}, RetryAfterMax: Duration{30 * time.Second}},
 		// A search waits for its slowest shard (shards.timeout per page),
 		// so the write timeout leaves room for several; NDJSON streams
 		// move it forward at each flush.
@@ -249,6 +255,9 @@ func (c *Config) check() error {
 		return fmt.Errorf("search.max_waiting is %d: it must be at least 1", c.Search.MaxWaiting)
 	case c.Search.MaxWait.Duration <= 0:
 		return errors.New("search.max_wait must be positive (5s, ...)")
+	case c.Search.RetryAfterMin.Duration < time.Second || c.Search.RetryAfterMax.Duration < c.Search.RetryAfterMin.Duration:
+		return fmt.Errorf("search.retry_after_min (%s) must be at least 1s and search.retry_after_max (%s) at least that",
+			c.Search.RetryAfterMin.Duration, c.Search.RetryAfterMax.Duration)
 	case c.Shards.BreakerFailures < 1:
 		return fmt.Errorf("shards.breaker_failures is %d: it must be at least 1", c.Shards.BreakerFailures)
 	case c.Shards.BreakerInterval.Duration <= 0:

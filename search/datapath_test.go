@@ -86,8 +86,9 @@ func TestSmallAnswerInOneRoundTrip(t *testing.T) {
 		t.Fatalf("total %d, want 30", res.Total)
 	}
 	for _, f := range []*dataShard{a, b} {
-		if n := queriesLike(f, "role:"); n != 1 {
-			t.Errorf("%d role searches, want 1", n)
+		// The small page, and the names asked alongside it and dropped.
+		if n := queriesLike(f, "role:"); n < 1 || n > 2 {
+			t.Errorf("%d role searches, want the page (and at most the names beside it)", n)
 		}
 		if n := queriesLike(f, "name:"); n != 0 || f.gets.Load() != 0 {
 			t.Errorf("objects fetched again: %d name searches, %d GETs", n, f.gets.Load())

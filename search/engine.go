@@ -198,6 +198,11 @@ type shardAnswer struct {
 // when one fails: a failed shard is reported, not fatal.
 func (e *Engine) fanOut(ctx context.Context, targets []shards.Shard, call func(context.Context, *shards.Client) ([]shards.Row, error)) []shardAnswer {
 	answers := make([]shardAnswer, len(targets))
+	// A part shed by Shearch's own limits sheds the whole request: the
+	// other parts stop waiting at once and give their queue places to
+	// requests that can still be served whole.
+	ctx, shedAll := context.WithCancel(ctx)
+	defer shedAll()
 	var g errgroup.Group
 	g.SetLimit(e.limit())
 	for i, s := range targets {
@@ -215,6 +220,9 @@ func (e *Engine) fanOut(ctx context.Context, targets []shards.Shard, call func(c
 				a.status.Error = shortError(err, s.Name)
 			}
 			a.status.Rows = len(a.rows)
+			if overloadError(err) != nil {
+				shedAll()
+			}
 			if e.OnShardResult != nil && !isClientError(err) && !notTheShard(err) {
 				e.OnShardResult(s.Name, err)
 			}
@@ -245,10 +253,15 @@ func (e *Engine) Search(ctx context.Context, req Request) (*Result, error) {
 	if err := e.check(&req); err != nil {
 		return nil, err
 	}
+	// One ticket for the whole request: once it has a merged answer, or
+	// any slot, what it still asks of the shards (the page's objects)
+	// goes ahead of requests not yet started.
+	ctx = shards.WithTicket(ctx)
 	m, cached, err := e.merged(ctx, req)
 	if err != nil {
 		return nil, err
 	}
+	shards.Admit(ctx)
 	n := m.ord.len()
 	lo, hi := window(n, req.Start, req.Rows)
 	if req.Cursor != "" {
@@ -263,7 +276,7 @@ func (e *Engine) Search(ctx context.Context, req Request) (*Result, error) {
 	res := &Result{Total: n, Start: req.Start, Shards: m.shards, Cached: cached}
 	// Rows of shards that had more than a page carry names only: their
 	// objects are read now, for this page alone.
-	pg, err := e.fillObjects(ctx, m.ord.rows(lo, hi))
+	pg, err := e.pageObjects(ctx, m, lo, hi)
 	if err != nil {
 		return nil, err
 	}

@@ -36,20 +36,16 @@ func (e *Engine) Collectors() []prometheus.Collector {
 }
 
 // callShard bounds one shard's whole answer (every page of it) by the
-// per-shard timeout, so a hanging shard costs that timeout once.
+// per-shard timeout, so a hanging shard costs that timeout once. The
+// shard's time runs only while one of its requests holds a slot: time in
+// Shearch's own queue is bounded by search.max_wait, and running out of
+// it sheds the whole request, never this shard's part alone.
 func (e *Engine) callShard(ctx context.Context, s shards.Shard, c *shards.Client, call func(context.Context, *shards.Client) ([]shards.Row, error)) ([]shards.Row, error) {
 	t := s.Timeout
 	if t <= 0 {
 		t = e.shardTimeout()
 	}
-	sctx, cancel := context.WithTimeout(ctx, t)
-	defer cancel()
-	rows, err := call(sctx, c)
-	var oe *shards.OverloadedError
-	if err != nil && ctx.Err() == nil && errors.Is(sctx.Err(), context.DeadlineExceeded) && !errors.As(err, &oe) {
-		err = fmt.Errorf("shard %s: timed out after %s (shards.timeout): %w", s.Name, t, context.DeadlineExceeded)
-	}
-	return rows, err
+	return call(shards.WithShardTimeout(ctx, t), c)
 }
 
 func (e *Engine) shardTimeout() time.Duration {

@@ -42,9 +42,12 @@ type ownersCache struct {
 // duplicatedNodes returns, for the nodes held by more than one of the
 // targets, every copy with its ohai_time. A query can match a stale copy
 // only (its old IP, say) while the newest copy on another shard does not
-// match: that hit must not be returned as the node. Best effort: a shard
-// that fails here is left out.
-func (e *Engine) duplicatedNodes(ctx context.Context, targets []shards.Shard) map[string][]nodeCopy {
+// match: that hit must not be returned as the node. A shard that fails
+// here is left out, but the map is then not kept: a half-built map would
+// let stale copies through for ownersTTL. Shearch's own limits shedding
+// a part (or the caller leaving) is the error: the answer would not be
+// the one the query gives alone.
+func (e *Engine) duplicatedNodes(ctx context.Context, targets []shards.Shard) (map[string][]nodeCopy, error) {
 	names := make([]string, len(targets))
 	for i, t := range targets {
 		names[i] = t.Name
@@ -54,14 +57,18 @@ func (e *Engine) duplicatedNodes(ctx context.Context, targets []shards.Shard) ma
 	e.owners.mu.Lock()
 	if ent, ok := e.owners.m[key]; ok && time.Since(ent.at) < ownersTTL {
 		e.owners.mu.Unlock()
-		return ent.copies
+		return ent.copies, nil
 	}
 	e.owners.mu.Unlock()
-	v, _, _ := e.flight().Do("owners\x00"+key, func() (any, error) {
+	// Shared among concurrent callers, and stopped only when the last of
+	// them leaves (singleflight would fail them all with the first's
+	// cancellation).
+	v, err, _ := e.shared.do(ctx, "owners\x00"+key, e.requestTimeout(), func(ctx context.Context) (any, error) {
+		ctx = shards.WithShardTimeout(ctx, e.shardTimeout())
 		var mu sync.Mutex
 		first := map[string]seenCopy{}
 		copies := map[string][]nodeCopy{}
-		e.fanOut(ctx, targets, func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
+		answers := e.fanOut(ctx, targets, func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
 			return nil, c.SearchEach(ctx, "node", "*:*", map[string][]string{}, func(r shards.Row) error {
 				mu.Lock()
 				defer mu.Unlock()
@@ -77,27 +84,42 @@ func (e *Engine) duplicatedNodes(ctx context.Context, targets []shards.Shard) ma
 				return nil
 			})
 		})
+		if err := shed(answers); err != nil {
+			return nil, err
+		}
 		for _, cs := range copies {
 			sort.Slice(cs, func(i, j int) bool { return cs[i].shard < cs[j].shard })
 		}
-		e.owners.mu.Lock()
-		if e.owners.m == nil {
-			e.owners.m = map[string]*ownersEntry{}
+		whole := ctx.Err() == nil
+		for _, a := range answers {
+			whole = whole && a.err == nil
 		}
-		e.owners.m[key] = &ownersEntry{at: time.Now(), copies: copies}
-		e.owners.mu.Unlock()
+		if whole {
+			e.owners.mu.Lock()
+			if e.owners.m == nil {
+				e.owners.m = map[string]*ownersEntry{}
+			}
+			e.owners.m[key] = &ownersEntry{at: time.Now(), copies: copies}
+			e.owners.mu.Unlock()
+		}
 		return copies, nil
 	})
-	return v.(map[string][]nodeCopy)
+	if err != nil {
+		if ferr := requestFailure(ctx, err); ferr != nil {
+			return nil, ferr
+		}
+		return nil, err
+	}
+	return v.(map[string][]nodeCopy), nil
 }
 
 // dropStale removes hits that are a stale copy of a node whose newest
 // copy lives on another shard, and reports them as duplicates. The map
 // may be up to ownersTTL old, so a hit is dropped only once the newer
 // copy is read back from its shard.
-func (e *Engine) dropStale(ctx context.Context, targets []shards.Shard, rows []Row, dups []Duplicate, copies map[string][]nodeCopy) ([]Row, []Duplicate) {
+func (e *Engine) dropStale(ctx context.Context, targets []shards.Shard, rows []Row, dups []Duplicate, copies map[string][]nodeCopy) ([]Row, []Duplicate, error) {
 	if len(copies) == 0 {
-		return rows, dups
+		return rows, dups, nil
 	}
 	reported := map[string]bool{}
 	for _, d := range dups {
@@ -116,7 +138,15 @@ func (e *Engine) dropStale(ctx context.Context, targets []shards.Shard, rows []R
 				newest = c
 			}
 		}
-		if newest.shard == r.Shard || newest.ohai.Cmp(ohaiTime(r)) <= 0 || !e.newerOn(ctx, targets, newest.shard, r) {
+		if newest.shard == r.Shard || newest.ohai.Cmp(ohaiTime(r)) <= 0 {
+			out = append(out, r)
+			continue
+		}
+		newer, err := e.newerOn(ctx, targets, newest.shard, r)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !newer {
 			out = append(out, r)
 			continue
 		}
@@ -132,28 +162,31 @@ func (e *Engine) dropStale(ctx context.Context, targets []shards.Shard, rows []R
 			reported[r.Name] = true
 		}
 	}
-	return out, dups
+	return out, dups, nil
 }
 
-// newerOn confirms that shard still holds a newer copy of r's node.
-func (e *Engine) newerOn(ctx context.Context, targets []shards.Shard, shard string, r Row) bool {
+// newerOn confirms that shard still holds a newer copy of r's node. A
+// shard that fails keeps the hit; Shearch shedding the read (or the
+// caller leaving) is the request's error, since keeping the hit could
+// return a stale copy the query alone would not.
+func (e *Engine) newerOn(ctx context.Context, targets []shards.Shard, shard string, r Row) (bool, error) {
 	for _, t := range targets {
 		if t.Name != shard {
 			continue
 		}
 		c, err := e.Client(t)
 		if err != nil {
-			return false
+			return false, nil
 		}
 		p, err := shards.ObjectPath(shards.Nodes, r.Name)
 		if err != nil {
-			return false
+			return false, nil
 		}
 		raw, err := c.Do(ctx, http.MethodGet, p, nil)
 		if err != nil {
-			return false
+			return false, requestFailure(ctx, err)
 		}
-		return parseOhai(shards.ObjectRow(raw).Ohai).Cmp(ohaiTime(r)) > 0
+		return parseOhai(shards.ObjectRow(raw).Ohai).Cmp(ohaiTime(r)) > 0, nil
 	}
-	return false
+	return false, nil
 }

@@ -3,6 +3,7 @@ package search
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"sort"
@@ -129,23 +130,71 @@ func (e *Engine) shardEach(req Request, targets int) func(context.Context, *shar
 	if req.Rows > 0 && req.Cursor == "" && req.Start+req.Rows < page {
 		size = req.Start + req.Rows + 1
 	}
+	names := func(ctx context.Context, c *shards.Client, fn func(shards.Row) error) error {
+		return c.SearchEach(ctx, req.Index, req.Query, map[string][]string{}, func(r shards.Row) error {
+			return fn(shards.Row{Name: r.Name, Ohai: r.Ohai})
+		})
+	}
 	return func(ctx context.Context, c *shards.Client, fn func(shards.Row) error) error {
+		if size > 0 && c.Guard != nil && c.Guard.Idle() {
+			return smallPageOrNames(ctx, c, req, size, budget, names, fn)
+		}
 		rows, complete, err := c.FirstPage(ctx, req.Index, req.Query, nil, size, budget)
 		if err != nil {
 			return err
 		}
 		if complete {
-			for _, r := range rows {
-				if err := fn(r); err != nil {
-					return err
+			return each(rows, fn)
+		}
+		return names(ctx, c, fn)
+	}
+}
+
+func each(rows []shards.Row, fn func(shards.Row) error) error {
+	for _, r := range rows {
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// smallPageOrNames asks a shard for a small page of objects and for the
+// names of every match at once, and drops the one not needed: a shard
+// with no more matches than the page answers with the page; one with
+// more is read names first, and its page's objects come in the second
+// round trip. Asked one after the other, a shard with more matches cost
+// three round trips. Only done while the shard has a slot to spare: under
+// load the speculative request would take a slot from another request.
+func smallPageOrNames(ctx context.Context, c *shards.Client, req Request, size, budget int,
+	names func(context.Context, *shards.Client, func(shards.Row) error) error, fn func(shards.Row) error) error {
+	nctx, stopNames := context.WithCancel(ctx)
+	defer stopNames()
+	decided := make(chan bool, 1) // true: the names are wanted
+	namesDone := make(chan error, 1)
+	go func() {
+		wanted := false
+		namesDone <- names(nctx, c, func(r shards.Row) error {
+			if !wanted {
+				if wanted = <-decided; !wanted {
+					return context.Canceled
 				}
 			}
-			return nil
-		}
-		return c.SearchEach(ctx, req.Index, req.Query, map[string][]string{}, func(r shards.Row) error {
-			return fn(shards.Row{Name: r.Name, Ohai: r.Ohai})
+			return fn(r)
 		})
+	}()
+	rows, complete, err := c.FirstPage(ctx, req.Index, req.Query, nil, size, budget)
+	if err != nil || complete {
+		decided <- false
+		stopNames()
+		<-namesDone
+		if err != nil {
+			return err
+		}
+		return each(rows, fn)
 	}
+	decided <- true
+	return <-namesDone
 }
 
 // fetchMerged gathers the answer through the sorter (so the fan-out
@@ -200,6 +249,34 @@ func (m *mergedRows) pageDuplicates(pg []Row, first bool) ([]Duplicate, int) {
 // has reports a row named name.
 func (m *mergedRows) has(name string) bool { return m.ord.has(name) }
 
+// pageObjects is the rows lo..hi of m with their objects. Callers that
+// want the same page of the same answer at once share one read: copies
+// of a query that joined one fan-out take no shard slots of their own.
+func (e *Engine) pageObjects(ctx context.Context, m *mergedRows, lo, hi int) ([]Row, error) {
+	rows := m.ord.rows(lo, hi)
+	if !needObjects(rows) {
+		return rows, nil
+	}
+	key := fmt.Sprintf("page\x00%p\x00%d\x00%d", m, lo, hi)
+	v, err, _ := e.shared.do(ctx, key, e.requestTimeout(), func(ctx context.Context) (any, error) {
+		return e.fillObjects(ctx, rows)
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Each caller writes on its rows (partial URLs): its own slice.
+	return append([]Row(nil), v.([]Row)...), nil
+}
+
+func needObjects(rows []Row) bool {
+	for _, r := range rows {
+		if r.Source == SourceChef && len(r.Data) == 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // fillObjects reads the objects of rows that carry names only, each from
 // the shard whose copy won the merge: one name:(a OR b ...) search per
 // chunk of names per shard, never one GET per node. Consul rows have no
@@ -221,7 +298,8 @@ func (e *Engine) fillObjects(ctx context.Context, rows []Row) ([]Row, error) {
 	for _, s := range e.Topology.Shards("all") {
 		targets[s.Name] = s
 	}
-	var g errgroup.Group
+	// One failed chunk stops the others: the page fails as a whole.
+	g, ctx := errgroup.WithContext(shards.WithShardTimeout(ctx, e.shardTimeout()))
 	g.SetLimit(e.limit())
 	chunk := e.fetchChunk()
 	for shard, idx := range need {
@@ -380,6 +458,7 @@ func (e *Engine) Stream(ctx context.Context, req Request, begin func(ShardsSumma
 	if err := e.check(&req); err != nil {
 		return nil, err
 	}
+	ctx = shards.WithTicket(ctx)
 	switch req.Order {
 	case OrderNone:
 		return e.streamUnordered(ctx, req, begin, emit)

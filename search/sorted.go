@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"sort"
 	"sync"
-	"time"
 
 	"github.com/shearch/shearch/shards"
 )
@@ -45,7 +44,6 @@ func (e *Engine) gather(ctx context.Context, req Request) (*gathered, error) {
 		return nil, err
 	}
 	isNode := req.Index == "node"
-	started := time.Now()
 	_, listed := namesOnly(req)
 	g := &gathered{e: e, req: req, srt: e.newSorter(), failed: map[string]bool{}, dups: []Duplicate{}, listed: listed, targets: targets}
 	ok := false
@@ -145,9 +143,9 @@ func (e *Engine) gather(ctx context.Context, req Request) (*gathered, error) {
 	// best effort.
 	if isNode && !matchesAll(req.Query) {
 		g.answered = answeredShards(answers)
-		bctx, cancel := context.WithDeadline(ctx, started.Add(e.shardTimeout()))
-		g.copies = e.duplicatedNodes(bctx, g.answered)
-		cancel()
+		if g.copies, err = e.duplicatedNodes(ctx, g.answered); err != nil {
+			return nil, err
+		}
 	}
 	if g.next, err = g.srt.sorted(); err != nil {
 		return nil, err
@@ -190,7 +188,9 @@ func (g *gathered) merged(ctx context.Context) (Row, bool, error) {
 			return Row{}, false, nil
 		}
 		if g.listed && len(g.cur) > 1 {
-			g.readOhai(ctx, g.cur)
+			if err := g.readOhai(ctx, g.cur); err != nil {
+				return Row{}, false, err
+			}
 		}
 		keep, d := pickCopy(g.req.Index, g.cur)
 		if d != nil {
@@ -224,17 +224,19 @@ func (g *gathered) batch(ctx context.Context, n int) ([]Row, bool, error) {
 		out = append(out, r)
 	}
 	if g.copies != nil {
-		bctx, cancel := context.WithTimeout(ctx, g.e.shardTimeout())
-		out, g.dups = g.e.dropStale(bctx, g.answered, out, g.dups, g.copies)
-		cancel()
+		var err error
+		if out, g.dups, err = g.e.dropStale(shards.WithShardTimeout(ctx, g.e.shardTimeout()), g.answered, out, g.dups, g.copies); err != nil {
+			return nil, false, err
+		}
 	}
 	return out, !g.done, nil
 }
 
 // readOhai reads the ohai_time of each copy of a node that came from the
 // shards' lists, so the newest copy wins as it does in a search. A copy
-// that cannot be read keeps none, and loses to one that can.
-func (g *gathered) readOhai(ctx context.Context, group []Row) {
+// that cannot be read keeps none, and loses to one that can. A read that
+// Shearch shed is the request's error: the copy kept could be the wrong one.
+func (g *gathered) readOhai(ctx context.Context, group []Row) error {
 	for i := range group {
 		for _, t := range g.targets {
 			if t.Name != group[i].Shard || group[i].Source != SourceChef {
@@ -248,15 +250,16 @@ func (g *gathered) readOhai(ctx context.Context, group []Row) {
 			if err != nil {
 				break
 			}
-			rctx, cancel := context.WithTimeout(ctx, g.e.shardTimeout())
-			raw, err := c.Do(rctx, http.MethodGet, p, nil)
-			cancel()
+			raw, err := c.Do(shards.WithShardTimeout(ctx, g.e.shardTimeout()), http.MethodGet, p, nil)
 			if err == nil {
 				group[i].Ohai = shards.ObjectRow(raw).Ohai
+			} else if ferr := requestFailure(ctx, err); ferr != nil {
+				return ferr
 			}
 			break
 		}
 	}
+	return nil
 }
 
 // duplicates lists the duplicates met, by name.

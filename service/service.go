@@ -140,7 +140,8 @@ func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
 // rather than parsed) takes the default.
 func guardConfig(cfg *config.Config) shards.GuardConfig {
 	return shards.GuardConfig{MaxInFlight: cfg.Shards.MaxInFlight, MaxWaiting: cfg.Search.MaxWaiting, MaxWait: cfg.Search.MaxWait.Duration,
-		BreakerFailures: cfg.Shards.BreakerFailures, BreakerInterval: cfg.Shards.BreakerInterval.Duration, RetryBudget: cfg.Shards.RetryBudget}
+		BreakerFailures: cfg.Shards.BreakerFailures, BreakerInterval: cfg.Shards.BreakerInterval.Duration, RetryBudget: cfg.Shards.RetryBudget,
+		MinRetryAfter: cfg.Search.RetryAfterMin.Duration, MaxRetryAfter: cfg.Search.RetryAfterMax.Duration}
 }
 
 func checkKey(path, key string) error {

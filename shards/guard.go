@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/sony/gobreaker/v2"
-	"golang.org/x/sync/semaphore"
 )
 
 // GuardConfig bounds what all client requests together send to one shard.
@@ -37,11 +36,16 @@ type GuardConfig struct {
 	// at most 10% more requests than first attempts). Negative disables
 	// retries.
 	RetryBudget float64
+	// MinRetryAfter and MaxRetryAfter bound the Retry-After of a shed
+	// request, which is otherwise the time the queue ahead of it takes.
+	MinRetryAfter time.Duration
+	MaxRetryAfter time.Duration
 }
 
 // DefaultGuardConfig is what Shearch runs with when nothing is set.
 var DefaultGuardConfig = GuardConfig{MaxInFlight: 16, MaxWaiting: 256, MaxWait: 5 * time.Second,
-	BreakerFailures: 5, BreakerInterval: 10 * time.Second, RetryBudget: 0.1}
+	BreakerFailures: 5, BreakerInterval: 10 * time.Second, RetryBudget: 0.1,
+	MinRetryAfter: time.Second, MaxRetryAfter: 30 * time.Second}
 
 func (c GuardConfig) withDefaults() GuardConfig {
 	d := DefaultGuardConfig
@@ -63,6 +67,13 @@ func (c GuardConfig) withDefaults() GuardConfig {
 	if c.RetryBudget != 0 {
 		d.RetryBudget = c.RetryBudget
 	}
+	if c.MinRetryAfter > 0 {
+		d.MinRetryAfter = c.MinRetryAfter
+	}
+	if c.MaxRetryAfter > 0 {
+		d.MaxRetryAfter = c.MaxRetryAfter
+	}
+	d.MaxRetryAfter = max(d.MaxRetryAfter, d.MinRetryAfter)
 	return d
 }
 
@@ -96,7 +107,7 @@ func (gs *Guards) For(shard string) *Guard {
 		return g
 	}
 	g := &Guard{shard: shard, cfg: gs.cfg, log: gs.log, metrics: gs.Metrics,
-		sem: semaphore.NewWeighted(int64(gs.cfg.MaxInFlight))}
+		slots: newSlots(gs.cfg.MaxInFlight)}
 	g.budget.ratio = gs.cfg.RetryBudget
 	g.cb = gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
 		Name:        shard,
@@ -131,12 +142,14 @@ type Guard struct {
 	cfg     GuardConfig
 	log     *slog.Logger
 	metrics *Metrics
-	sem     *semaphore.Weighted
-	waiting atomic.Int64
+	slots   *slots
 	cb      *gobreaker.TwoStepCircuitBreaker[struct{}]
 	budget  retryBudget
 	// broken is the last sent request's outcome: unreachable or too slow.
 	broken atomic.Bool
+	// latency is a moving average of the shard's answer time in
+	// nanoseconds, for Retry-After.
+	latency atomic.Int64
 }
 
 // Reachable says whether the shard answered its last request (or has not
@@ -203,7 +216,8 @@ func isConnError(err error) bool {
 }
 
 // Do runs send under the shard's bounds. idempotent allows one retry, on a
-// connection error only, when the retry budget has room.
+// connection error only, when the retry budget has room. The shard's
+// time (WithShardTimeout) runs only while the request holds its slot.
 func (g *Guard) Do(ctx context.Context, idempotent bool, send func(context.Context) (int, []byte, error)) ([]byte, error) {
 	if g.cb.State() == gobreaker.StateOpen {
 		g.metrics.requests.WithLabelValues(g.shard, "breaker_open").Inc()
@@ -217,13 +231,38 @@ func (g *Guard) Do(ctx context.Context, idempotent bool, send func(context.Conte
 		g.metrics.requests.WithLabelValues(g.shard, code).Inc()
 		return nil, err
 	}
-	defer g.sem.Release(1)
+	defer g.slots.release()
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < minBudget {
-		// The wait ate the time: sending now would only time out, and
-		// count against a shard that is merely busy.
+		// The client request's own time (Shearch's bound, not the
+		// shard's) is spent: sending now would only be cut short.
 		g.metrics.requests.WithLabelValues(g.shard, "shed").Inc()
-		return nil, g.overloaded("no time left after waiting for a slot (shards.timeout)")
+		return nil, g.overloaded("the request's time ran out while it waited for a slot")
 	}
+	actx := ctx
+	var limit time.Duration
+	if clk := clockFor(ctx, g.shard); clk != nil {
+		left := clk.start()
+		defer clk.stop()
+		limit = clk.limit
+		if left <= 0 {
+			g.metrics.requests.WithLabelValues(g.shard, "timeout").Inc()
+			return nil, &TimeoutError{Shard: g.shard, Limit: limit}
+		}
+		var cancel context.CancelFunc
+		actx, cancel = context.WithTimeout(ctx, left)
+		defer cancel()
+	}
+	body, err := g.run(ctx, actx, idempotent, send)
+	if err != nil && limit > 0 && ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
+		err = &TimeoutError{Shard: g.shard, Limit: limit}
+	}
+	return g.finish(ctx, body, err)
+}
+
+// run sends on actx, with one retry on a connection error, under the
+// breaker. ctx is the client request's: when it ended, the outcome says
+// nothing of the shard.
+func (g *Guard) run(ctx, actx context.Context, idempotent bool, send func(context.Context) (int, []byte, error)) ([]byte, error) {
 	done, err := g.cb.Allow()
 	if err != nil {
 		// Half-open with its one probe already out.
@@ -231,19 +270,37 @@ func (g *Guard) Do(ctx context.Context, idempotent bool, send func(context.Conte
 		return nil, &BreakerOpenError{Shard: g.shard, Interval: g.cfg.BreakerInterval}
 	}
 	g.budget.deposit()
-	body, err := g.attempt(ctx, send)
-	if err != nil && idempotent && isConnError(err) && ctx.Err() == nil && g.budget.withdraw() {
+	body, err := g.attempt(actx, send)
+	if err != nil && idempotent && isConnError(err) && actx.Err() == nil && g.budget.withdraw() {
 		// Jitter spreads the retries of many callers that failed at once.
 		t := time.NewTimer(time.Duration(10+rand.IntN(40)) * time.Millisecond)
 		select {
-		case <-ctx.Done():
+		case <-actx.Done():
 			t.Stop()
 		case <-t.C:
 			g.metrics.retries.WithLabelValues(g.shard).Inc()
-			body, err = g.attempt(ctx, send)
+			body, err = g.attempt(actx, send)
 		}
 	}
-	done(err)
+	if err != nil && ctx.Err() != nil {
+		done(context.Canceled)
+	} else {
+		done(err)
+	}
+	return body, err
+}
+
+// finish records the outcome of a sent request. ctx is the client
+// request's: a deadline of its own that cut the shard's part short is
+// Shearch's limit, an overload, never the shard's failure.
+func (g *Guard) finish(ctx context.Context, body []byte, err error) ([]byte, error) {
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return nil, g.overloaded("the request's time ran out while the shard answered")
+	}
+	var be *BreakerOpenError
+	if errors.As(err, &be) {
+		return nil, err // not sent: nothing learnt of the shard
+	}
 	if !errors.Is(err, context.Canceled) {
 		g.broken.Store(breaks(err))
 	}
@@ -261,7 +318,11 @@ func (g *Guard) attempt(ctx context.Context, send func(context.Context) (int, []
 	g.metrics.inFlight.WithLabelValues(g.shard).Inc()
 	begin := time.Now()
 	status, body, err := send(ctx)
-	g.metrics.duration.WithLabelValues(g.shard).Observe(time.Since(begin).Seconds())
+	took := time.Since(begin)
+	g.metrics.duration.WithLabelValues(g.shard).Observe(took.Seconds())
+	if err == nil {
+		g.observeLatency(took)
+	}
 	g.metrics.inFlight.WithLabelValues(g.shard).Dec()
 	code := strconv.Itoa(status)
 	switch {
@@ -277,37 +338,67 @@ func (g *Guard) attempt(ctx context.Context, send func(context.Context) (int, []
 }
 
 // acquire takes a slot, waiting in a bounded queue for a bounded time.
+// Requests of a client request already admitted go first and take no
+// queue place.
 func (g *Guard) acquire(ctx context.Context) error {
-	if g.sem.TryAcquire(1) {
-		return nil
-	}
-	if n := g.waiting.Add(1); n > int64(g.cfg.MaxWaiting) {
-		g.waiting.Add(-1)
-		return g.overloaded(fmt.Sprintf("%d requests already wait for one of its %d slots (search.max_waiting)", g.cfg.MaxWaiting, g.cfg.MaxInFlight))
-	}
 	g.metrics.waiting.WithLabelValues(g.shard).Inc()
-	defer func() {
-		g.waiting.Add(-1)
-		g.metrics.waiting.WithLabelValues(g.shard).Dec()
-	}()
-	wctx, cancel := context.WithTimeout(ctx, g.cfg.MaxWait)
-	defer cancel()
-	if err := g.sem.Acquire(wctx, 1); err != nil {
-		if errors.Is(ctx.Err(), context.Canceled) {
-			return ctx.Err()
-		}
+	defer g.metrics.waiting.WithLabelValues(g.shard).Dec()
+	refusal, err := g.slots.acquire(ctx, TicketFrom(ctx), g.cfg.MaxWaiting, g.cfg.MaxWait)
+	switch {
+	case errors.Is(err, context.Canceled):
+		return err
+	case err != nil:
+		return g.overloaded("the request's time ran out while it waited for a slot")
+	case refusal == refusedQueueFull:
+		limit, _, _ := g.slots.state()
+		return g.overloaded(fmt.Sprintf("%d requests already wait for one of its %d slots (search.max_waiting)", g.cfg.MaxWaiting, limit))
+	case refusal == refusedWait:
 		return g.overloaded(fmt.Sprintf("no slot free within %s (search.max_wait)", g.cfg.MaxWait))
 	}
 	return nil
 }
 
+// overloaded is a shed request. Retry-After is about the time the queue
+// ahead takes to drain at the shard's recent pace, within
+// [search.retry_after_min, search.retry_after_max], spread by up to half
+// again so the clients shed at one moment do not all come back together.
+// A failing shard (503) is worth asking again once its breaker probes.
 func (g *Guard) overloaded(reason string) *OverloadedError {
-	e := &OverloadedError{Shard: g.shard, Status: 429, RetryAfter: time.Second, Reason: reason}
+	e := &OverloadedError{Shard: g.shard, Status: 429, Reason: reason}
 	if g.cb.State() != gobreaker.StateClosed || g.cb.Counts().ConsecutiveFailures > 0 {
-		e.Status, e.RetryAfter = 503, g.cfg.BreakerInterval
+		e.Status = 503
+		e.RetryAfter = min(max(g.cfg.BreakerInterval, g.cfg.MinRetryAfter), g.cfg.MaxRetryAfter)
+		return e
 	}
+	limit, used, waiting := g.slots.state()
+	drain := time.Duration(float64(used+waiting) / float64(limit) * float64(g.latency.Load()))
+	drain += time.Duration(rand.Int64N(int64(drain/2) + 1))
+	// Whole seconds, as the header carries them.
+	e.RetryAfter = min(max(drain, g.cfg.MinRetryAfter), g.cfg.MaxRetryAfter).Round(time.Second)
 	return e
 }
+
+// observeLatency folds one answer time into the moving average (weight
+// 1/8: a few answers move it, one slow one does not).
+func (g *Guard) observeLatency(d time.Duration) {
+	for {
+		old := g.latency.Load()
+		next := old + (int64(d)-old)/8
+		if old == 0 {
+			next = int64(d)
+		}
+		if g.latency.CompareAndSwap(old, next) {
+			return
+		}
+	}
+}
+
+// SetMaxInFlight changes the shard's bound on requests in flight.
+func (g *Guard) SetMaxInFlight(n int) { g.slots.setLimit(n) }
+
+// Idle says a request would be sent at once, with a slot to spare: worth
+// sending a speculative request alongside.
+func (g *Guard) Idle() bool { return g.slots.idle() }
 
 // retryBudget allows retries up to ratio times the first attempts: each
 // attempt deposits ratio, a retry withdraws one. The balance is capped so

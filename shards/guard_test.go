@@ -35,7 +35,7 @@ func TestGuardBoundsAndSheds(t *testing.T) {
 		wg.Add(1)
 		go func() { defer wg.Done(); _, err := g.Do(context.Background(), true, send); errs <- err }()
 	}
-	waitFor(t, func() bool { return g.waiting.Load() == 3 && open.Load() == 2 })
+	waitFor(t, func() bool { _, _, w := g.slots.state(); return w == 3 && open.Load() == 2 })
 	begin := time.Now()
 	_, err := g.Do(context.Background(), true, send)
 	var oe *OverloadedError
@@ -164,8 +164,8 @@ func TestGuardRetry(t *testing.T) {
 	// A timeout is never retried, budget or not.
 	g.budget.balance = 5
 	attempts.Store(0)
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-	defer cancel()
+	// A shard clock that runs out: the shard's own timeout.
+	ctx := WithShardTimeout(context.Background(), 300*time.Millisecond)
 	_, err := g.Do(ctx, true, func(ctx context.Context) (int, []byte, error) {
 		attempts.Add(1)
 		<-ctx.Done()

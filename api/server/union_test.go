@@ -34,6 +34,9 @@ type fleet struct {
 func TestMain(m *testing.M) {
 	code := m.Run()
 	shared.Close()
+	if burstFleet.cluster != nil {
+		burstFleet.cluster.Stop()
+	}
 	os.Exit(code)
 }
 
