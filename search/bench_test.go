@@ -138,3 +138,25 @@ func BenchmarkWalk(b *testing.B) {
 	b.ReportMetric(float64(total*b.N)/(cpuTime()-cpu).Seconds(), "rows/cpu-s")
 	b.ReportMetric(float64(stop())/(1<<20), "peak-heap-MiB")
 }
+
+// BenchmarkSmallPartialPage is a 20-row partial page of every node, the
+// work behind a report's first page: every shard sends all its matches,
+// Shearch merges them and keeps 20. BENCH_NODES=4000 is the overhead
+// benchmark's 500 matches a shard over 8 shards.
+func BenchmarkSmallPartialPage(b *testing.B) {
+	e, _ := benchFleet(b)
+	keys := map[string][]string{"name": {"name"}, "ip": {"ipaddress"}}
+	ctx := context.Background()
+	if _, err := e.Search(ctx, Request{Index: "node", Query: "*:*", Partial: keys, Rows: 20}); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	begin := cpuTime()
+	for i := 0; i < b.N; i++ {
+		res, err := e.Search(ctx, Request{Index: "node", Query: "*:*", Partial: keys, Rows: 20})
+		if err != nil || len(res.Rows) != 20 {
+			b.Fatalf("%v, %d rows", err, len(res.Rows))
+		}
+	}
+	b.ReportMetric(float64((cpuTime()-begin).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+}

@@ -36,6 +36,8 @@ type dataShard struct {
 	searches, gets atomic.Int64
 	mu             sync.Mutex
 	queries        []string
+	// gate, when set, holds object reads by name until it is closed.
+	gate chan struct{}
 }
 
 // newDataShard holds n nodes named prefix-00000..., each about size bytes,
@@ -110,6 +112,9 @@ func (f *dataShard) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.queries = append(f.queries, q)
 	f.mu.Unlock()
+	if f.gate != nil && strings.HasPrefix(q, "name:") {
+		<-f.gate
+	}
 	start, _ := strconv.Atoi(r.URL.Query().Get("start"))
 	rows, _ := strconv.Atoi(r.URL.Query().Get("rows"))
 	var match []int

@@ -136,7 +136,7 @@ func (e *Engine) shardEach(req Request, targets int) func(context.Context, *shar
 		})
 	}
 	return func(ctx context.Context, c *shards.Client, fn func(shards.Row) error) error {
-		if size > 0 && c.Guard != nil && c.Guard.Idle() {
+		if size > 0 && c.Guard != nil && c.Guard.Idle() && c.Guard.Reachable() {
 			return smallPageOrNames(ctx, c, req, size, budget, names, fn)
 		}
 		rows, complete, err := c.FirstPage(ctx, req.Index, req.Query, nil, size, budget)

@@ -393,6 +393,10 @@ func (g *Guard) observeLatency(d time.Duration) {
 	}
 }
 
+// State is the shard's bound on requests in flight, the requests open
+// and those waiting for a slot.
+func (g *Guard) State() (limit, open, waiting int) { return g.slots.state() }
+
 // SetMaxInFlight changes the shard's bound on requests in flight.
 func (g *Guard) SetMaxInFlight(n int) { g.slots.setLimit(n) }
 

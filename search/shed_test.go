@@ -1,0 +1,84 @@
+package search
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shearch/shearch/shards"
+)
+
+// A part shed by Shearch's own limits sheds the whole request at once: the
+// other shards' parts stop waiting, rather than hold queue places until
+// search.max_wait for an answer that will be thrown away.
+func TestShedPartShedsWholeRequest(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	blocking := func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.RawQuery, "busy") {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		}
+		chefLike(false)(w, r)
+	}
+	a, b := newFakeShard(t, blocking), newFakeShard(t, blocking)
+	e := engineFor(t, 10*time.Second, a.URL, b.URL)
+	e.Guards = shards.NewGuards(shards.GuardConfig{MaxInFlight: 1, MaxWaiting: 1, MaxWait: 5 * time.Second, BreakerFailures: 100}, nil)
+	// One query holds each shard's only slot; a second, of b alone, waits
+	// in b's queue, which is then full. a's queue has room.
+	go e.Search(context.Background(), Request{Index: "node", Query: "name:busy1", Partial: map[string][]string{}})
+	waitUntil(t, func() bool { return a.open.Load() == 1 && b.open.Load() == 1 })
+	go e.Search(context.Background(), Request{Index: "node", Query: "name:busy2", Shards: []string{"chef-2"}, Partial: map[string][]string{}})
+	waitUntil(t, func() bool { _, _, w := e.guards().For("chef-2").State(); return w == 1 })
+	begin := time.Now()
+	_, err := e.Search(context.Background(), Request{Index: "node", Query: "name:web-1", Partial: map[string][]string{}})
+	var se *Error
+	if !errors.As(err, &se) || se.Status != http.StatusTooManyRequests || se.RetryAfter <= 0 {
+		t.Fatalf("a search behind full queues: %v, want a 429 with Retry-After", err)
+	}
+	if took := time.Since(begin); took > 2*time.Second {
+		t.Errorf("shed after %s: a full queue sheds at once", took)
+	}
+	// The shed request left no waiter behind on a.
+	if _, _, w := e.guards().For("chef-1").State(); w != 0 {
+		t.Errorf("shard chef-1: %d waiting after the shed request, want none", w)
+	}
+}
+
+// Copies of a query share its page's object reads as well as its
+// fan-out: 20 identical searches for a page of a bigger answer read the
+// page's objects once.
+func TestCopiesSharePageObjects(t *testing.T) {
+	a := newDataShard(t, "a", 1500, 2000, nil)
+	e := dataEngine(t, a)
+	e.FetchByGet = false
+	release := make(chan struct{})
+	a.gate = release
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := e.Search(context.Background(), Request{Index: "node", Query: "*:*", Start: 1200, Rows: 10})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if len(res.Rows) != 10 {
+				t.Errorf("%d rows, want 10", len(res.Rows))
+			}
+		}()
+	}
+	time.Sleep(100 * time.Millisecond)
+	close(release)
+	wg.Wait()
+	if n := queriesLike(a, "name:"); n != 1 {
+		t.Errorf("20 identical pages read their objects %d times, want once", n)
+	}
+}
