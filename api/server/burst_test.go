@@ -240,20 +240,20 @@ func TestBurstAnswersAreCompleteOrShed(t *testing.T) {
 	}
 }
 
-// Queue time is not shard time: with one slot per shard, 600 ms per shard
-// request and shards.timeout 1s, the third of three distinct queries
-// waits 1.2 s for its slot. It must still get every shard's answer: the
+// Queue time is not shard time: with one slot per shard, 1.5 s per shard
+// request and shards.timeout 4s, the fourth of four distinct queries
+// waits 4.5 s for its slot. It must still get every shard's answer: the
 // timeout starts when the request gets its slot.
 func TestQueueTimeIsNotShardTime(t *testing.T) {
 	c := startBurstCluster(t)
-	p := proxiedOver(t, c, 600*time.Millisecond, time.Second, shards.GuardConfig{MaxInFlight: 1, MaxWait: 10 * time.Second})
+	p := proxiedOver(t, c, 1500*time.Millisecond, 4*time.Second, shards.GuardConfig{MaxInFlight: 1, MaxWait: 20 * time.Second})
 	var wg sync.WaitGroup
 	type outcome struct {
 		status int
 		errs   string
 		body   string
 	}
-	out := make([]outcome, 3)
+	out := make([]outcome, 4)
 	for i := range out {
 		wg.Add(1)
 		go func() {
