@@ -171,6 +171,10 @@ func (e *Engine) Client(s shards.Shard) (*shards.Client, error) {
 	if c, ok := e.clients.Load(key); ok {
 		return c.(*shards.Client), nil
 	}
+	// A miss is a new shard or a changed one: drop the clients of shards
+	// that left the topology or changed (URL, key), so a long-running
+	// Shearch does not keep every shard it ever knew.
+	e.pruneClients(s)
 	c, err := shards.NewClient(s)
 	if err != nil {
 		return nil, err
@@ -182,6 +186,22 @@ func (e *Engine) Client(s shards.Shard) (*shards.Client, error) {
 	c.Guard = e.guards().For(s.Name)
 	e.clients.Store(key, c)
 	return c, nil
+}
+
+// pruneClients drops the clients of shards no longer in the topology,
+// and those of s's name made for another URL, key or timeout.
+func (e *Engine) pruneClients(s shards.Shard) {
+	current := map[string]bool{}
+	for _, t := range e.Topology.Shards("all") {
+		current[t.Name] = true
+	}
+	e.clients.Range(func(k, v any) bool {
+		name := v.(*shards.Client).Shard.Name
+		if !current[name] || name == s.Name {
+			e.clients.Delete(k)
+		}
+		return true
+	})
 }
 
 // shardAnswer is what one shard gave for one request.

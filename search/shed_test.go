@@ -82,3 +82,31 @@ func TestCopiesSharePageObjects(t *testing.T) {
 		t.Errorf("20 identical pages read their objects %d times, want once", n)
 	}
 }
+
+// The engine keeps a client only for the shards of the topology as it is:
+// a shard that left, or whose URL changed, has its client dropped.
+func TestClientsFollowTopology(t *testing.T) {
+	a, b := newFakeShard(t, chefLike(false)), newFakeShard(t, chefLike(false))
+	e := engineFor(t, 5*time.Second, a.URL, b.URL)
+	if _, err := e.Search(context.Background(), Request{Index: "node", Query: "name:web-1"}); err != nil {
+		t.Fatal(err)
+	}
+	count := func() (n int) {
+		e.clients.Range(func(any, any) bool { n++; return true })
+		return n
+	}
+	if n := count(); n != 2 {
+		t.Fatalf("%d clients for 2 shards", n)
+	}
+	// chef-2 leaves; chef-1 moves.
+	c := newFakeShard(t, chefLike(false))
+	moved := e.Topology.(StaticShards)[0]
+	moved.URL = c.URL
+	e.Topology = StaticShards{moved}
+	if _, err := e.Search(context.Background(), Request{Index: "node", Query: "name:web-2"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != 1 {
+		t.Errorf("%d clients kept for a topology of 1 shard", n)
+	}
+}
