@@ -110,3 +110,40 @@ func TestClientsFollowTopology(t *testing.T) {
 		t.Errorf("%d clients kept for a topology of 1 shard", n)
 	}
 }
+
+// The map of nodes several shards hold is kept only when every shard gave
+// its names: a map missing a failed shard's names would let stale copies
+// through until it expires.
+func TestOwnersMapNotKeptHalfBuilt(t *testing.T) {
+	var fail sync.Mutex
+	failing := true
+	var ownersPasses int
+	b := newFakeShard(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && r.URL.Query().Get("q") == "*:*" {
+			fail.Lock()
+			ownersPasses++
+			f := failing
+			fail.Unlock()
+			if f {
+				w.WriteHeader(http.StatusInternalServerError)
+				return
+			}
+		}
+		chefLike(false)(w, r)
+	})
+	a := newFakeShard(t, chefLike(false))
+	e := engineFor(t, 5*time.Second, a.URL, b.URL)
+	for i := range 2 {
+		if _, err := e.Search(context.Background(), Request{Index: "node", Query: "name:web-1"}); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			fail.Lock()
+			failing = false
+			fail.Unlock()
+		}
+	}
+	if ownersPasses != 2 {
+		t.Errorf("the owners pass ran %d times over two searches, the first failing on one shard; want 2 (a half map is not kept)", ownersPasses)
+	}
+}
