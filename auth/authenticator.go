@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -43,6 +44,10 @@ type Options struct {
 	// MaxBody bounds the body of a Chef-signed request; 0 is
 	// DefaultMaxBody.
 	MaxBody int64
+	// ReplayCacheSize bounds the signatures of Chef-signed writes kept
+	// for the skew window (auth.replay_cache_size); 0 is
+	// DefaultReplayCacheSize.
+	ReplayCacheSize int
 	// Now is the clock signed timestamps are checked against; nil is
 	// time.Now.
 	Now func() time.Time
@@ -51,31 +56,61 @@ type Options struct {
 }
 
 // Error is an authentication or authorization failure: Status is 401,
-// 403 or 413, and Message says what is wrong in words the caller can act
-// on. It never holds a key or a token.
+// 403, 413 or 503, and Message says what is wrong in words the caller can
+// act on. A 401's Message is the same whatever failed, as Chef Server's
+// is, so that it tells a stranger neither which names exist nor how the
+// server is laid out; Reason says what really failed, for the server's
+// log only. Neither ever holds a key or a token.
 type Error struct {
 	Status  int
 	Message string
+	Reason  string
 }
 
 func (e *Error) Error() string { return e.Message }
 
-func unauthorized(format string, a ...any) *Error {
-	return &Error{Status: http.StatusUnauthorized, Message: fmt.Sprintf(format, a...)}
+// LogReason is what the server log says about the failure.
+func (e *Error) LogReason() string {
+	if e.Reason != "" {
+		return e.Reason
+	}
+	return e.Message
+}
+
+// ChefFailure is Chef Server's answer to any Chef-signed request that
+// does not authenticate: the name as sent, and nothing else.
+func ChefFailure(name string) string {
+	return "Failed to authenticate as '" + name + "'. Ensure that your node_name and client key are correct."
+}
+
+// chefUnauthorized is a Chef-signed request's 401: the public message is
+// ChefFailure, the reason goes to the log.
+func chefUnauthorized(name, format string, a ...any) *Error {
+	return &Error{Status: http.StatusUnauthorized, Message: ChefFailure(name), Reason: fmt.Sprintf(format, a...)}
+}
+
+// tokenUnauthorized is the 401 of a request with a missing, unknown or
+// unusable credential that is not a Chef signature: one message for all.
+func (a *Authenticator) tokenUnauthorized(format string, args ...any) *Error {
+	return &Error{Status: http.StatusUnauthorized, Message: "Failed to authenticate: no valid credentials: " + a.howTo(), Reason: fmt.Sprintf(format, args...)}
 }
 
 // Authenticator tells who sent a request: a bearer token from the tokens
 // file or a Chef-signed request verified against the keys folder. Both
 // are swapped whole on Reload, so a request sees one consistent set.
 type Authenticator struct {
-	opts    Options
-	writers map[string]bool
-	set     atomic.Pointer[credentials]
+	opts   Options
+	set    atomic.Pointer[credentials]
+	replay *replayCache
+	// reload serialises Reload and SetWriters, each a read-modify-swap
+	// of set.
+	reload sync.Mutex
 }
 
 type credentials struct {
-	tokens []token
-	keys   map[string]*rsa.PublicKey
+	tokens  []token
+	keys    map[string]*rsa.PublicKey
+	writers map[string]bool
 }
 
 // New reads the tokens file and the keys folder; an error names the file
@@ -93,27 +128,67 @@ func New(o Options) (*Authenticator, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	a := &Authenticator{opts: o, writers: map[string]bool{}}
-	for i, w := range o.Writers {
-		if strings.TrimSpace(w) == "" {
-			return nil, fmt.Errorf("auth.writers[%d] is empty: list Chef user or client names", i)
-		}
-		a.writers[w] = true
+	if o.ReplayCacheSize <= 0 {
+		o.ReplayCacheSize = DefaultReplayCacheSize
 	}
-	if len(o.Writers) > 0 && o.ChefKeysDir == "" {
-		return nil, errors.New("auth.writers is set but auth.chef_keys_dir is not: writers are Chef-signed names, so give their keys")
+	a := &Authenticator{opts: o, replay: newReplayCache(o.ReplayCacheSize)}
+	writers, err := a.checkWriters(o.Writers)
+	if err != nil {
+		return nil, err
 	}
 	c, err := a.load()
 	if err != nil {
 		return nil, err
 	}
-	for _, w := range o.Writers {
-		if c.keys[w] == nil {
-			o.Log.Warn("auth.writers names a caller with no key in auth.chef_keys_dir yet", "writer", w)
-		}
-	}
+	c.writers = writers
+	a.warnKeyless(c)
 	a.set.Store(c)
 	return a, nil
+}
+
+// checkWriters turns auth.writers into a set, or says what is wrong.
+func (a *Authenticator) checkWriters(list []string) (map[string]bool, error) {
+	writers := map[string]bool{}
+	for i, w := range list {
+		if strings.TrimSpace(w) == "" {
+			return nil, fmt.Errorf("auth.writers[%d] is empty: list Chef user or client names", i)
+		}
+		writers[w] = true
+	}
+	if len(list) > 0 && a.opts.ChefKeysDir == "" {
+		return nil, errors.New("auth.writers is set but auth.chef_keys_dir is not: writers are Chef-signed names, so give their keys")
+	}
+	return writers, nil
+}
+
+func (a *Authenticator) warnKeyless(c *credentials) {
+	for _, w := range sortedKeys(c.writers) {
+		if c.keys[w] == nil {
+			a.opts.Log.Warn("auth.writers names a caller with no key in auth.chef_keys_dir yet", "writer", w)
+		}
+	}
+}
+
+// SetWriters replaces auth.writers (on SIGHUP, from the re-read config
+// file). A bad list is an error and the old set stays in force.
+func (a *Authenticator) SetWriters(list []string) error {
+	if a == nil {
+		return nil
+	}
+	writers, err := a.checkWriters(list)
+	if err != nil {
+		a.opts.Log.Error("auth.writers reload failed; keeping the previous writers", "err", err)
+		return err
+	}
+	a.reload.Lock()
+	defer a.reload.Unlock()
+	old := a.set.Load()
+	c := *old
+	c.writers = writers
+	a.warnKeyless(&c)
+	a.set.Store(&c)
+	a.opts.Log.Info("auth.writers reloaded", "writers", len(writers))
+	return nil
 }
 
 func (a *Authenticator) load() (*credentials, error) {
@@ -145,11 +220,14 @@ func (a *Authenticator) Reload() error {
 	if !a.Enabled() {
 		return nil
 	}
+	a.reload.Lock()
+	defer a.reload.Unlock()
 	c, err := a.load()
 	if err != nil {
 		a.opts.Log.Error("auth reload failed; keeping the previous tokens and keys", "err", err)
 		return err
 	}
+	c.writers = a.set.Load().writers
 	a.set.Store(c)
 	a.opts.Log.Info("auth reloaded", "tokens", len(c.tokens), "chef_keys", len(c.keys))
 	return nil
@@ -182,18 +260,19 @@ func (a *Authenticator) Authenticate(r *http.Request) (Caller, error) {
 		return a.byChefSignature(c, r)
 	}
 	if h != "" {
-		return Caller{}, unauthorized("the Authorization header is not a bearer token: send Authorization: Bearer <token>")
+		return Caller{}, a.tokenUnauthorized("the Authorization header is not a bearer token")
 	}
-	return Caller{}, unauthorized("missing credentials: %s", a.howTo())
+	return Caller{}, a.tokenUnauthorized("missing credentials")
 }
 
+// howTo names the ways in, not the files behind them.
 func (a *Authenticator) howTo() string {
 	var ways []string
 	if a.opts.TokensFile != "" {
 		ways = append(ways, "send Authorization: Bearer <token> (SHEARCH_TOKEN for gnife)")
 	}
 	if a.opts.ChefKeysDir != "" {
-		ways = append(ways, "sign the request as a Chef user or client whose public key is in auth.chef_keys_dir (knife, go-chef)")
+		ways = append(ways, "sign the request with your Chef user or client key (knife, go-chef)")
 	}
 	return strings.Join(ways, ", or ")
 }
@@ -203,7 +282,7 @@ func (a *Authenticator) howTo() string {
 // position of a match shows in the timing.
 func (a *Authenticator) byToken(c *credentials, tok string) (Caller, error) {
 	if a.opts.TokensFile == "" {
-		return Caller{}, unauthorized("bearer tokens are not accepted here (auth.tokens_file is not set): %s", a.howTo())
+		return Caller{}, a.tokenUnauthorized("a bearer token, but auth.tokens_file is not set")
 	}
 	sum := sha256.Sum256([]byte(tok))
 	match := -1
@@ -213,29 +292,38 @@ func (a *Authenticator) byToken(c *credentials, tok string) (Caller, error) {
 		}
 	}
 	if match < 0 {
-		return Caller{}, unauthorized("unknown bearer token: use a token listed in auth.tokens_file")
+		return Caller{}, a.tokenUnauthorized("unknown bearer token %s: not in auth.tokens_file", tokenName(sum))
 	}
 	t := c.tokens[match]
 	return Caller{Name: t.name, Method: "token", Write: t.write}, nil
 }
 
+// byChefSignature checks a Chef-signed request the way Chef Server
+// does. Every failure but a clock out of the window answers the same
+// ChefFailure: the timestamp is checked first, for any name, so even that
+// answer tells nothing about which names exist; and an unknown name
+// costs the same RSA verification as a known one.
 func (a *Authenticator) byChefSignature(c *credentials, r *http.Request) (Caller, error) {
+	name := strings.TrimSpace(r.Header.Get("X-Ops-Userid"))
 	if a.opts.ChefKeysDir == "" {
-		return Caller{}, unauthorized("Chef-signed requests are not accepted here (auth.chef_keys_dir is not set): %s", a.howTo())
+		return Caller{}, chefUnauthorized(name, "a Chef-signed request, but auth.chef_keys_dir is not set")
 	}
 	s, err := parseSigned(r)
 	if err != nil {
-		return Caller{}, unauthorized("%v", err)
+		return Caller{}, chefUnauthorized(name, "%v", err)
+	}
+	if off := a.opts.Now().Sub(s.timestamp); off >= a.opts.MaxSkew || -off >= a.opts.MaxSkew {
+		return Caller{}, &Error{Status: http.StatusUnauthorized,
+			Message: fmt.Sprintf("Failed to authenticate as '%s'. Synchronize the clock on your host: the request's X-Ops-Timestamp is %s off the server's clock, more than the %s allowed.", s.userID, off.Abs().Round(time.Second), a.opts.MaxSkew),
+			Reason:  fmt.Sprintf("timestamp %s of %q's request is more than %s off the server's clock (%s): check the client's clock", s.timestamp.UTC().Format(time.RFC3339), s.userID, a.opts.MaxSkew, a.opts.Now().UTC().Format(time.RFC3339))}
 	}
 	key := c.keys[s.userID]
 	if key == nil {
-		return Caller{}, unauthorized("unknown user %q: no key %s.pem in auth.chef_keys_dir", s.userID, s.userID)
+		s.verify(decoyKey)
+		return Caller{}, chefUnauthorized(s.userID, "unknown user %q: no key %s.pem in auth.chef_keys_dir", s.userID, s.userID)
 	}
 	if !s.verify(key) {
-		return Caller{}, unauthorized("signature of %s %s by %q (X-Ops-Sign version %s) does not verify: check the client key and node_name, and that nothing rewrote the request on the way", s.method, s.paths[0], s.userID, s.version)
-	}
-	if off := a.opts.Now().Sub(s.timestamp); off >= a.opts.MaxSkew || -off >= a.opts.MaxSkew {
-		return Caller{}, unauthorized("timestamp %s of %q's request is more than %s off the server's clock (%s): check the client's clock", s.timestamp.UTC().Format(time.RFC3339), s.userID, a.opts.MaxSkew, a.opts.Now().UTC().Format(time.RFC3339))
+		return Caller{}, chefUnauthorized(s.userID, "signature of %s %s by %q (X-Ops-Sign version %s) does not verify: check the client key and node_name, and that nothing rewrote the request on the way", s.method, s.paths[0], s.userID, s.version)
 	}
 	var body []byte
 	if r.Body != nil {
@@ -254,9 +342,9 @@ func (a *Authenticator) byChefSignature(c *credentials, r *http.Request) (Caller
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	if got := hashString(s.algorithm, body); got != s.contentHash {
-		return Caller{}, unauthorized("X-Ops-Content-Hash does not match the body of %q's request: the body changed after signing", s.userID)
+		return Caller{}, chefUnauthorized(s.userID, "X-Ops-Content-Hash does not match the body of %q's request: the body changed after signing", s.userID)
 	}
-	return Caller{Name: s.userID, Method: "chef", Write: a.writers[s.userID]}, nil
+	return Caller{Name: s.userID, Method: "chef", Write: c.writers[s.userID]}, nil
 }
 
 // RequireWrite returns nil when ctx's caller has write scope, else an

@@ -105,8 +105,15 @@ func wantStatus(t *testing.T, what string, err error, status int, words string) 
 	if !errors.As(err, &ae) || ae.Status != status {
 		t.Fatalf("%s: want a %d, got %v", what, status, err)
 	}
-	if !strings.Contains(ae.Message, words) {
-		t.Fatalf("%s: the message %q does not say %q", what, ae.Message, words)
+	if !strings.Contains(ae.LogReason(), words) {
+		t.Fatalf("%s: the logged reason %q does not say %q", what, ae.LogReason(), words)
+	}
+	// A 401 tells the caller only that it failed, never why.
+	if status == 401 && !strings.HasPrefix(ae.Message, "Failed to authenticate") {
+		t.Fatalf("%s: the answer %q is not a plain \"Failed to authenticate\"", what, ae.Message)
+	}
+	if status == 401 && ae.Reason != "" && strings.Contains(ae.Message, words) && !strings.Contains(words, "15m0s") {
+		t.Fatalf("%s: the answer %q gives the reason away", what, ae.Message)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"os"
 	"regexp"
@@ -41,6 +42,13 @@ type Server struct {
 	WriteTimeout Duration `yaml:"write_timeout"`
 	IdleTimeout  Duration `yaml:"idle_timeout"`
 	MaxBodyBytes Bytes    `yaml:"max_body_bytes"`
+	// TrustedProxies are the CIDRs of the proxies whose Host and
+	// X-Forwarded-Proto headers may make the URLs in answers when
+	// public_url is empty; from anyone else they are ignored.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// MetricsAuth is none (the default: /metrics is open, as scrapers
+	// expect) or token (it needs credentials like the API).
+	MetricsAuth string `yaml:"metrics_auth"`
 }
 
 // TLS makes Shearch serve HTTPS: both files, or neither.
@@ -56,8 +64,12 @@ type Auth struct {
 	// ChefKeysDir holds NAME.pem public keys: Chef-signed requests
 	// (X-Ops-Sign 1.0, 1.1, 1.3) authenticate as NAME.
 	ChefKeysDir string `yaml:"chef_keys_dir"`
-	// Writers are the Chef-signed names that may write.
+	// Writers are the Chef-signed names that may write; SIGHUP re-reads
+	// them from the config file.
 	Writers []string `yaml:"writers"`
+	// ReplayCacheSize bounds the Chef-signed write signatures remembered
+	// for the 15-minute skew window, to refuse a second use.
+	ReplayCacheSize int `yaml:"replay_cache_size"`
 }
 
 // Shards holds the defaults and the hand-listed shards.
@@ -213,6 +225,7 @@ func Defaults() *Config {
 		Shards: Shards{Timeout: Duration{10 * time.Second}, ClientName: "admin", MaxAnswerBytes: 256 << 20, MaxInFlight: 16,
 			BreakerFailures: 5, BreakerInterval: Duration{10 * time.Second}, RetryBudget: 0.1},
 		ShutdownTimeout: Duration{30 * time.Second},
+		Auth:            Auth{ReplayCacheSize: 100_000},
 		Route53:         Route53{Refresh: Duration{60 * time.Second}, URLTemplate: "https://{target}"},
 		Consul:          Consul{ShardService: "chef-server", ShardTag: "shearch", ShardScheme: "https"},
 		Search: Search{MaxQueryBytes: 16 << 10, MaxWaiting: 256, MaxWait: Duration{5 * time.Second},
@@ -221,7 +234,7 @@ func Defaults() *Config {
 		// so the write timeout leaves room for several; NDJSON streams
 		// move it forward at each flush.
 		Server: Server{ReadTimeout: Duration{60 * time.Second}, WriteTimeout: Duration{120 * time.Second},
-			IdleTimeout: Duration{120 * time.Second}, MaxBodyBytes: 1 << 20},
+			IdleTimeout: Duration{120 * time.Second}, MaxBodyBytes: 1 << 20, MetricsAuth: "none"},
 	}
 }
 
@@ -304,7 +317,40 @@ func (c *Config) checkLimits() error {
 	if c.Consul.ShardTag == "" {
 		return errors.New("consul.shard_tag is empty: name the tag a Consul service needs to be a shard (default shearch)")
 	}
+	return c.checkTrust()
+}
+
+// checkTrust checks the settings that decide whom Shearch believes.
+func (c *Config) checkTrust() error {
+	if _, err := c.Server.Proxies(); err != nil {
+		return err
+	}
+	switch c.Server.MetricsAuth {
+	case "none", "token":
+	default:
+		return fmt.Errorf("server.metrics_auth %q: use none (the default: /metrics open to scrapers) or token", c.Server.MetricsAuth)
+	}
+	if c.Auth.ReplayCacheSize < 1 {
+		return fmt.Errorf("auth.replay_cache_size is %d: it must be at least 1 (default 100000)", c.Auth.ReplayCacheSize)
+	}
 	return nil
+}
+
+// Proxies parses server.trusted_proxies: CIDRs, or single addresses.
+func (s Server) Proxies() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for i, p := range s.TrustedProxies {
+		pfx, err := netip.ParsePrefix(strings.TrimSpace(p))
+		if err != nil {
+			a, aerr := netip.ParseAddr(strings.TrimSpace(p))
+			if aerr != nil {
+				return nil, fmt.Errorf("server.trusted_proxies[%d] %q is not a CIDR such as 10.0.0.0/8 or an address", i, p)
+			}
+			pfx = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, pfx.Masked())
+	}
+	return out, nil
 }
 
 // Bytes reads a size: a plain number of bytes, or 16KiB, 1MiB, 1GiB.

@@ -2,14 +2,28 @@ package service
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/signal"
+
+	"github.com/shearch/shearch/config"
 )
 
-// Reload re-reads what changes without a restart: the tokens file and
-// the Chef keys folder. On an error the old ones stay in force.
+// Reload re-reads what changes without a restart: the tokens file, the
+// Chef keys folder, and auth.writers from the config file. Each that is
+// broken keeps its old set in force; the first error is returned.
 func (s *Service) Reload() error {
-	return s.Server.Auth.Reload()
+	err := s.Server.Auth.Reload()
+	if s.ConfigFile == "" {
+		return err
+	}
+	cfg, cerr := config.Load(s.ConfigFile)
+	if cerr != nil {
+		s.Log.Error("config reload failed; keeping the previous auth.writers", "err", cerr)
+	} else {
+		cerr = s.Server.Auth.SetWriters(cfg.Auth.Writers)
+	}
+	return errors.Join(err, cerr)
 }
 
 // ReloadOn calls Reload each time one of sigs (SIGHUP) arrives, until ctx
@@ -24,7 +38,7 @@ func (s *Service) ReloadOn(ctx context.Context, sigs ...os.Signal) {
 			case <-ctx.Done():
 				return
 			case sig := <-ch:
-				s.Log.Info("reloading auth.tokens_file and auth.chef_keys_dir", "signal", sig.String())
+				s.Log.Info("reloading auth.tokens_file, auth.chef_keys_dir and auth.writers", "signal", sig.String())
 				s.Reload() // logs its own outcome
 			}
 		}

@@ -29,6 +29,8 @@ type Service struct {
 	Engine   *search.Engine
 	Server   *server.Server
 	Log      *slog.Logger
+	// ConfigFile, when set, is re-read on SIGHUP for auth.writers.
+	ConfigFile string
 	// tls, when set, makes Serve answer HTTPS only.
 	tls *tls.Config
 }
@@ -124,8 +126,12 @@ func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
 	srv.Limits = server.Limits{MaxQueryBytes: int(cfg.Search.MaxQueryBytes), MaxBodyBytes: int64(cfg.Server.MaxBodyBytes),
 		WriteTimeout: orDefault(cfg.Server.WriteTimeout, config.Defaults().Server.WriteTimeout)}
 	srv.Topology = func() any { return topo.Snapshot().Status() }
+	if srv.TrustedProxies, err = cfg.Server.Proxies(); err != nil {
+		return nil, &ConfigError{err}
+	}
+	srv.MetricsAuth = cfg.Server.MetricsAuth
 	authn, err := auth.New(auth.Options{TokensFile: cfg.Auth.TokensFile, ChefKeysDir: cfg.Auth.ChefKeysDir,
-		Writers: cfg.Auth.Writers, MaxBody: int64(cfg.Server.MaxBodyBytes), Log: log})
+		Writers: cfg.Auth.Writers, MaxBody: int64(cfg.Server.MaxBodyBytes), ReplayCacheSize: cfg.Auth.ReplayCacheSize, Log: log})
 	if err != nil {
 		return nil, &ConfigError{err}
 	}

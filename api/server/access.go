@@ -69,7 +69,7 @@ func (rec *statusRecorder) finish() {
 		m.shed.WithLabelValues(strconv.Itoa(rec.status)).Inc()
 	}
 	level := slog.LevelInfo
-	if open(rec.r.URL.Path) {
+	if probe(rec.r.URL.Path) {
 		level = slog.LevelDebug
 	}
 	rec.s.Log.Log(rec.r.Context(), level, "request", "method", rec.r.Method, "route", route, "path", rec.r.URL.Path,

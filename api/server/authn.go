@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/shearch/shearch/auth"
+	"github.com/shearch/shearch/shards"
 )
 
 // authenticate returns r carrying its auth.Caller, or answers 401 (403,
@@ -17,20 +18,31 @@ import (
 // on the Chef-compatible endpoints: the signature proves the caller just
 // as well, and scripts that already hold a Chef key need no token.
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*http.Request, bool) {
-	if open(r.URL.Path) || uiAsset(r) {
+	if s.open(r.URL.Path) || uiAsset(r) {
 		return r.WithContext(auth.WithCaller(r.Context(), auth.Caller{Method: "none"})), true
 	}
 	c, err := s.Auth.Authenticate(r)
 	if err != nil {
-		status := http.StatusUnauthorized
-		var ae *auth.Error
-		if errors.As(err, &ae) {
-			status = ae.Status
-		}
-		writeError(w, status, err.Error())
+		s.refuse(w, r, err)
 		return nil, false
 	}
 	return r.WithContext(auth.WithCaller(r.Context(), c)), true
+}
+
+// refuse answers an auth failure with its public message and logs the
+// precise reason, which the answer leaves out, under the request id.
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	status, reason := http.StatusUnauthorized, err.Error()
+	var ae *auth.Error
+	if errors.As(err, &ae) {
+		status, reason = ae.Status, ae.LogReason()
+	}
+	s.Log.Warn("authentication failed", "request_id", shards.RequestID(r.Context()), "method", r.Method, "path", r.URL.Path,
+		"claimed", r.Header.Get("X-Ops-Userid"), "remote", r.RemoteAddr, "status", status, "reason", reason)
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "60")
+	}
+	writeError(w, status, err.Error())
 }
 
 // requireWrite answers 403, Chef-style, and returns false unless the

@@ -1,7 +1,9 @@
 package server
 
 import (
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"sort"
 	"strconv"
@@ -62,16 +64,51 @@ func objectPath(r *http.Request, kind shards.Kind) (shards.Path, error) {
 func (s *Server) base(r *http.Request) string {
 	b := strings.TrimSuffix(s.PublicURL, "/")
 	if b == "" {
-		scheme := "http"
-		if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
-			scheme = "https"
-		}
-		b = scheme + "://" + r.Host
+		b = s.requestBase(r)
+	}
+	if st := scopeOf(r).stack; st != "" {
+		// Object URLs lead back to the stack the request named.
+		b += stacksPrefix + url.PathEscape(st)
 	}
 	if org := r.PathValue("org"); org != "" {
 		b += "/organizations/" + url.PathEscape(org)
 	}
 	return b
+}
+
+// requestBase is scheme://host as the client reached Shearch. The Host
+// and X-Forwarded-Proto headers are whatever the sender wrote, so they
+// are believed only from server.trusted_proxies; from anyone else the
+// base is the address the connection came in on, which a caller cannot
+// make point elsewhere (to poison a cache in between, say).
+func (s *Server) requestBase(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	if s.trustedPeer(r) {
+		if r.Header.Get("X-Forwarded-Proto") == "https" {
+			scheme = "https"
+		}
+		return scheme + "://" + r.Host
+	}
+	if la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+		return scheme + "://" + la.String()
+	}
+	return scheme + "://" + r.Host
+}
+
+func (s *Server) trustedPeer(r *http.Request) bool {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	for _, p := range s.TrustedProxies {
+		if p.Contains(ap.Addr().Unmap()) {
+			return true
+		}
+	}
+	return false
 }
 
 func deny(r *http.Request) bool { return r.URL.Query().Get("partial") == "deny" }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -18,6 +19,7 @@ import (
 	"github.com/shearch/shearch/auth"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/search/result"
+	"github.com/shearch/shearch/shards"
 )
 
 // Server serves the API.
@@ -35,6 +37,13 @@ type Server struct {
 	PublicURL string
 	// Limits bound what a caller may send (limits.go).
 	Limits Limits
+	// TrustedProxies are the peers whose Host and X-Forwarded-Proto
+	// headers make the URLs in answers when PublicURL is empty
+	// (server.trusted_proxies); anyone else's are ignored.
+	TrustedProxies []netip.Prefix
+	// MetricsAuth is server.metrics_auth: "token" makes /metrics need
+	// credentials like the API; "" or "none" leaves it open to scrapers.
+	MetricsAuth string
 
 	mux      *http.ServeMux
 	metrics  *metrics
@@ -82,7 +91,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if refuseUncleanPath(w, r) {
 		return
 	}
-	if !strings.HasPrefix(r.URL.Path, "/v1/") && !open(r.URL.Path) {
+	if !strings.HasPrefix(r.URL.Path, "/v1/") && !probe(r.URL.Path) {
 		// Chef clients (knife's ServerAPIVersions) negotiate the API
 		// version from this header; Shearch answers as API version 1.
 		asked := r.Header.Get("X-Ops-Server-API-Version")
@@ -97,12 +106,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// From here r carries its auth.Caller, for the handlers and the log.
 	if ar, ok := s.authenticate(rec, r); ok {
-		s.route(rec, ar)
+		if sr, ok := s.scope(rec, ar); ok {
+			s.route(rec, sr)
+		}
 	}
 }
 
-func open(path string) bool {
+// probe is a load balancer's or scraper's path: logged at debug level.
+func probe(path string) bool {
 	return path == "/healthz" || path == "/readyz" || path == "/metrics"
+}
+
+// open says whether path is answered without credentials: the probes
+// always, /metrics unless server.metrics_auth is token.
+func (s *Server) open(path string) bool {
+	if path == "/metrics" {
+		return s.MetricsAuth != "token"
+	}
+	return path == "/healthz" || path == "/readyz"
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
@@ -132,10 +153,16 @@ func (s *Server) consistency(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) shardsHandler(w http.ResponseWriter, r *http.Request) {
 	if s.Topology != nil {
-		writeJSON(w, http.StatusOK, s.Topology())
+		writeJSON(w, http.StatusOK, redactTopology(s.Topology()))
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"shards": s.Engine.Topology.Shards("all")})
+	all := s.Engine.Topology.Shards("all")
+	out := make([]shards.Shard, len(all))
+	for i, sh := range all {
+		sh.URL = RedactURL(sh.URL)
+		out[i] = sh
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"shards": out})
 }
 
 // parseSearch reads a search request the way Chef Server does: a missing

@@ -53,6 +53,16 @@ func (s *Server) writer(h http.HandlerFunc) http.HandlerFunc {
 			writeError(w, http.StatusForbidden, err.Error())
 			return
 		}
+		if err := unsignedTarget(r, c); err != nil {
+			s.audit(r, c, http.StatusBadRequest, nil, err.Error())
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		if err := s.Auth.CheckReplay(r); err != nil {
+			s.audit(r, c, http.StatusUnauthorized, nil, "replay refused")
+			s.refuse(w, r, err)
+			return
+		}
 		s.checkOrg(h)(w, r)
 	}
 }
@@ -301,6 +311,9 @@ func (s *Server) repairPlan(w http.ResponseWriter, r *http.Request) {
 func (s *Server) repair(w http.ResponseWriter, r *http.Request) {
 	c, _ := auth.FromContext(r.Context())
 	var req struct {
+		// Stack in the body is signed with it: the way a Chef-signed
+		// repair names another stack than the default.
+		Stack   string                `json:"stack"`
 		Actions []search.RepairAction `json:"actions"`
 	}
 	if r.ContentLength != 0 {
@@ -313,7 +326,15 @@ func (s *Server) repair(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	rep, err := s.Engine.Repair(r.Context(), r.URL.Query().Get("stack"), req.Actions)
+	stack := r.URL.Query().Get("stack")
+	if req.Stack != "" {
+		if stack != "" && stack != req.Stack {
+			s.writeFailed(w, r, &search.Error{Status: http.StatusBadRequest, Message: fmt.Sprintf("the body names stack %s and the request stack %s: name it once", req.Stack, stack)})
+			return
+		}
+		stack = req.Stack
+	}
+	rep, err := s.Engine.Repair(r.Context(), stack, req.Actions)
 	if err != nil {
 		s.writeFailed(w, r, err)
 		return

@@ -74,6 +74,7 @@ func serve(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	svc.ConfigFile = c.String("config")
 	ctx, stop := signalContext()
 	defer stop()
 	svc.ReloadOn(ctx, syscall.SIGHUP)
