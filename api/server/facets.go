@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/shearch/shearch/api/server/ui"
 	"github.com/shearch/shearch/search"
@@ -89,6 +90,18 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// csvCell keeps a spreadsheet from reading a cell as a formula: a node
+// sets its own attributes, and a note of =HYPERLINK(...) would run in
+// whoever opens the export. As OWASP advises, a cell that starts with
+// = + - @, a tab or a carriage return gets a leading ' (so a negative
+// number reads '-5: text, shown as -5 by the spreadsheet).
+func csvCell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
 // streamCSV writes a header row (name, shard, source, then each
 // attribute), then one row per result row as the engine emits it.
 func (s *Server) streamCSV(w http.ResponseWriter, r *http.Request, req search.Request, attrs []string) {
@@ -102,16 +115,20 @@ func (s *Server) streamCSV(w http.ResponseWriter, r *http.Request, req search.Re
 		started = true
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		w.WriteHeader(http.StatusOK)
-		cw.Write(append([]string{"name", "shard", "source"}, attrs...))
+		head := append([]string{"name", "shard", "source"}, attrs...)
+		for i := range head {
+			head[i] = csvCell(head[i])
+		}
+		cw.Write(head)
 	}
 	n := 0
 	rec := make([]string, 3+len(attrs))
 	_, err := s.Engine.Stream(r.Context(), req, func(sum search.ShardsSummary) { setShardHeaders(w, sum) }, func(row search.Row) error {
 		start()
-		rec[0], rec[1], rec[2] = row.Name, row.Shard, row.Source
+		rec[0], rec[1], rec[2] = csvCell(row.Name), csvCell(row.Shard), csvCell(row.Source)
 		data := row.Object() // a partial row: a few keys
 		for i, a := range attrs {
-			rec[3+i] = search.CellText(data[a])
+			rec[3+i] = csvCell(search.CellText(data[a]))
 		}
 		if err := cw.Write(rec); err != nil {
 			return err
