@@ -1,6 +1,7 @@
 package fallback
 
 import (
+	"encoding/json"
 	"sort"
 	"strings"
 
@@ -167,17 +168,18 @@ type filter struct {
 	tags []string
 }
 
-// key identifies a filter in the cache.
+// key identifies a filter in the cache. It is JSON, which quotes every
+// string, so no meta key, value or tag can pass for a separator (a NUL
+// joined them before: a key "a\x00b" with value "c" read as key "a" with
+// value "b\x00c"); json.Marshal writes the meta keys sorted.
 func (f filter) key() string {
-	var parts []string
-	for k, v := range f.meta {
-		parts = append(parts, "m\x00"+k+"\x00"+v)
-	}
-	for _, t := range f.tags {
-		parts = append(parts, "t\x00"+t)
-	}
-	sort.Strings(parts)
-	return strings.Join(parts, "\x01")
+	tags := append([]string(nil), f.tags...)
+	sort.Strings(tags)
+	b, _ := json.Marshal(struct {
+		Meta map[string]string `json:"m"`
+		Tags []string          `json:"t"`
+	}{f.meta, tags})
+	return string(b)
 }
 
 // pushdown finds the clauses every match must satisfy that Consul can

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -101,16 +100,13 @@ func (c *Cache) put(key string, m *mergedRows) {
 }
 
 // requestKey identifies what a merged answer depends on: everything but
-// the page.
+// the page. It is JSON, which quotes every string, so no key or path can
+// pass for a separator: {"a=b":["c"]} and {"a":["b=c"]} are two keys
+// (json.Marshal writes a map's keys sorted, so equal maps match).
 func requestKey(e *Engine, req Request) string {
 	sh := append([]string(nil), req.Shards...)
 	sort.Strings(sh)
-	var partial []string
-	for k, v := range req.Partial {
-		partial = append(partial, k+"="+strings.Join(v, "\x01"))
-	}
-	sort.Strings(partial)
-	b, _ := json.Marshal([]any{req.Index, req.Query, e.Stack(req.Stack), sh, partial, req.Partial == nil, req.Deny})
+	b, _ := json.Marshal([]any{req.Index, req.Query, e.Stack(req.Stack), sh, req.Partial, req.Partial == nil, req.Deny})
 	return string(b)
 }
 

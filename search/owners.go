@@ -2,6 +2,7 @@ package search
 
 import (
 	"context"
+	"encoding/json"
 	"math/big"
 	"net/http"
 	"sort"
@@ -53,7 +54,9 @@ func (e *Engine) duplicatedNodes(ctx context.Context, targets []shards.Shard) (m
 		names[i] = t.Name
 	}
 	sort.Strings(names)
-	key := strings.Join(names, ",")
+	// JSON, not a join: a shard name (from Consul, say) may hold a comma.
+	kb, _ := json.Marshal(names)
+	key := string(kb)
 	e.owners.mu.Lock()
 	if ent, ok := e.owners.m[key]; ok && time.Since(ent.at) < ownersTTL {
 		e.owners.mu.Unlock()

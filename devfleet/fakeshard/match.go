@@ -161,13 +161,11 @@ func (s *Shard) partialRows(c *collection, q string, hits []int, start int, body
 	return all[start : start+len(hits)], nil
 }
 
+// canonical is body as a cache key: JSON quotes every key and path, so
+// {"a=b":["c"]} and {"a":["b=c"]} stay apart (map keys come out sorted).
 func canonical(body map[string][]string) string {
-	keys := make([]string, 0, len(body))
-	for k, v := range body {
-		keys = append(keys, k+"="+strings.Join(v, "\x01"))
-	}
-	sort.Strings(keys)
-	return strings.Join(keys, "\x02")
+	b, _ := json.Marshal(body)
+	return string(b)
 }
 
 // encodePartial answers a partial search as Chef does: each key is its
