@@ -115,6 +115,9 @@ func Run(args []string, streams IOStreams, env *Env) int {
 			fmt.Fprintf(streams.ErrOut, "ERROR: %v\n", err)
 			return ExitConfig
 		}
+		if w := exposedToken(ConfigPath()); w != "" {
+			fmt.Fprintln(streams.ErrOut, w)
+		}
 		env.clientConfig = cfg
 	}
 	only := runCommand(args)

@@ -81,6 +81,14 @@ func permute(app *cli.App, args []string) (out, path []string, unknown, missing 
 			pos = append(pos, a)
 			continue
 		}
+		if known[passwordPromptFlag] && (name == "P" || name == "ssh-password") && !hasValue &&
+			(j+1 == len(rest) || len(rest[j+1]) > 1 && rest[j+1][0] == '-') {
+			// knife's -P [PASSWORD] takes the next word only when it is
+			// not an option (OptionParser's placed argument); without
+			// one, it asks.
+			flags = append(flags, "--"+passwordPromptFlag)
+			continue
+		}
 		flags = append(flags, a)
 		if takesValue[name] && !hasValue {
 			if j+1 == len(rest) {

@@ -59,6 +59,20 @@ func LoadConfig() (*api.Config, error) {
 	return cfg, nil
 }
 
+// exposedToken warns when the config file holds a token that users
+// other than its owner may read: whoever reads it may query (or write
+// to) the fleet as its owner.
+func exposedToken(path string) string {
+	if path == "" || defaults.Token == "" {
+		return ""
+	}
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm()&0o044 == 0 {
+		return ""
+	}
+	return fmt.Sprintf("WARNING: gnife config %s holds a token and other users may read it (mode %04o): chmod 600 %s", path, fi.Mode().Perm(), path)
+}
+
 // defaults holds the config file's stack and partial settings.
 var defaults fileConfig
 

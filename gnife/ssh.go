@@ -56,6 +56,10 @@ func sshCommand(env *Env) *cli.Command {
 			&cli.StringFlag{Name: "prefix-attribute"},
 			&cli.StringFlag{Name: "ssh-user", Aliases: []string{"x"}},
 			&cli.StringFlag{Name: "ssh-password", Aliases: []string{"P"}},
+			// -P with no value (last, or before another option) asks for
+			// the password, as knife's -P [PASSWORD] does; permute turns
+			// it into this flag.
+			&cli.BoolFlag{Name: passwordPromptFlag, Hidden: true},
 			&cli.StringFlag{Name: "ssh-port", Aliases: []string{"p"}},
 			&cli.IntFlag{Name: "ssh-timeout", Aliases: []string{"t"}, Value: 120},
 			&cli.StringFlag{Name: "ssh-gateway", Aliases: []string{"G"}},
@@ -88,11 +92,15 @@ func sshCommand(env *Env) *cli.Command {
 					return exitf(ExitUsage, "ERROR: gnife ssh runs commands only; use knife ssh for %s sessions", args[1])
 				}
 			}
+			password, err := sshPassword(c, env)
+			if err != nil {
+				return err
+			}
 			return runSSH(env, SSHOptions{
 				Query: args[0], Command: strings.Join(args[1:], " "),
 				Attribute: strings.TrimSpace(c.String("attribute")), PrefixAttribute: c.String("prefix-attribute"),
 				Manual: c.Bool("manual-list"), User: strings.TrimSpace(c.String("ssh-user")),
-				Password: strings.TrimSpace(c.String("ssh-password")), Port: strings.TrimSpace(c.String("ssh-port")),
+				Password: password, Port: strings.TrimSpace(c.String("ssh-port")),
 				Timeout:      time.Duration(c.Int("ssh-timeout")) * time.Second,
 				IdentityFile: strings.TrimSpace(c.String("ssh-identity-file")),
 				Gateway:      strings.TrimSpace(c.String("ssh-gateway")), GatewayIdentity: strings.TrimSpace(c.String("ssh-gateway-identity")),
@@ -263,14 +271,15 @@ func (p *sshPrinter) warn(b []byte) {
 // sshRunner holds what every connection shares: auth, host key checks,
 // the agent and the gateway.
 type sshRunner struct {
-	o       SSHOptions
-	p       *sshPrinter
-	user    string
-	auth    []ssh.AuthMethod
-	hostKey ssh.HostKeyCallback
-	agent   agent.ExtendedAgent
-	agentFD net.Conn
-	gateway *ssh.Client
+	o    SSHOptions
+	p    *sshPrinter
+	user string
+	auth []ssh.AuthMethod
+	// hostKeys checks host keys as net-ssh does; nil: --no-host-key-verify.
+	hostKeys *hostKeyVerifier
+	agent    agent.ExtendedAgent
+	agentFD  net.Conn
+	gateway  *ssh.Client
 }
 
 type sshConn struct {

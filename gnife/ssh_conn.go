@@ -10,15 +10,14 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
-	"golang.org/x/crypto/ssh/knownhosts"
 
 	"github.com/shearch/shearch/knife"
 )
@@ -39,9 +38,8 @@ func (r *sshRunner) setup() error {
 			r.agentFD, r.agent = c, agent.NewClient(c)
 		}
 	}
-	r.hostKey = ssh.InsecureIgnoreHostKey()
 	if r.o.HostKeyVerify {
-		r.hostKey = acceptNewHostKeys()
+		r.hostKeys = newHostKeyVerifier()
 	}
 	r.auth = r.authMethods(r.o.IdentityFile)
 	if r.o.Gateway != "" {
@@ -234,7 +232,20 @@ func (r *sshRunner) dial(ctx context.Context, host string, port int, user string
 		}
 	}
 	conn.SetDeadline(time.Now().Add(timeout))
-	cfg := &ssh.ClientConfig{User: user, Auth: auth, HostKeyCallback: r.hostKey}
+	cfg := &ssh.ClientConfig{User: user, Auth: auth, HostKeyCallback: ssh.InsecureIgnoreHostKey()}
+	// Through a gateway, knife (net-ssh-gateway) reaches a node at a
+	// forwarded port of 127.0.0.1, which net-ssh takes for a tunnel and
+	// does not check; only the gateway's own key is checked.
+	if r.hostKeys != nil && via == nil {
+		cfg.HostKeyCallback = r.hostKeys.callback(host, port)
+		ip := ""
+		if ta, ok := conn.RemoteAddr().(*net.TCPAddr); ok {
+			ip = ta.IP.String()
+		}
+		if known := r.hostKeys.knownTypes(host, port, ip); len(known) > 0 {
+			cfg.HostKeyAlgorithms = appendMissing(known, ssh.SupportedAlgorithms().HostKeys)
+		}
+	}
 	sc, chans, reqs, err := ssh.NewClientConn(conn, addr, cfg)
 	if err != nil {
 		conn.Close()
@@ -254,61 +265,15 @@ type hostKeyMismatchError struct{ msg string }
 
 func (e *hostKeyMismatchError) Error() string { return e.msg }
 
-// acceptNewHostKeys is net-ssh's default verifier, accept_new_or_local_tunnel:
-// a host not in known_hosts is trusted and added to ~/.ssh/known_hosts, a
-// host whose key differs is refused, and a loopback address on a port
-// other than 22 (an ssh tunnel) is not checked.
-func acceptNewHostKeys() ssh.HostKeyCallback {
-	home, _ := os.UserHomeDir()
-	userFile := filepath.Join(home, ".ssh", "known_hosts")
-	var mu sync.Mutex
-	return func(hostname string, remote net.Addr, key ssh.PublicKey) error {
-		host, port, _ := net.SplitHostPort(hostname)
-		ip := ""
-		if ta, ok := remote.(*net.TCPAddr); ok {
-			ip = ta.IP.String()
+// appendMissing is a followed by the entries of b it lacks.
+func appendMissing(a, b []string) []string {
+	out := append([]string(nil), a...)
+	for _, x := range b {
+		if !slices.Contains(out, x) {
+			out = append(out, x)
 		}
-		if port != "22" && (ip == "127.0.0.1" || ip == "::1") {
-			return nil
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		var files []string
-		for _, f := range []string{userFile, userFile + "2", "/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2"} {
-			if _, err := os.Stat(f); err == nil {
-				files = append(files, f)
-			}
-		}
-		err := error(&knownhosts.KeyError{})
-		if len(files) > 0 {
-			cb, cerr := knownhosts.New(files...)
-			if cerr != nil {
-				return cerr
-			}
-			err = cb(hostname, remote, key)
-		}
-		var ke *knownhosts.KeyError
-		if err == nil || !errors.As(err, &ke) {
-			return err
-		}
-		names := []string{knownhosts.Normalize(hostname)}
-		if ip != "" && ip != host {
-			names = append(names, knownhosts.Normalize(net.JoinHostPort(ip, port)))
-		}
-		if len(ke.Want) > 0 {
-			return &hostKeyMismatchError{fmt.Sprintf("fingerprint %s does not match for %q", ssh.FingerprintSHA256(key), strings.Join(names, ","))}
-		}
-		if err := os.MkdirAll(filepath.Dir(userFile), 0o700); err != nil {
-			return err
-		}
-		f, err := os.OpenFile(userFile, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		_, err = fmt.Fprintln(f, knownhosts.Line(names, key))
-		return err
 	}
+	return out
 }
 
 // rubySSHError names a connection failure as net-ssh raises it under

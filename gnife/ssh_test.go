@@ -358,6 +358,8 @@ func TestSSHAgainstSSHD(t *testing.T) {
 
 	t.Run("host keys are learned then checked", func(t *testing.T) {
 		home := isolateSSHUser(t)
+		// net-ssh remembers a host only in an existing ~/.ssh.
+		os.Mkdir(filepath.Join(home, ".ssh"), 0o700)
 		args := []string{"ssh", "-m", "127.0.0.11", where, "-p", port, "-x", d.user, "-i", d.key}
 		for run := 1; run <= 2; run++ {
 			out, errOut, code := gnifeSSH(t, args...)
