@@ -24,9 +24,10 @@ var hostileNames = []string{
 }
 
 // hostileTargets is every Chef-compatible and native endpoint, with and
-// without the org prefix, with name in each name position.
+// without the org prefix and the /stacks/{stack} prefix, with name in
+// each name position.
 func hostileTargets(name string) (get, post []string) {
-	for _, pre := range []string{"", "/organizations/acme"} {
+	for _, pre := range []string{"", "/organizations/acme", "/stacks/prod", "/stacks/prod/organizations/acme"} {
 		get = append(get,
 			pre+"/search/"+name, pre+"/search/"+name+"?q=*:*",
 			pre+"/nodes/"+name, pre+"/roles/"+name, pre+"/environments/"+name, pre+"/environments/"+name+"/nodes",
@@ -35,9 +36,18 @@ func hostileTargets(name string) (get, post []string) {
 		post = append(post, pre+"/search/"+name)
 	}
 	get = append(get, "/v1/search/"+name, "/v1/nodes/"+name, "/organizations/"+name+"/nodes",
-		"/organizations/"+name+"/search/node", "/organizations/"+name+"/nodes/web-01")
-	post = append(post, "/v1/search/"+name, "/organizations/"+name+"/search/node")
+		"/organizations/"+name+"/search/node", "/organizations/"+name+"/nodes/web-01",
+		"/stacks/prod/v1/search/"+name, "/stacks/prod/organizations/"+name+"/nodes/web-01")
+	post = append(post, "/v1/search/"+name, "/organizations/"+name+"/search/node", "/stacks/prod/v1/search/"+name)
 	return get, post
+}
+
+// hostileStackTargets put name where /stacks/ takes a stack or a shard:
+// never a shard's business, always a 4xx.
+func hostileStackTargets(name string) []string {
+	return []string{"/stacks/" + name + "/nodes/web-01", "/stacks/" + name + "/search/node", "/stacks/" + name + "/v1/search/node",
+		"/stacks/" + name + "/organizations/acme/nodes", "/stacks/prod/shards/" + name + "/nodes/web-01", "/stacks/" + name,
+		"/stacks/" + name + "/", "/stacks/prod/shards/" + name}
 }
 
 // wire sends one request as raw bytes on a fresh connection, so nothing
@@ -106,7 +116,18 @@ func TestHostileNamesNeverLeaveTheOrg(t *testing.T) {
 			}
 		}
 	}
+	for _, name := range append(hostileNames, "..", ".", "", "All", "all", "prod%2Fx") {
+		for _, target := range hostileStackTargets(name) {
+			for _, method := range []string{"GET", "POST"} {
+				sent++
+				if code, body := wire(t, addr, method, target, `{"n":["name"]}`); code < 400 || code > 499 {
+					t.Errorf("%s %s: %d %s, want a 4xx", method, target, code, body)
+				}
+			}
+		}
+	}
 	for _, target := range []string{"/search/node?shards=..%2Fusers", "/search/node?stack=..%2F..%2Fusers", "/search/node?q=*:*&rows=-1",
+		"/stacks/prod/search/node?stack=dev", "/stacks/prod/nodes?stack=..%2Fusers",
 		"/v1/consistency?stack=..%2Fusers", "/nodes?stack=%2e%2e", "/v1/search/node?shards=chef-1%00"} {
 		sent++
 		if code, body := wire(t, addr, "GET", target, ""); code < 400 || code > 499 {
@@ -153,6 +174,12 @@ func FuzzRequestPaths(f *testing.F) {
 		f.Add("GET", "/v1/facets/", n, "")
 		f.Add("GET", "/v1/export/node?format=csv&attr=", n, "")
 		f.Add("GET", "/ui/static/", n, "")
+		f.Add("GET", "/stacks/", n, "")
+		f.Add("PUT", "/stacks/", n+"/nodes/web-01", "web-01")
+		f.Add("DELETE", "/stacks/prod/shards/", n, "")
+		f.Add("PUT", "/stacks/prod/shards/chef-1/nodes/", n, "web-01")
+		f.Add("POST", "/stacks/prod/organizations/acme/search/", n, "")
+		f.Add("POST", "/stacks/prod/v1/consistency/", "repair?stack="+n, "prod")
 	}
 	for _, bn := range append(hostileBodyNames, "web-01") {
 		f.Add("POST", "/", "nodes", bn)
@@ -160,6 +187,9 @@ func FuzzRequestPaths(f *testing.F) {
 		f.Add("POST", "/data/", "users", bn)
 		f.Add("PUT", "/nodes/", "web-01", bn)
 		f.Add("POST", "/v1/consistency/", "repair", bn)
+		f.Add("POST", "/stacks/prod/", "data", bn)
+		f.Add("PUT", "/stacks/prod/shards/chef-1/nodes/", "web-01", bn)
+		f.Add("POST", "/v1/consistency/repair?", "stack=prod", bn) // bn is the body's stack
 	}
 	rs := newRecordingShard(f)
 	h := writerServer(f, rs)
@@ -170,7 +200,13 @@ func FuzzRequestPaths(f *testing.F) {
 			method = "POST"
 		}
 		bn, _ := json.Marshal(bodyName)
-		body := `{"n":["name"],"name":` + string(bn) + `,"id":` + string(bn) + `,"actions":[{"kind":"role","name":` + string(bn) + `,"update":["chef-1"]}]}`
+		body := `{"n":["name"],"name":` + string(bn) + `,"id":` + string(bn) + `,"actions":[{"kind":"role","name":` + string(bn) + `,"update":["chef-1"]}]`
+		if strings.Contains(prefix+name, "stack") {
+			// A repair names its stack in the body too (the signed place
+			// for Chef-signed callers).
+			body += `,"stack":` + string(bn)
+		}
+		body += `}`
 		req, ok := rawRequest(method, prefix+name, body)
 		if !ok {
 			return // net/http's server answers 400 itself

@@ -87,7 +87,7 @@ const writeToken = "Authorization: Bearer wtok\r\n"
 func writeTargets(name string) []struct{ method, target string } {
 	var out []struct{ method, target string }
 	add := func(m, t string) { out = append(out, struct{ method, target string }{m, t}) }
-	for _, pre := range []string{"", "/organizations/acme"} {
+	for _, pre := range []string{"", "/organizations/acme", "/stacks/prod", "/stacks/prod/organizations/acme"} {
 		for _, coll := range []string{"nodes", "roles", "environments"} {
 			add("PUT", pre+"/"+coll+"/"+name)
 			add("DELETE", pre+"/"+coll+"/"+name)
@@ -106,6 +106,11 @@ func writeTargets(name string) []struct{ method, target string } {
 		add(m, "/organizations/"+name+"/data/users/item")
 	}
 	add("POST", "/v1/consistency/repair?stack="+name)
+	add("POST", "/stacks/"+name+"/v1/consistency/repair")
+	add("PUT", "/stacks/"+name+"/nodes/web-01")
+	add("DELETE", "/stacks/prod/shards/"+name+"/nodes/web-01")
+	add("PUT", "/stacks/prod/shards/chef-1/nodes/"+name)
+	add("POST", "/stacks/"+name+"/data")
 	return out
 }
 
