@@ -34,6 +34,8 @@ type Config struct {
 	TLS       TLS    `yaml:"tls"`
 	// ShutdownTimeout bounds how long SIGTERM waits for in-flight requests.
 	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
+	// Consistency bounds the drift scan (GET /v1/consistency).
+	Consistency Consistency `yaml:"consistency"`
 }
 
 // Server bounds what one client may cost (see limits.go).
@@ -126,6 +128,13 @@ type Consul struct {
 	// ShardScheme is how discovered shards are reached: https or http.
 	ShardScheme  string `yaml:"shard_scheme"`
 	NodeFallback bool   `yaml:"node_fallback"`
+	// Whoever can register a service picks its tags, so a tagged service
+	// must also be named as a shard should be and live where shards live
+	// (shards/consultrust.go); empty lists admit no Consul shard.
+	ShardNames    []string `yaml:"shard_names"`
+	ShardNetworks []string `yaml:"shard_networks"`
+	// ShardCAFile is the CA (PEM) a Consul shard's TLS must chain to.
+	ShardCAFile string `yaml:"shard_ca_file"`
 }
 
 // Search tunes the engine.
@@ -168,6 +177,13 @@ type Search struct {
 	// which shard holds a node (0: 30s and 10,000).
 	NodeOwnerTTL       Duration `yaml:"node_owner_ttl"`
 	NodeOwnerCacheSize int      `yaml:"node_owner_cache_size"`
+	// MaxRows and MaxPageBytes bound one page of /search and /v1/search;
+	// streams are not pages. MaxFacetBytes bounds the values one facet
+	// request keeps; SpillTotalBytes the sorted runs of all requests.
+	MaxRows         int   `yaml:"max_rows"`
+	MaxPageBytes    Bytes `yaml:"max_page_bytes"`
+	MaxFacetBytes   Bytes `yaml:"max_facet_bytes"`
+	SpillTotalBytes Bytes `yaml:"spill_total_bytes"`
 }
 
 // Duration reads "10s"-style YAML values.
@@ -229,7 +245,9 @@ func Defaults() *Config {
 		Route53:         Route53{Refresh: Duration{60 * time.Second}, URLTemplate: "https://{target}"},
 		Consul:          Consul{ShardService: "chef-server", ShardTag: "shearch", ShardScheme: "https"},
 		Search: Search{MaxQueryBytes: 16 << 10, MaxWaiting: 256, MaxWait: Duration{5 * time.Second},
-			RetryAfterMin: Duration{time.Second}, RetryAfterMax: Duration{30 * time.Second}},
+			RetryAfterMin: Duration{time.Second}, RetryAfterMax: Duration{30 * time.Second},
+			MaxRows: DefaultMaxRows, MaxPageBytes: 64 << 20, MaxFacetBytes: 16 << 20, SpillTotalBytes: 8 << 30},
+		Consistency: Consistency{CacheTTL: Duration{10 * time.Second}, CallerScans: 6, CallerWindow: Duration{time.Minute}},
 		// A search waits for its slowest shard (shards.timeout per page),
 		// so the write timeout leaves room for several; NDJSON streams
 		// move it forward at each flush.
@@ -303,7 +321,9 @@ func (c *Config) checkLimits() error {
 		}
 	}
 	for key, b := range map[string]Bytes{"server.max_body_bytes": c.Server.MaxBodyBytes,
-		"search.max_query_bytes": c.Search.MaxQueryBytes, "shards.max_answer_bytes": c.Shards.MaxAnswerBytes} {
+		"search.max_query_bytes": c.Search.MaxQueryBytes, "shards.max_answer_bytes": c.Shards.MaxAnswerBytes,
+		"search.max_page_bytes": c.Search.MaxPageBytes, "search.max_facet_bytes": c.Search.MaxFacetBytes,
+		"search.spill_total_bytes": c.Search.SpillTotalBytes} {
 		if b <= 0 {
 			return fmt.Errorf("%s must be a positive size such as 1MiB", key)
 		}
@@ -333,7 +353,7 @@ func (c *Config) checkTrust() error {
 	if c.Auth.ReplayCacheSize < 1 {
 		return fmt.Errorf("auth.replay_cache_size is %d: it must be at least 1 (default 100000)", c.Auth.ReplayCacheSize)
 	}
-	return nil
+	return c.checkBounds()
 }
 
 // Proxies parses server.trusted_proxies: CIDRs, or single addresses.

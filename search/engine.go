@@ -78,8 +78,15 @@ type Engine struct {
 	SortBytes  int
 	SpillBytes int64
 	SpillDir   string
+	// SpillTotalBytes bounds the runs of all requests together (default
+	// 8 GiB; spillbudget.go).
+	SpillTotalBytes int64
 	// MaxAnswerBytes bounds each shard answer (0: the shards default).
 	MaxAnswerBytes int64
+	// MaxRows and MaxPageBytes bound one page of Search (0: 10,000 rows
+	// and 64 MiB): past them the answer is a 413 (bounds.go).
+	MaxRows      int
+	MaxPageBytes int64
 	// OnShardResult hears every shard request's outcome (nil error for a
 	// success), so the topology can show each shard's last error.
 	OnShardResult func(shard string, err error)
@@ -105,6 +112,7 @@ type Engine struct {
 	guardsOnce sync.Once
 	shared     sharedCalls
 	metrics    engineMetrics
+	spillState
 }
 
 // Fallback answers a node query for the nodes of failed shards.
@@ -277,6 +285,9 @@ func (e *Engine) Search(ctx context.Context, req Request) (*Result, error) {
 	// any slot, what it still asks of the shards (the page's objects)
 	// goes ahead of requests not yet started.
 	ctx = shards.WithTicket(ctx)
+	if err := e.checkRows(req); err != nil {
+		return nil, err
+	}
 	m, cached, err := e.merged(ctx, req)
 	if err != nil {
 		return nil, err
@@ -296,7 +307,11 @@ func (e *Engine) Search(ctx context.Context, req Request) (*Result, error) {
 	res := &Result{Total: n, Start: req.Start, Shards: m.shards, Cached: cached}
 	// Rows of shards that had more than a page carry names only: their
 	// objects are read now, for this page alone.
-	pg, err := e.pageObjects(ctx, m, lo, hi)
+	pctx, err := e.withPageBudget(ctx, m, lo, hi)
+	if err != nil {
+		return nil, err
+	}
+	pg, err := e.pageObjects(pctx, m, lo, hi)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync"
 
 	"github.com/shearch/shearch/search/query"
 	"github.com/shearch/shearch/shards"
@@ -16,35 +17,63 @@ import (
 // itself over each shard's objects, with Chef's flattening and matching.
 
 // searchLocally reads each shard's objects of the index page by page and
-// keeps those the query matches, shaped as the shard would have answered.
-func (e *Engine) searchLocally(ctx context.Context, targets []shards.Shard, req Request, partial map[string][]string) ([]shardAnswer, error) {
+// hands those the query matches to srt, shaped as the shard would have
+// answered: the same sorter, and so the same memory and spill bounds, as
+// rows the shards found. A whole node keeps its name and ohai_time only,
+// as a large shard's rows do in the first fan-out: the page's objects are
+// read again when it is served, so a fleet's matches are never held.
+func (e *Engine) searchLocally(ctx context.Context, targets []shards.Shard, req Request, partial map[string][]string, srt *sorter) ([]shardAnswer, error) {
 	q, err := query.Parse(req.Query)
 	if err != nil {
 		return nil, errorf(http.StatusBadRequest, "%v", err)
 	}
+	namesOnly := partial == nil && req.Index == "node"
+	var mu sync.Mutex
+	counts := map[string]int{}
 	answers := e.fanOut(ctx, targets, func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
-		// Rows are handed over as each page is decoded; only the matches
-		// are kept.
-		var out []shards.Row
+		name := c.Shard.Name
+		n := 0
+		batch := make([]Row, 0, addBatch)
 		err := c.SearchEach(ctx, req.Index, "*:*", nil, func(r shards.Row) error {
 			obj := Row{Data: r.Data}.Object()
 			item := indexed(req.Index, obj)
 			if !q.Match(query.Flatten(req.Index, item)) {
 				return nil
 			}
-			if partial != nil {
+			switch {
+			case partial != nil:
 				pr, err := shards.NewRow(r.Name, partialData(req.Index, obj, item, partial))
 				if err != nil {
 					return err
 				}
 				pr.Ohai = r.Ohai
 				r = pr
+			case namesOnly:
+				r = shards.Row{Name: r.Name, Ohai: r.Ohai}
 			}
-			out = append(out, r)
-			return nil
+			n++
+			batch = append(batch, Row{Name: r.Name, Shard: name, Source: SourceChef, URL: r.URL, Data: r.Data, Ohai: r.Ohai})
+			if len(batch) < addBatch {
+				return nil
+			}
+			err := srt.add(batch...)
+			batch = batch[:0]
+			return localError(err)
 		})
-		return out, err
+		if err == nil {
+			err = localError(srt.add(batch...))
+		}
+		mu.Lock()
+		counts[name] = n
+		mu.Unlock()
+		return nil, err
 	})
+	if err := srt.failure(); err != nil {
+		return nil, err
+	}
+	for i := range answers {
+		answers[i].status.Rows = counts[answers[i].shard.Name]
+	}
 	return answers, classify(answers)
 }
 

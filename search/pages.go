@@ -341,10 +341,16 @@ func fetchChunk(ctx context.Context, c *shards.Client, out []Row, idx []int, byS
 		err := c.SearchEach(ctx, "node", q, nil, func(r shards.Row) error {
 			if i, ok := want[r.Name]; ok && len(out[i].Data) == 0 {
 				out[i].Data, out[i].Ohai = r.Data, r.Ohai
+				return chargePage(ctx, len(r.Data))
 			}
 			return nil
 		})
-		if err != nil {
+		if perr := pageOver(err); perr != nil {
+			return perr
+		}
+		// A shard that refuses the name query (one that needs local
+		// evaluation may) has its nodes read one by one below.
+		if err != nil && !isClientError(err) {
 			if ferr := requestFailure(ctx, err); ferr != nil {
 				return ferr
 			}
@@ -373,6 +379,9 @@ func fetchChunk(ctx context.Context, c *shards.Client, out []Row, idx []int, byS
 			return errorf(http.StatusBadGateway, "reading node %s: %v", out[i].Name, err)
 		}
 		out[i].Data = raw
+		if err := chargePage(ctx, len(raw)); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -105,13 +105,8 @@ func (e *Engine) gather(ctx context.Context, req Request) (*gathered, error) {
 		// nothing, or a failing shard's first pages. Start afresh.
 		g.srt.close()
 		g.srt = e.newSorter()
-		if answers, err = e.searchLocally(ctx, targets, req, req.Partial); err != nil {
+		if answers, err = e.searchLocally(ctx, targets, req, req.Partial, g.srt); err != nil {
 			return nil, err
-		}
-		for i := range answers {
-			if err := addAnswer(g.srt, &answers[i]); err != nil {
-				return nil, err
-			}
 		}
 	}
 	// A shard that failed part-way may have sent some pages: its rows
@@ -154,8 +149,8 @@ func (e *Engine) gather(ctx context.Context, req Request) (*gathered, error) {
 	return g, nil
 }
 
-// addAnswer hands an answer's rows held in memory (local evaluation, the
-// fallback) to the sorter.
+// addAnswer hands an answer's rows held in memory (the fallback) to the
+// sorter.
 func addAnswer(srt *sorter, a *shardAnswer) error {
 	src := SourceChef
 	if a.fromFallback {

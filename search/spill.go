@@ -56,13 +56,17 @@ type sorter struct {
 	err     error
 	// spilledTo hears the bytes of each run written.
 	spilledTo func(int64)
+	// budget is the engine's, shared by every request; reserved is
+	// this sorter's part of it, given back by close.
+	budget   *spillBudget
+	reserved int64
 }
 
 // spillRun is one sorted run: a section of the file.
 type spillRun struct{ off, size int64 }
 
 func (e *Engine) newSorter() *sorter {
-	s := &sorter{maxBytes: e.SortBytes, maxSpilled: e.SpillBytes, dir: e.SpillDir, spilledTo: e.metrics.addSpilled}
+	s := &sorter{maxBytes: e.SortBytes, maxSpilled: e.SpillBytes, dir: e.SpillDir, spilledTo: e.metrics.addSpilled, budget: e.spillBudget()}
 	if s.maxBytes <= 0 {
 		s.maxBytes = defaultSortBytes
 	}
@@ -154,6 +158,10 @@ func (s *sorter) spill() error {
 	var buf []byte
 	for i := range s.rows {
 		buf = appendRow(buf[:0], s.rows[i])
+		if err := s.budget.take(int64(len(buf))); err != nil {
+			return err
+		}
+		s.reserved += int64(len(buf))
 		if _, err := s.w.Write(buf); err != nil {
 			return errorf(http.StatusInsufficientStorage, "writing a sorted run to search.spill_dir: %v; free space there or point search.spill_dir elsewhere", err)
 		}
@@ -347,6 +355,8 @@ func (s *sorter) close() {
 		s.file.Close()
 		s.file = nil
 	}
+	s.budget.give(s.reserved)
+	s.reserved = 0
 	s.rows = nil
 	if s.err == nil {
 		s.err = errors.New("sorter closed")

@@ -255,7 +255,7 @@ func (s *Server) nativeSearch(w http.ResponseWriter, r *http.Request) {
 	}
 	shardHeaders(w, res)
 	noteRows(w, len(res.Rows))
-	writeJSON(w, http.StatusOK, res)
+	writeResult(w, http.StatusOK, res)
 }
 
 // stream writes one row a line as rows merge, then a summary line
