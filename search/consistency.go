@@ -42,11 +42,9 @@ type Consistency struct {
 	Shards  ShardsSummary `json:"shards"`
 }
 
-// Consistency compares roles, environments, data bag items and cookbook
-// versions across the shards of a stack: the check that catches an upload
-// that reached some shards and not others. A failed shard is reported and
-// left out of the comparison (its objects are not "missing").
-func (e *Engine) Consistency(ctx context.Context, stack string) (*Consistency, error) {
+// scanConsistency reads every shard of the stack and compares (see
+// Consistency, which shares and caches it).
+func (e *Engine) scanConsistency(ctx context.Context, stack string) (*Consistency, error) {
 	targets, err := e.Targets(stack, nil)
 	if err != nil {
 		return nil, err

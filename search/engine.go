@@ -87,6 +87,12 @@ type Engine struct {
 	// and 64 MiB): past them the answer is a 413 (bounds.go).
 	MaxRows      int
 	MaxPageBytes int64
+	// MaxFacetBytes bounds the values one facet request keeps (0: 16 MiB).
+	MaxFacetBytes int64
+	// ConsistencyTTL is how long a drift report is served again (0:
+	// never; concurrent scans of a stack are shared all the same).
+	ConsistencyTTL time.Duration
+	scans          scanCache
 	// OnShardResult hears every shard request's outcome (nil error for a
 	// success), so the topology can show each shard's last error.
 	OnShardResult func(shard string, err error)

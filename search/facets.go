@@ -3,7 +3,10 @@ package search
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"math"
 	"net/http"
 	"strings"
 
@@ -19,6 +22,34 @@ type FacetRequest struct {
 	// MaxValues bounds the distinct values kept per attribute (default
 	// DefaultFacetMaxValues); rows past it are counted in Other.
 	MaxValues int
+}
+
+// Facets kept every distinct value's whole text, overall and by shard,
+// for up to 32 attributes: attr=automatic made each node's whole subtree
+// a value. The values one request keeps are bounded in bytes
+// (search.max_facet_bytes; values past it count in Other, as past
+// MaxValues), each value's text is kept once for both counts, and a long
+// object counts by its digest.
+
+// DefaultMaxFacetBytes is search.max_facet_bytes when the Engine leaves
+// MaxFacetBytes zero.
+const DefaultMaxFacetBytes = 16 << 20
+
+// MaxFacetValueText is the longest JSON text an object (or an array
+// inside an array) counts as; a longer one counts as "sha256:" and the
+// first 16 hex digits of its text's SHA-256, so equal objects still count
+// together.
+const MaxFacetValueText = 256
+
+// facetKeyCost is about what a kept value costs beyond its text: its
+// string header and map slot, in each of the two counts.
+const facetKeyCost = 48
+
+func (e *Engine) maxFacetBytes() int64 {
+	if e.MaxFacetBytes > 0 {
+		return e.MaxFacetBytes
+	}
+	return DefaultMaxFacetBytes
 }
 
 // Bounds of a facet request.
@@ -82,6 +113,7 @@ func (e *Engine) Facets(ctx context.Context, req FacetRequest) (*Facets, error) 
 	r := req.Request
 	r.Partial, r.Start, r.Rows, r.Cursor = partial, 0, 0, ""
 	out := &Facets{Facets: newCounts(attrs), ByShard: map[string]*ShardFacets{}}
+	fc := &facetCounter{limit: limit, left: e.maxFacetBytes()}
 	res, err := e.Stream(ctx, r, nil, func(row Row) error {
 		sf := out.ByShard[row.Shard]
 		if sf == nil {
@@ -91,9 +123,9 @@ func (e *Engine) Facets(ctx context.Context, req FacetRequest) (*Facets, error) 
 		sf.Total++
 		data := row.Object() // a partial row: a few keys
 		for _, a := range attrs {
-			v := data[a]
-			add(out.Facets[a], v, limit)
-			add(sf.Facets[a], v, limit)
+			vals, missing := FacetValues(data[a])
+			fc.add(out.Facets[a], vals, missing)
+			fc.add(sf.Facets[a], vals, missing)
 		}
 		return nil
 	})
@@ -136,13 +168,29 @@ func newCounts(attrs []string) map[string]*FacetCounts {
 
 func add(c *FacetCounts, v any, limit int) {
 	vals, missing := FacetValues(v)
+	(&facetCounter{limit: limit, left: math.MaxInt64}).add(c, vals, missing)
+}
+
+// facetCounter keeps a request's values within its bounds: limit
+// distinct values per count, left bytes for all of them.
+type facetCounter struct {
+	limit int
+	left  int64
+}
+
+func (fc *facetCounter) add(c *FacetCounts, vals []string, missing bool) {
 	if missing {
 		c.Missing++
 		return
 	}
 	for _, s := range vals {
-		if _, ok := c.Values[s]; ok || len(c.Values) < limit {
+		if _, ok := c.Values[s]; ok {
 			c.Values[s]++
+			continue
+		}
+		if cost := int64(len(s) + facetKeyCost); len(c.Values) < fc.limit && cost <= fc.left {
+			fc.left -= cost
+			c.Values[s] = 1
 			continue
 		}
 		c.Other++
@@ -152,25 +200,40 @@ func add(c *FacetCounts, v any, limit int) {
 
 // FacetValues is what one row's attribute value counts as: a string as
 // itself, a number or boolean as its JSON text, an object as its JSON
-// text (keys sorted), and each distinct element of an array once. Null
-// (Chef's answer for an absent path) is missing.
+// text (keys sorted; past MaxFacetValueText, its digest), and each
+// distinct element of an array once. Null (Chef's answer for an absent
+// path) is missing.
 func FacetValues(v any) (vals []string, missing bool) {
 	if v == nil {
 		return nil, true
 	}
 	arr, ok := v.([]any)
 	if !ok {
-		return []string{CellText(v)}, false
+		return []string{facetText(v)}, false
 	}
 	seen := make(map[string]bool, len(arr))
 	for _, el := range arr {
-		s := CellText(el)
+		s := facetText(el)
 		if !seen[s] {
 			seen[s] = true
 			vals = append(vals, s)
 		}
 	}
 	return vals, false
+}
+
+// facetText is CellText, but an object or array whose text passes
+// MaxFacetValueText is its digest.
+func facetText(v any) string {
+	s := CellText(v)
+	switch v.(type) {
+	case map[string]any, []any:
+		if len(s) > MaxFacetValueText {
+			sum := sha256.Sum256([]byte(s))
+			return "sha256:" + hex.EncodeToString(sum[:8])
+		}
+	}
+	return s
 }
 
 // CellText renders one value as text for a table cell or a CSV field:

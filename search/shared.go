@@ -63,6 +63,14 @@ func (g *sharedCalls) do(ctx context.Context, key string, timeout time.Duration,
 	}
 }
 
+// running reports a call for key under way, which a new caller would join.
+func (g *sharedCalls) running(key string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	_, ok := g.calls[key]
+	return ok
+}
+
 func (g *sharedCalls) leave(key string, c *sharedCall) {
 	g.mu.Lock()
 	defer g.mu.Unlock()

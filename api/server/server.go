@@ -44,6 +44,9 @@ type Server struct {
 	// MetricsAuth is server.metrics_auth: "token" makes /metrics need
 	// credentials like the API; "" or "none" leaves it open to scrapers.
 	MetricsAuth string
+	// Scans bound the drift scans a caller may start (consistency.go).
+	Scans ScanLimits
+	scans scanBudget
 
 	mux      *http.ServeMux
 	metrics  *metrics
@@ -140,15 +143,6 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fmt.Fprintln(w, "ready")
-}
-
-func (s *Server) consistency(w http.ResponseWriter, r *http.Request) {
-	rep, err := s.Engine.Consistency(r.Context(), r.URL.Query().Get("stack"))
-	if err != nil {
-		s.fail(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, rep)
 }
 
 func (s *Server) shardsHandler(w http.ResponseWriter, r *http.Request) {

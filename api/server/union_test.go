@@ -37,6 +37,7 @@ func TestMain(m *testing.M) {
 	if burstFleet.cluster != nil {
 		burstFleet.cluster.Stop()
 	}
+	closeBig()
 	os.Exit(code)
 }
 

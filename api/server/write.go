@@ -297,6 +297,10 @@ func (s *Server) writeFailed(w http.ResponseWriter, r *http.Request, err error) 
 }
 
 func (s *Server) repairPlan(w http.ResponseWriter, r *http.Request) {
+	if err := s.admitScan(r); err != nil {
+		s.fail(w, err)
+		return
+	}
 	plan, err := s.Engine.PlanRepair(r.Context(), r.URL.Query().Get("stack"))
 	if err != nil {
 		s.fail(w, err)

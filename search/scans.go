@@ -1,0 +1,90 @@
+package search
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// The drift scan reads every role, environment, data bag item and
+// cookbook list of every shard of a stack. Any reader could start one on
+// every call, unshared and uncached, and so push other callers into
+// 429s. Concurrent scans of one stack are now one scan; a report is
+// served again for ConsistencyTTL; and a caller who starts a new scan
+// passes its admission first (the API counts it against the caller's
+// budget). Repairs never use any of this: they read afresh.
+
+// scanCache keeps the last report of each stack.
+type scanCache struct {
+	mu      sync.Mutex
+	reports map[string]cachedScan
+}
+
+type cachedScan struct {
+	rep *Consistency
+	at  time.Time
+}
+
+func (c *scanCache) get(stack string, ttl time.Duration) *Consistency {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.reports[stack]
+	if !ok || time.Since(s.at) >= ttl {
+		return nil
+	}
+	return s.rep
+}
+
+func (c *scanCache) put(stack string, rep *Consistency, at time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.reports == nil {
+		c.reports = map[string]cachedScan{}
+	}
+	c.reports[stack] = cachedScan{rep, at}
+}
+
+// Consistency compares roles, environments, data bag items and cookbook
+// versions across the shards of a stack: the check that catches an upload
+// that reached some shards and not others. A failed shard is reported and
+// left out of the comparison (its objects are not "missing"). Concurrent
+// calls for one stack share one scan, and a report younger than
+// ConsistencyTTL is served again.
+func (e *Engine) Consistency(ctx context.Context, stack string) (*Consistency, error) {
+	return e.ConsistencyFor(ctx, stack, nil)
+}
+
+// ConsistencyFor is Consistency for a caller whose new scans are
+// metered: admit, when not nil, is called only when neither a recent
+// report nor a scan under way can answer, and its error is the answer.
+// The report returned may be shared: do not change it.
+func (e *Engine) ConsistencyFor(ctx context.Context, stack string, admit func() error) (*Consistency, error) {
+	// A stack that cannot be scanned is refused before it costs anything.
+	if _, err := e.Targets(stack, nil); err != nil {
+		return nil, err
+	}
+	stack = e.Stack(stack)
+	if e.ConsistencyTTL > 0 {
+		if rep := e.scans.get(stack, e.ConsistencyTTL); rep != nil {
+			return rep, nil
+		}
+	}
+	key := "consistency\x00" + stack
+	if admit != nil && !e.shared.running(key) {
+		if err := admit(); err != nil {
+			return nil, err
+		}
+	}
+	v, err, _ := e.shared.do(ctx, key, e.requestTimeout(), func(ctx context.Context) (any, error) {
+		began := time.Now()
+		rep, err := e.scanConsistency(ctx, stack)
+		if err == nil && e.ConsistencyTTL > 0 {
+			e.scans.put(stack, rep, began)
+		}
+		return rep, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*Consistency), nil
+}
