@@ -170,7 +170,7 @@ func StartDev(ctx context.Context, o DevOptions) (d *Dev, err error) {
 			Refresh: config.Duration{Duration: 10 * time.Second}, Records: []config.Route53Record{{Name: DevRecord, Stack: "prod"}}},
 		// goiardi serves plain HTTP on loopback here; production shards are https.
 		Consul: config.Consul{Address: d.Consul.Addr(), ShardService: shards.DefaultShardService, ShardTag: shards.DefaultShardTag,
-			ShardScheme: "http", NodeFallback: true},
+			ShardScheme: "http", NodeFallback: true, ShardNames: []string{"chef-*"}, ShardNetworks: []string{"127.0.0.0/8"}},
 		CacheFile: filepath.Join(d.Dir, "topology.json"),
 		// goiardi's term search is slow (see search.object_fetch).
 		Search: config.Search{ObjectFetch: "get"},

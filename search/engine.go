@@ -181,7 +181,7 @@ func (e *Engine) Client(s shards.Shard) (*shards.Client, error) {
 	if s.Timeout == 0 {
 		s.Timeout = e.Timeout
 	}
-	key := strings.Join([]string{s.Name, s.URL, s.ClientName, s.ClientKey, s.Timeout.String()}, "\x00")
+	key := strings.Join([]string{s.Name, s.URL, s.ClientName, s.ClientKey, s.Timeout.String(), s.CAFile}, "\x00")
 	if c, ok := e.clients.Load(key); ok {
 		return c.(*shards.Client), nil
 	}

@@ -76,12 +76,23 @@ func (e *Engine) PlanRepair(ctx context.Context, stack string) (*RepairPlan, err
 		return nil, err
 	}
 	plan := &RepairPlan{Stack: e.Stack(stack), Actions: []RepairAction{}, Unrepairable: []Drift{}, Shards: summary}
+	// Anyone who can register a service in Consul could add copies: a
+	// shard known only from Consul is repaired but never votes.
+	voters := map[string]bool{}
+	for _, t := range targets {
+		voters[t.Name] = t.Source != shards.SourceConsul
+	}
 	for _, d := range drifts {
 		if d.Kind == "cookbook_version" {
 			plan.Unrepairable = append(plan.Unrepairable, d.Drift)
 			continue
 		}
-		plan.Actions = append(plan.Actions, planAction(d.Drift, d.copies))
+		a, ok := planAction(d.Drift, d.copies, voters)
+		if !ok {
+			plan.Unrepairable = append(plan.Unrepairable, d.Drift)
+			continue
+		}
+		plan.Actions = append(plan.Actions, a)
 	}
 	sort.Slice(plan.Actions, func(i, j int) bool {
 		a, b := plan.Actions[i], plan.Actions[j]
@@ -91,29 +102,58 @@ func (e *Engine) PlanRepair(ctx context.Context, stack string) (*RepairPlan, err
 	return plan, nil
 }
 
-func planAction(d Drift, copies []objCopy) RepairAction {
+// planAction picks the majority among the voting shards; ok is false
+// when no voting shard holds or lacks the object (only shards known from
+// Consul alone differ about it).
+func planAction(d Drift, copies []objCopy, voters map[string]bool) (RepairAction, bool) {
 	a := RepairAction{Kind: d.Kind, Name: d.Name}
-	top := d.Versions[0]
-	if len(d.Missing) > len(top.Shards) {
+	votes := func(names []string) int {
+		n := 0
+		for _, s := range names {
+			if voters[s] {
+				n++
+			}
+		}
+		return n
+	}
+	top, topVotes := -1, 0
+	for i, v := range d.Versions {
+		if n := votes(v.Shards); n > topVotes {
+			top, topVotes = i, n
+		}
+	}
+	missing := votes(d.Missing)
+	if top < 0 && missing == 0 {
+		return a, false
+	}
+	if missing > topVotes {
 		for _, v := range d.Versions {
 			a.Delete = append(a.Delete, v.Shards...)
 		}
 		sort.Strings(a.Delete)
-		return a
+		return a, true
 	}
-	a.Hash, a.From = top.Hash, top.Shards[0]
+	a.Hash = d.Versions[top].Hash
+	for _, s := range d.Versions[top].Shards {
+		if voters[s] {
+			a.From = s
+			break
+		}
+	}
 	for _, c := range copies {
 		if c.Shard == a.From {
 			a.object = c.Data
 		}
 	}
-	for _, v := range d.Versions[1:] {
-		a.Update = append(a.Update, v.Shards...)
+	for i, v := range d.Versions {
+		if i != top {
+			a.Update = append(a.Update, v.Shards...)
+		}
 	}
 	a.Create = append(a.Create, d.Missing...)
 	sort.Strings(a.Update)
 	sort.Strings(a.Create)
-	return a
+	return a, true
 }
 
 // refOf turns a drift kind and name back into the object it names.

@@ -82,7 +82,13 @@ func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
 	}
 	if cfg.Consul.Address != "" {
 		tc.Consul = &shards.ConsulConfig{Address: cfg.Consul.Address, ShardService: cfg.Consul.ShardService,
-			ShardTag: cfg.Consul.ShardTag, ShardScheme: cfg.Consul.ShardScheme}
+			ShardTag: cfg.Consul.ShardTag, ShardScheme: cfg.Consul.ShardScheme,
+			Trust: shards.ConsulTrust{Names: cfg.Consul.ShardNames, Networks: cfg.Consul.ShardNetworks, CAFile: cfg.Consul.ShardCAFile}}
+		if cfg.Consul.ShardCAFile != "" {
+			if err := shards.CheckCAFile(cfg.Consul.ShardCAFile); err != nil {
+				return nil, &ConfigError{err}
+			}
+		}
 	}
 	if len(tc.Static) == 0 && tc.Route53 == nil && tc.Consul == nil {
 		return nil, &ConfigError{errors.New("no shards: list shards.static, or configure route53 records or consul")}
@@ -110,6 +116,8 @@ func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
 		SpillDir:       cfg.Search.SpillDir,
 	}
 	eng.MaxAnswerBytes = int64(cfg.Shards.MaxAnswerBytes)
+	eng.MaxRows, eng.MaxPageBytes, eng.MaxFacetBytes = cfg.Search.MaxRows, int64(cfg.Search.MaxPageBytes), int64(cfg.Search.MaxFacetBytes)
+	eng.SpillTotalBytes, eng.ConsistencyTTL = int64(cfg.Search.SpillTotalBytes), cfg.Consistency.CacheTTL.Duration
 	eng.Writes.OwnerTTL, eng.Writes.OwnerCacheSize = cfg.Search.NodeOwnerTTL.Duration, cfg.Search.NodeOwnerCacheSize
 	if cfg.Search.CacheTTL.Duration > 0 {
 		eng.Cache = &search.Cache{TTL: cfg.Search.CacheTTL.Duration, Size: cfg.Search.CacheSize, MaxBytes: int(cfg.Search.CacheBytes)}
@@ -130,6 +138,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
 		return nil, &ConfigError{err}
 	}
 	srv.MetricsAuth = cfg.Server.MetricsAuth
+	srv.Scans = server.ScanLimits{PerCaller: cfg.Consistency.CallerScans, Window: cfg.Consistency.CallerWindow.Duration}
 	authn, err := auth.New(auth.Options{TokensFile: cfg.Auth.TokensFile, ChefKeysDir: cfg.Auth.ChefKeysDir,
 		Writers: cfg.Auth.Writers, MaxBody: int64(cfg.Server.MaxBodyBytes), ReplayCacheSize: cfg.Auth.ReplayCacheSize, Log: log})
 	if err != nil {

@@ -72,7 +72,11 @@ func NewClientWithKey(s Shard, pem string) (*Client, error) {
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
-	c, err := newSigner(base, s.ClientName, pem, &http.Client{Timeout: timeout, Transport: sharedTransport})
+	transport, err := transportFor(s.CAFile)
+	if err != nil {
+		return nil, fmt.Errorf("shard %s: %v", s.Name, err)
+	}
+	c, err := newSigner(base, s.ClientName, pem, &http.Client{Timeout: timeout, Transport: transport})
 	if err != nil {
 		return nil, fmt.Errorf("shard %s: %v", s.Name, err)
 	}

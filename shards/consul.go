@@ -35,6 +35,8 @@ type ConsulConfig struct {
 	// Timeout bounds a non-blocking query; a blocking query gets its wait
 	// time on top of it.
 	Timeout time.Duration
+	// Trust is what a tagged instance must also satisfy (consultrust.go).
+	Trust ConsulTrust
 }
 
 // ConsulResult is one read of the shard service.
@@ -121,7 +123,7 @@ func (c *ConsulSource) Discover(ctx context.Context, waitIndex uint64, wait time
 			res.Problems = append(res.Problems, DiscoveryProblem{Source: SourceConsul, Where: where, Shard: sh.Name, Problem: problem})
 			// An instance too broken to be a shard still says how its
 			// shard is doing, which matters when Route53 found that shard.
-			if _, known := res.Health[sh.Name]; !known && shardNameRE.MatchString(sh.Name) {
+			if _, known := res.Health[sh.Name]; !known && shardNameRE.MatchString(sh.Name) && sh.Health != "" {
 				res.Health[sh.Name] = sh.Health
 			}
 			continue
@@ -211,7 +213,14 @@ func (c *ConsulSource) toShard(e *consulapi.ServiceEntry) (Shard, string) {
 	if net.ParseIP(addr) == nil && !validHostName(addr) {
 		return sh, fmt.Sprintf("address %q is neither an IP address nor a host name; skipped", addr)
 	}
+	if problem := c.cfg.Trust.check(name, addr); problem != "" {
+		// Nor does an untrusted instance speak for the health of a shard
+		// found elsewhere: it could mark any shard critical.
+		sh.Health = ""
+		return sh, problem
+	}
 	sh.URL = c.cfg.ShardScheme + "://" + net.JoinHostPort(addr, strconv.Itoa(e.Service.Port))
+	sh.CAFile = c.cfg.Trust.CAFile
 	return sh, ""
 }
 

@@ -11,7 +11,8 @@ import (
 // path, a port, a query, a scheme) never becomes a shard URL: Shearch
 // would sign admin requests to wherever it points.
 func TestConsulAddressMustBeAHost(t *testing.T) {
-	c := &ConsulSource{cfg: ConsulConfig{ShardTag: DefaultShardTag, ShardScheme: "https"}}
+	c := &ConsulSource{cfg: ConsulConfig{ShardTag: DefaultShardTag, ShardScheme: "https",
+		Trust: ConsulTrust{Names: []string{"chef-*"}, Networks: []string{"10.0.0.0/8", "::1/128", ".internal"}}}}
 	entry := func(addr string) *consulapi.ServiceEntry {
 		return &consulapi.ServiceEntry{
 			Node:    &consulapi.Node{Node: "n1", Address: "10.0.0.9"},

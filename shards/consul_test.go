@@ -13,6 +13,9 @@ import (
 	"github.com/shearch/shearch/shards"
 )
 
+// loopbackTrust admits the test shards: chef-* on loopback or 10/8.
+var loopbackTrust = shards.ConsulTrust{Names: []string{"chef-*"}, Networks: []string{"127.0.0.0/8", "10.0.0.0/8"}}
+
 // consul starts a real dev agent for the test. A missing binary fails the
 // test: these tests are the proof that Consul discovery works.
 func consul(t *testing.T) (*consulagent.Agent, *consulapi.Client) {
@@ -52,7 +55,7 @@ func registerTagged(t *testing.T, c *consulapi.Client, id, addr string, port int
 
 func consulSource(t *testing.T, a *consulagent.Agent) *shards.ConsulSource {
 	t.Helper()
-	src, err := shards.NewConsulSource(shards.ConsulConfig{Address: a.Addr(), Timeout: 5 * time.Second, ShardScheme: "http"})
+	src, err := shards.NewConsulSource(shards.ConsulConfig{Address: a.Addr(), Timeout: 5 * time.Second, ShardScheme: "http", Trust: loopbackTrust})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +194,7 @@ func TestTopologyUsesConsulWhenRoute53DownWithoutCache(t *testing.T) {
 
 	logger, logs := newLogger()
 	topo, err := shards.NewTopology(shards.TopologyConfig{
-		Route53: r53Config(url), Consul: &shards.ConsulConfig{Address: a.Addr(), ShardScheme: "http"},
+		Route53: r53Config(url), Consul: &shards.ConsulConfig{Address: a.Addr(), ShardScheme: "http", Trust: loopbackTrust},
 		CacheFile: t.TempDir() + "/shards.json",
 	}, logger)
 	if err != nil {
@@ -232,7 +235,7 @@ func TestTopologyRoute53ShardsGetConsulHealth(t *testing.T) {
 	})
 	s := stub(t, route53stub.Options{})
 	topo, err := shards.NewTopology(shards.TopologyConfig{
-		Route53: r53Config(s.URL()), Consul: &shards.ConsulConfig{Address: a.Addr(), ShardScheme: "http"},
+		Route53: r53Config(s.URL()), Consul: &shards.ConsulConfig{Address: a.Addr(), ShardScheme: "http", Trust: loopbackTrust},
 	}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -265,7 +268,7 @@ func TestTopologyBothSourcesDownNamesBoth(t *testing.T) {
 	url := s.URL()
 	s.Close()
 	topo, err := shards.NewTopology(shards.TopologyConfig{
-		Route53: r53Config(url), Consul: &shards.ConsulConfig{Address: addr, Timeout: 2 * time.Second, ShardScheme: "http"},
+		Route53: r53Config(url), Consul: &shards.ConsulConfig{Address: addr, Timeout: 2 * time.Second, ShardScheme: "http", Trust: loopbackTrust},
 		CacheFile: t.TempDir() + "/shards.json",
 	}, nil)
 	if err != nil {
@@ -296,7 +299,7 @@ func TestTopologyFollowsConsulInBackground(t *testing.T) {
 	})
 	logger, logs := newLogger()
 	topo, err := shards.NewTopology(shards.TopologyConfig{
-		Consul: &shards.ConsulConfig{Address: a.Addr(), ShardScheme: "http"}, ConsulWait: time.Minute,
+		Consul: &shards.ConsulConfig{Address: a.Addr(), ShardScheme: "http", Trust: loopbackTrust}, ConsulWait: time.Minute,
 	}, logger)
 	if err != nil {
 		t.Fatal(err)
@@ -339,7 +342,7 @@ func TestConsulShardSchemeAndTag(t *testing.T) {
 	a, c := consul(t)
 	registerTagged(t, c, "chef-1", "127.0.0.2", 4647, consulapi.HealthPassing, "edge", "stack:prod", "shard:chef-1")
 	registerTagged(t, c, "chef-2", "127.0.0.3", 4647, consulapi.HealthPassing, shards.DefaultShardTag, "stack:prod", "shard:chef-2")
-	src, err := shards.NewConsulSource(shards.ConsulConfig{Address: a.Addr(), ShardTag: "edge"})
+	src, err := shards.NewConsulSource(shards.ConsulConfig{Address: a.Addr(), ShardTag: "edge", Trust: loopbackTrust})
 	if err != nil {
 		t.Fatal(err)
 	}

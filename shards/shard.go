@@ -38,4 +38,7 @@ type Shard struct {
 	Source  Source        `json:"source"`
 	Health  Health        `json:"health"`
 	Timeout time.Duration `json:"-"`
+	// CAFile, when set, is the CA the shard's TLS must chain to (Consul
+	// shards: consul.shard_ca_file).
+	CAFile string `json:"-"`
 }

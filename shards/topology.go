@@ -381,7 +381,14 @@ func (t *Topology) cacheShards(src Source) []Shard {
 	if src == SourceRoute53 {
 		return t.cached.Route53
 	}
-	return t.cached.Consul
+	// Cached under older rules, perhaps: they must pass today's.
+	var out []Shard
+	for _, s := range t.cached.Consul {
+		if s, ok := t.consul.cfg.Trust.trusted(s); ok {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // rebuildLocked merges the sources and publishes a new snapshot; the version
