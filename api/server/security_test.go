@@ -7,10 +7,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/shards"
 )
 
@@ -180,6 +182,17 @@ func FuzzRequestPaths(f *testing.F) {
 		f.Add("PUT", "/stacks/prod/shards/chef-1/nodes/", n, "web-01")
 		f.Add("POST", "/stacks/prod/organizations/acme/search/", n, "")
 		f.Add("POST", "/stacks/prod/v1/consistency/", "repair?stack="+n, "prod")
+		// The bounds of issue 20: rows, facets, the drift scan.
+		f.Add("GET", "/search/node?rows=", n, "")
+		f.Add("POST", "/v1/search/node?rows=", n, "")
+		f.Add("GET", "/v1/facets/node?attr=", n, "")
+		f.Add("GET", "/v1/consistency?stack=", n, "")
+		f.Add("GET", "/v1/consistency/repair?stack=", n, "")
+	}
+	for _, rows := range []string{"10000", "10001", "100000000", "99999999999999999999", "-1", "1e9", " 5"} {
+		f.Add("GET", "/search/node?q=*:*&rows=", rows, "")
+		f.Add("GET", "/v1/search/node?rows=", rows, "")
+		f.Add("GET", "/stacks/prod/search/node?rows=", rows, "")
 	}
 	for _, bn := range append(hostileBodyNames, "web-01") {
 		f.Add("POST", "/", "nodes", bn)
@@ -221,6 +234,11 @@ func FuzzRequestPaths(f *testing.F) {
 			if shardCreateRE.MatchString(c) && !chefNameRE.MatchString(bodyName) {
 				t.Fatalf("%s %s%s with body name %q: the shard was asked %s", method, prefix, name, bodyName, c)
 			}
+		}
+		// A page past search.max_rows is never served.
+		if n, err := strconv.Atoi(req.URL.Query().Get("rows")); err == nil && n > search.DefaultMaxRows && rec.Code < 300 &&
+			strings.Contains(req.URL.Path, "search/") && req.Header.Get("Accept") == "" {
+			t.Fatalf("%s %s%s: %d for rows=%d", method, prefix, name, rec.Code, n)
 		}
 		// A decoded name Chef Server refuses must not be answered 2xx.
 		if rec.Code < 300 {
