@@ -235,6 +235,7 @@ func (e *Engine) Repair(ctx context.Context, stack string, want []RepairAction) 
 		rep.Applied = append(rep.Applied, done)
 	}
 	e.Cache.purge()
+	e.scans.clear()
 	return rep, nil
 }
 

@@ -2,6 +2,7 @@ package search
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -18,6 +19,9 @@ import (
 type scanCache struct {
 	mu      sync.Mutex
 	reports map[string]cachedScan
+	// gen moves at each clear: a scan that began before a write keeps
+	// its report to itself.
+	gen uint64
 }
 
 type cachedScan struct {
@@ -35,13 +39,31 @@ func (c *scanCache) get(stack string, ttl time.Duration) *Consistency {
 	return s.rep
 }
 
-func (c *scanCache) put(stack string, rep *Consistency, at time.Time) {
+func (c *scanCache) generation() uint64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.gen
+}
+
+func (c *scanCache) put(stack string, rep *Consistency, at time.Time, gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
 	if c.reports == nil {
 		c.reports = map[string]cachedScan{}
 	}
 	c.reports[stack] = cachedScan{rep, at}
+}
+
+// clear forgets every report: a write to every shard of a stack (a role,
+// a repair) must not leave a report from before it to be served again.
+func (c *scanCache) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.reports = nil
+	c.gen++
 }
 
 // Consistency compares roles, environments, data bag items and cookbook
@@ -69,7 +91,9 @@ func (e *Engine) ConsistencyFor(ctx context.Context, stack string, admit func() 
 			return rep, nil
 		}
 	}
-	key := "consistency\x00" + stack
+	// A scan begun before the last write is not joined.
+	gen := e.scans.generation()
+	key := "consistency\x00" + stack + "\x00" + strconv.FormatUint(gen, 10)
 	if admit != nil && !e.shared.running(key) {
 		if err := admit(); err != nil {
 			return nil, err
@@ -79,7 +103,7 @@ func (e *Engine) ConsistencyFor(ctx context.Context, stack string, admit func() 
 		began := time.Now()
 		rep, err := e.scanConsistency(ctx, stack)
 		if err == nil && e.ConsistencyTTL > 0 {
-			e.scans.put(stack, rep, began)
+			e.scans.put(stack, rep, began, gen)
 		}
 		return rep, err
 	})

@@ -146,6 +146,7 @@ func (e *Engine) StackWrite(ctx context.Context, stack, method string, ref Objec
 		e.createWhereMissing(ctx, ref, body, res)
 	}
 	e.Cache.purge()
+	e.scans.clear()
 	return aggregate(method, ref, res), nil
 }
 

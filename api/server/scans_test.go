@@ -48,7 +48,7 @@ func TestConsistencyScansSharedCachedAndBudgeted(t *testing.T) {
 		e := &search.Engine{Topology: search.StaticShards(bigFleet(t)), DefaultStack: "prod", Timeout: 30 * time.Second,
 			Validate: func(q string) error { _, err := query.Parse(q); return err }, ConsistencyTTL: ttl}
 		s := server.New(e, nil)
-		s.Auth = tokenAuth(t, "alice-token\nbob-token\n")
+		s.Auth = tokenAuth(t, "alice-token\nbob-token\nwriter-token write\n")
 		s.Scans = limits
 		srv := httptest.NewServer(s)
 		t.Cleanup(srv.Close)
@@ -87,6 +87,20 @@ func TestConsistencyScansSharedCachedAndBudgeted(t *testing.T) {
 	t.Logf("one scan: %d shard requests; 16 reports (8 at once, 8 within the TTL): %d", one, got)
 	if got != one {
 		t.Fatalf("16 reports sent %d shard requests, one scan sends %d", got, one)
+	}
+	// A write to every shard of the stack (the fake shards refuse it, which
+	// matters not) leaves no report from before it to be served again.
+	req, _ := http.NewRequest("PUT", base+"/roles/web", strings.NewReader(`{"name":"web","json_class":"Chef::Role","chef_type":"role"}`))
+	req.Header.Set("Authorization", "Bearer writer-token")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	before = shardRequests()
+	consistencyGet(t, base+"/v1/consistency", "alice-token")
+	if got := shardRequests() - before; got != one {
+		t.Fatalf("the report after a role write sent %d shard requests, want a fresh scan's %d", got, one)
 	}
 
 	// No cache: alice may start 2 scans a minute; the third, or a repair
