@@ -92,6 +92,17 @@ func (tr ConsulTrust) trusted(s Shard) (Shard, bool) {
 	return s, true
 }
 
+// trustedOf keeps the shards of list that pass, their CA pinned.
+func (tr ConsulTrust) trustedOf(list []Shard) []Shard {
+	var out []Shard
+	for _, s := range list {
+		if s, ok := tr.trusted(s); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // pinnedTransports are the transports of shards whose TLS must chain to
 // a given CA file, one per file, read once.
 var pinnedTransports sync.Map // CA file -> *http.Transport

@@ -382,13 +382,7 @@ func (t *Topology) cacheShards(src Source) []Shard {
 		return t.cached.Route53
 	}
 	// Cached under older rules, perhaps: they must pass today's.
-	var out []Shard
-	for _, s := range t.cached.Consul {
-		if s, ok := t.consul.cfg.Trust.trusted(s); ok {
-			out = append(out, s)
-		}
-	}
-	return out
+	return t.consul.cfg.Trust.trustedOf(t.cached.Consul)
 }
 
 // rebuildLocked merges the sources and publishes a new snapshot; the version
