@@ -27,7 +27,7 @@ func (e *Engine) searchLocally(ctx context.Context, targets []shards.Shard, req 
 	if err != nil {
 		return nil, errorf(http.StatusBadRequest, "%v", err)
 	}
-	namesOnly := partial == nil && req.Index == "node"
+	wholeNodes := partial == nil && req.Index == "node"
 	var mu sync.Mutex
 	counts := map[string]int{}
 	answers := e.fanOut(ctx, targets, func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
@@ -48,7 +48,7 @@ func (e *Engine) searchLocally(ctx context.Context, targets []shards.Shard, req 
 				}
 				pr.Ohai = r.Ohai
 				r = pr
-			case namesOnly:
+			case wholeNodes:
 				r = shards.Row{Name: r.Name, Ohai: r.Ohai}
 			}
 			n++
