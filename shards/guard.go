@@ -231,7 +231,20 @@ func (g *Guard) Do(ctx context.Context, idempotent bool, send func(context.Conte
 		g.metrics.requests.WithLabelValues(g.shard, code).Inc()
 		return nil, err
 	}
-	defer g.slots.release()
+	// The slot is held until the shard is done with the request. One that
+	// Shearch abandoned (its client left, the request was shed elsewhere,
+	// the shard clock ran out) is still being worked on by the shard,
+	// which never hears of the cancellation until it writes: its slot is
+	// given back only after about the time the shard takes to answer, so
+	// the bound holds from the shard's side too.
+	abandoned := false
+	defer func() {
+		if !abandoned {
+			g.slots.release()
+			return
+		}
+		time.AfterFunc(g.drainTime(), g.slots.release)
+	}()
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < minBudget {
 		// The client request's own time (Shearch's bound, not the
 		// shard's) is spent: sending now would only be cut short.
@@ -253,6 +266,7 @@ func (g *Guard) Do(ctx context.Context, idempotent bool, send func(context.Conte
 		defer cancel()
 	}
 	body, err := g.run(ctx, actx, idempotent, send)
+	abandoned = err != nil && actx.Err() != nil
 	if err != nil && limit > 0 && ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
 		err = &TimeoutError{Shard: g.shard, Limit: limit}
 	}
@@ -396,6 +410,12 @@ func (g *Guard) observeLatency(d time.Duration) {
 // State is the shard's bound on requests in flight, the requests open
 // and those waiting for a slot.
 func (g *Guard) State() (limit, open, waiting int) { return g.slots.state() }
+
+// drainTime is how long an abandoned request is taken to keep the shard
+// busy: its recent answer time, within [10ms, 2s].
+func (g *Guard) drainTime() time.Duration {
+	return min(max(time.Duration(g.latency.Load()), 10*time.Millisecond), 2*time.Second)
+}
 
 // SetMaxInFlight changes the shard's bound on requests in flight.
 func (g *Guard) SetMaxInFlight(n int) { g.slots.setLimit(n) }

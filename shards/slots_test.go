@@ -158,3 +158,31 @@ func TestRetryAfterFromQueue(t *testing.T) {
 		}
 	}
 }
+
+// A request Shearch abandons keeps its slot for about the shard's answer
+// time: the shard is still working on it, so sending the next one at once
+// would put one more than the bound on the shard.
+func TestAbandonedRequestKeepsSlotWhileShardWorks(t *testing.T) {
+	g := NewGuards(GuardConfig{MaxInFlight: 1}, nil).For("chef-1")
+	g.latency.Store(int64(300 * time.Millisecond))
+	ctx, cancel := context.WithCancel(context.Background())
+	_, err := g.Do(ctx, true, func(ctx context.Context) (int, []byte, error) {
+		cancel()
+		<-ctx.Done()
+		return 0, nil, ctx.Err()
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("abandoned request: %v", err)
+	}
+	if _, open, _ := g.State(); open != 1 {
+		t.Errorf("%d slots held right after an abandoned request, want 1", open)
+	}
+	waitFor(t, func() bool { _, open, _ := g.State(); return open == 0 })
+	// A request that completes gives its slot back at once.
+	if _, err := g.Do(context.Background(), true, okSend); err != nil {
+		t.Fatal(err)
+	}
+	if _, open, _ := g.State(); open != 0 {
+		t.Errorf("%d slots held after a completed request", open)
+	}
+}
