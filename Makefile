@@ -66,7 +66,7 @@ fuzz:
 	$(GO) test ./search/query/ -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZTIME)
 	$(GO) test ./shards/ -run='^$$' -fuzz=FuzzShardPath -fuzztime=$(FUZZTIME)
 	$(GO) test ./shards/ -run='^$$' -fuzz=FuzzValid -fuzztime=$(FUZZTIME)
-	$(GO) test ./api/server/ -run='^$$' -fuzz=FuzzRequestPaths -fuzztime=$(FUZZTIME)
+	$(GO) test ./server/ -run='^$$' -fuzz=FuzzRequestPaths -fuzztime=$(FUZZTIME)
 
 ## demo: the whole system on this machine, serving on 127.0.0.1:4000 until Ctrl-C
 demo: deps build
@@ -82,7 +82,7 @@ bench: deps build
 
 ## loadtest: 200 clients for 60 s against 3 goiardi shards, one stopped and started every 10 s
 loadtest:
-	set -o pipefail; $(GO) test -tags loadtest -run='^TestLoad$$' -count=1 -v -timeout 10m ./api/server/ 2>&1 | grep -v 'level='
+	set -o pipefail; $(GO) test -tags loadtest -run='^TestLoad$$' -count=1 -v -timeout 10m ./server/ 2>&1 | grep -v 'level='
 
 install-completion: build
 	@mkdir -p $(HOME)/.local/share/bash-completion/completions $(HOME)/.zfunc $(HOME)/.config/fish/completions

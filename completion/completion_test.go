@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shearch/shearch/api/server"
+	"github.com/shearch/shearch/server"
 	"github.com/shearch/shearch/completion"
 	"github.com/shearch/shearch/devfleet"
 	"github.com/shearch/shearch/gnife"

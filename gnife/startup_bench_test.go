@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shearch/shearch/api/server"
+	"github.com/shearch/shearch/server"
 	"github.com/shearch/shearch/search"
 )
 

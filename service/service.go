@@ -13,7 +13,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/shearch/shearch/api/server"
+	"github.com/shearch/shearch/server"
 	"github.com/shearch/shearch/auth"
 	"github.com/shearch/shearch/config"
 	"github.com/shearch/shearch/fallback"

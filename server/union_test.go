@@ -22,7 +22,7 @@ import (
 
 // shared is three goiardi shards holding the fixture behind a Shearch,
 // shared by the tests of this package: starting them is the slow part.
-var shared = &fleettest.Shared{FixtureDir: "../../testdata/fixture", Shards: 3}
+var shared = &fleettest.Shared{FixtureDir: "../testdata/fixture", Shards: 3}
 
 type fleet struct {
 	cluster *devfleet.Cluster
@@ -207,7 +207,7 @@ func dedupe(rows []string) []string {
 func TestFailedShard(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	fx, err := devfleet.ReadFixture("../../testdata/fixture")
+	fx, err := devfleet.ReadFixture("../testdata/fixture")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shearch/shearch/api/server"
 	"github.com/shearch/shearch/devfleet"
 	"github.com/shearch/shearch/search"
+	"github.com/shearch/shearch/server"
 )
 
 // BenchmarkFacets compares facets of three attributes over the whole

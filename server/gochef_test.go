@@ -43,7 +43,7 @@ func TestGoChefAgainstShearch(t *testing.T) {
 	f := startFleet(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	fx, err := devfleet.ReadFixture("../../testdata/fixture")
+	fx, err := devfleet.ReadFixture("../testdata/fixture")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,10 +20,10 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
-	"github.com/shearch/shearch/api/server"
 	"github.com/shearch/shearch/devfleet"
 	"github.com/shearch/shearch/devfleet/fleettest"
 	"github.com/shearch/shearch/search"
+	"github.com/shearch/shearch/server"
 	"github.com/shearch/shearch/shards"
 )
 
@@ -115,7 +115,7 @@ func cellsOf(t *testing.T, ctx context.Context, selector string) [][]string {
 func TestUIInChromium(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	fx, err := devfleet.ReadFixture("../../testdata/fixture")
+	fx, err := devfleet.ReadFixture("../testdata/fixture")
 	if err != nil {
 		t.Fatal(err)
 	}

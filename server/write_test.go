@@ -24,7 +24,7 @@ import (
 	"time"
 
 	"github.com/go-chef/chef"
-	"github.com/shearch/shearch/api/server"
+	"github.com/shearch/shearch/server"
 
 	"github.com/shearch/shearch/auth"
 	"github.com/shearch/shearch/devfleet"
@@ -107,7 +107,7 @@ func startWriteFleet(t testing.TB, weights ...int64) *writeFleet {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	fx, err := devfleet.ReadFixture("../../testdata/fixture")
+	fx, err := devfleet.ReadFixture("../testdata/fixture")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ import (
 func TestConsistency(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	fx, err := devfleet.ReadFixture("../../testdata/fixture")
+	fx, err := devfleet.ReadFixture("../testdata/fixture")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,11 +11,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/shearch/shearch/api/server"
 	"github.com/shearch/shearch/auth"
 	"github.com/shearch/shearch/devfleet"
 	"github.com/shearch/shearch/devfleet/fakeshard"
 	"github.com/shearch/shearch/search"
+	"github.com/shearch/shearch/server"
 	"github.com/shearch/shearch/shards"
 )
 

@@ -18,8 +18,8 @@ import (
 
 	"github.com/go-chef/chef"
 
-	"github.com/shearch/shearch/api/server"
 	"github.com/shearch/shearch/auth"
+	"github.com/shearch/shearch/server"
 )
 
 func tokenAuth(t *testing.T, lines string) *auth.Authenticator {
@@ -208,12 +208,12 @@ func TestGoChefSignedAgainstShearch(t *testing.T) {
 // time they were signed; with the real clock they are too old.
 func TestKnifeSignedRequestsServed(t *testing.T) {
 	f := startFleet(t)
-	fh, err := os.Open("../../testdata/chef-auth/knife-16.12.3-requests.ndjson")
+	fh, err := os.Open("../testdata/chef-auth/knife-16.12.3-requests.ndjson")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer fh.Close()
-	pub, err := os.ReadFile("../../testdata/chef-auth/alice.pem")
+	pub, err := os.ReadFile("../testdata/chef-auth/alice.pem")
 	if err != nil {
 		t.Fatal(err)
 	}

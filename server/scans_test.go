@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shearch/shearch/api/server"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/search/query"
+	"github.com/shearch/shearch/server"
 )
 
 func shardRequests() int64 {

@@ -11,10 +11,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/shearch/shearch/api/server"
 	"github.com/shearch/shearch/devfleet"
 	"github.com/shearch/shearch/devfleet/fakeshard"
 	"github.com/shearch/shearch/search"
+	"github.com/shearch/shearch/server"
 )
 
 // A node sets its own attributes, so a CSV export must not hand a

@@ -16,10 +16,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shearch/shearch/api/server"
 	"github.com/shearch/shearch/devfleet"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/search/query"
+	"github.com/shearch/shearch/server"
 	"github.com/shearch/shearch/shards"
 )
 
@@ -34,7 +34,7 @@ var burstFleet struct {
 func startBurstCluster(t *testing.T) *devfleet.Cluster {
 	t.Helper()
 	burstFleet.once.Do(func() {
-		fx, err := devfleet.ReadFixture("../../testdata/fixture")
+		fx, err := devfleet.ReadFixture("../testdata/fixture")
 		if err != nil {
 			burstFleet.err = err
 			return

@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shearch/shearch/api/server"
 	"github.com/shearch/shearch/search"
+	"github.com/shearch/shearch/server"
 	"github.com/shearch/shearch/shards"
 )
 

@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shearch/shearch/api/server"
 	"github.com/shearch/shearch/auth"
 	"github.com/shearch/shearch/knife"
+	"github.com/shearch/shearch/server"
 )
 
 // knifeRecording is one request real knife 16.12.3 sent (testdata/chef-auth).
@@ -26,7 +26,7 @@ type knifeRecording struct {
 
 func knifeRecordings(t *testing.T) []knifeRecording {
 	t.Helper()
-	fh, err := os.Open("../../testdata/chef-auth/knife-16.12.3-requests.ndjson")
+	fh, err := os.Open("../testdata/chef-auth/knife-16.12.3-requests.ndjson")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestAuthFailuresLookAlike(t *testing.T) {
 	f := startFleet(t)
 	k := knifeRecordings(t)[0] // POST /organizations/acme/search/node, partial, protocol 1.1
 	now := k.at(t).Add(time.Minute)
-	alicePub, err := os.ReadFile("../../testdata/chef-auth/alice.pem")
+	alicePub, err := os.ReadFile("../testdata/chef-auth/alice.pem")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/shearch/shearch/api"
-	"github.com/shearch/shearch/api/server"
 	"github.com/shearch/shearch/devfleet"
 	"github.com/shearch/shearch/search"
+	"github.com/shearch/shearch/server"
 )
 
 // BenchmarkSearch compares, within one run, a query answered by one shard

@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shearch/shearch/api/server"
 	"github.com/shearch/shearch/devfleet"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/search/query"
+	"github.com/shearch/shearch/server"
 	"github.com/shearch/shearch/shards"
 )
 

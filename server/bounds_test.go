@@ -18,10 +18,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shearch/shearch/api/server"
 	"github.com/shearch/shearch/devfleet/fakeshard"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/search/query"
+	"github.com/shearch/shearch/server"
 	"github.com/shearch/shearch/shards"
 )
 

@@ -8,8 +8,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/shearch/shearch/api/server/ui"
 	"github.com/shearch/shearch/search"
+	"github.com/shearch/shearch/server/ui"
 )
 
 // MaxFacetValues caps the max_values a facet request may ask for.

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shearch/shearch/api/server"
 	"github.com/shearch/shearch/auth"
+	"github.com/shearch/shearch/server"
 	"github.com/shearch/shearch/shards"
 )
 
