@@ -1,259 +1,214 @@
-// Package api is the Go client of Shearch's HTTP API, used by gnife and
-// by backend services.
+// Package api is the Go client of Shearch: every /v1 endpoint and the
+// Chef-compatible object endpoints, typed; searches as pages, as a cursor
+// walk (Pages) or as a stream of rows (Rows); overload (429, 503 with
+// Retry-After) retried with backoff and reads failed over between
+// replicas. It is a module of its own, so a backend gets it without the
+// server's dependencies.
 package api
 
 import (
-	"bytes"
-	"context"
+	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"fmt"
-	"io"
+	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"os"
-	"strconv"
 	"strings"
-	"time"
+	"sync/atomic"
 
-	search "github.com/shearch/shearch/search/result"
+	"github.com/go-chef/chef"
 )
 
-// DefaultAddress is where gnife looks for Shearch when nothing is set.
+// DefaultAddress is where the client looks for Shearch when nothing is set.
 const DefaultAddress = "http://127.0.0.1:4000"
 
-// Config says how to reach Shearch.
+// Defaults of Config's bounds.
+const (
+	DefaultMaxRetries       = 3
+	DefaultMaxResponseBytes = 256 << 20
+)
+
+// Config says how to reach Shearch. Its zero values are the defaults.
 type Config struct {
-	// Address is Shearch's base URL.
-	Address string
+	// Addresses are the base URLs of Shearch's replicas. The client
+	// starts at a random one; see the package's failover rules.
+	Addresses []string
 	// Token is sent as a bearer token when set.
-	Token      string
-	HTTPClient *http.Client
-	// Timeout bounds each request (default 60s: a fan-out waits for its
-	// slowest shard).
-	Timeout time.Duration
+	Token string
+	// ChefUser and ChefKey (or ChefKeyFile, a PEM file) sign each request
+	// as go-chef does (X-Ops-Authorization, protocol 1.3), instead of a
+	// token: Shearch accepts both.
+	ChefUser    string
+	ChefKey     *rsa.PrivateKey
+	ChefKeyFile string
 	// CAFile is a PEM file of the certificate authorities trusted for an
-	// https Address, instead of the system's (as consul/api's
-	// TLSConfig.CAFile). Ignored when HTTPClient is set.
+	// https address, instead of the system's. Ignored when HTTPClient is set.
 	CAFile string
+	// HTTPClient sends the requests. A Timeout set on it bounds every
+	// request, streams included; leave it 0 and bound calls with their
+	// context.
+	HTTPClient *http.Client
+	// Stack is the stack every call names unless its options name
+	// another (as consul/api's Datacenter); "" is Shearch's default stack.
+	Stack string
+	// Deny sends partial=deny on every call: a shard that fails fails the
+	// request (502) instead of leaving a gap.
+	Deny bool
+	// MaxRetries bounds the retries of a request Shearch shed (429, or
+	// 503 with Retry-After); 0 means DefaultMaxRetries, negative none.
+	MaxRetries int
+	// MaxResponseBytes bounds an answer the client holds whole (a page, an
+	// object, a report) and each line of a stream; 0 means
+	// DefaultMaxResponseBytes. Stream larger results with Rows.
+	MaxResponseBytes int64
+	// Logger gets one line each time the client moves to another
+	// address; nil is slog.Default().
+	Logger *slog.Logger
 }
 
-// DefaultConfig reads SHEARCH_URL, SHEARCH_TOKEN and SHEARCH_CACERT.
+// DefaultConfig reads SHEARCH_URL (a comma-separated list of addresses),
+// SHEARCH_TOKEN and SHEARCH_CACERT.
 func DefaultConfig() *Config {
-	c := &Config{Address: DefaultAddress, Timeout: 60 * time.Second}
+	c := &Config{Addresses: []string{DefaultAddress}, MaxRetries: DefaultMaxRetries}
 	if v := os.Getenv("SHEARCH_URL"); v != "" {
-		c.Address = v
+		c.Addresses = SplitAddresses(v)
 	}
 	c.Token = os.Getenv("SHEARCH_TOKEN")
 	c.CAFile = os.Getenv("SHEARCH_CACERT")
 	return c
 }
 
-// transport trusts CAFile's authorities when set; nil means the default.
-func (cfg *Config) transport() (http.RoundTripper, error) {
-	if cfg.CAFile == "" {
-		return nil, nil
-	}
-	pem, err := os.ReadFile(cfg.CAFile)
-	if err != nil {
-		return nil, fmt.Errorf("CA file (SHEARCH_CACERT or ca_file): %v", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("CA file %s (SHEARCH_CACERT or ca_file) holds no PEM certificate", cfg.CAFile)
-	}
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-	return t, nil
-}
-
-// Client calls Shearch.
-type Client struct {
-	cfg  Config
-	base *url.URL
-	http *http.Client
-}
-
-// NewClient checks the address and builds a client.
-func NewClient(cfg *Config) (*Client, error) {
-	if cfg == nil {
-		cfg = DefaultConfig()
-	}
-	u, err := url.Parse(strings.TrimSuffix(cfg.Address, "/"))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("bad Shearch URL %q: want http(s)://host:port (set --server-url or SHEARCH_URL)", cfg.Address)
-	}
-	hc := cfg.HTTPClient
-	if hc == nil {
-		t := cfg.Timeout
-		if t == 0 {
-			t = 60 * time.Second
-		}
-		rt, err := cfg.transport()
-		if err != nil {
-			return nil, err
-		}
-		hc = &http.Client{Timeout: t, Transport: rt}
-	}
-	return &Client{cfg: *cfg, base: u, http: hc}, nil
-}
-
-// Address is the base URL in use.
-func (c *Client) Address() string { return c.base.String() }
-
-// StatusError is a non-2xx answer from Shearch.
-type StatusError struct {
-	Status   int
-	Messages []string
-}
-
-func (e *StatusError) Error() string {
-	if len(e.Messages) == 0 {
-		return fmt.Sprintf("Shearch answered HTTP %d", e.Status)
-	}
-	return strings.Join(e.Messages, "\n")
-}
-
-// NotFound reports whether err is a 404 from Shearch.
-func NotFound(err error) bool {
-	se, ok := err.(*StatusError)
-	return ok && se.Status == http.StatusNotFound
-}
-
-// ConnectError is Shearch not answering at all.
-type ConnectError struct {
-	Address string
-	Err     error
-}
-
-func (e *ConnectError) Error() string {
-	return fmt.Sprintf("cannot reach Shearch at %s: %v (is `shearch serve` running? set --server-url or SHEARCH_URL)", e.Address, e.Err)
-}
-
-// Do is the one request pipeline: it sends, checks the status and returns
-// the body of a 2xx answer.
-func (c *Client) Do(ctx context.Context, method, path string, query url.Values, body any) ([]byte, error) {
-	data, _, err := c.DoHeader(ctx, method, path, query, body)
-	return data, err
-}
-
-// FailedShards reads the shards an answer says failed, with why, from
-// its X-Shearch-Errors header.
-func FailedShards(h http.Header) map[string]string {
-	out := map[string]string{}
-	if v := h.Get("X-Shearch-Errors"); v != "" {
-		json.Unmarshal([]byte(v), &out)
-	}
-	for _, n := range strings.Split(h.Get("X-Shearch-Failed"), ",") {
-		if _, ok := out[n]; n != "" && !ok {
-			out[n] = "no answer"
+// SplitAddresses reads a comma-separated list of URLs (SHEARCH_URL,
+// gnife's server_url), blanks dropped.
+func SplitAddresses(list string) []string {
+	var out []string
+	for _, a := range strings.Split(list, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			out = append(out, a)
 		}
 	}
 	return out
 }
 
-// DoHeader is Do that also returns the answer's headers.
-func (c *Client) DoHeader(ctx context.Context, method, path string, query url.Values, body any) ([]byte, http.Header, error) {
-	u := *c.base
-	u.Path = strings.TrimSuffix(u.Path, "/") + path
-	u.RawQuery = query.Encode()
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
+// Client calls Shearch. It is safe for concurrent use.
+type Client struct {
+	cfg   Config
+	bases []*url.URL
+	// cur is the address calls start at: random at first, then the last
+	// one that answered.
+	cur    atomic.Int32
+	http   *http.Client
+	signer *chef.AuthConfig
+	log    *slog.Logger
+}
+
+// NewClient checks the configuration and builds a client; nil is
+// DefaultConfig().
+func NewClient(cfg *Config) (*Client, error) {
+	if cfg == nil {
+		cfg = DefaultConfig()
+	}
+	c := &Client{cfg: *cfg, log: cfg.Logger}
+	if c.log == nil {
+		c.log = slog.Default()
+	}
+	addrs := cfg.Addresses
+	if len(addrs) == 0 {
+		addrs = []string{DefaultAddress}
+	}
+	for _, a := range addrs {
+		u, err := url.Parse(strings.TrimSuffix(a, "/"))
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
+			return nil, fmt.Errorf("bad Shearch URL %q: want http(s)://host:port (set SHEARCH_URL or server_url)", a)
+		}
+		c.bases = append(c.bases, u)
+	}
+	c.cur.Store(int32(rand.IntN(len(c.bases))))
+	c.http = cfg.HTTPClient
+	if c.http == nil {
+		t, err := cfg.transport()
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		rd = bytes.NewReader(b)
+		c.http = &http.Client{Transport: t}
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
-	if err != nil {
-		return nil, nil, err
-	}
-	req.Header.Set("Accept", "application/json")
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if c.cfg.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.cfg.Token)
-	}
-	res, err := c.http.Do(req)
-	if err != nil {
-		if ue, ok := err.(*url.Error); ok {
-			err = ue.Err
+	if cfg.ChefUser != "" || cfg.ChefKey != nil || cfg.ChefKeyFile != "" {
+		s, err := cfg.chefSigner()
+		if err != nil {
+			return nil, err
 		}
-		return nil, nil, &ConnectError{Address: c.base.String(), Err: err}
+		c.signer = s
 	}
-	defer res.Body.Close()
-	data, err := io.ReadAll(res.Body)
-	if err != nil {
-		return nil, nil, &ConnectError{Address: c.base.String(), Err: err}
-	}
-	if res.StatusCode < 200 || res.StatusCode > 299 {
-		se := &StatusError{Status: res.StatusCode}
-		var e struct {
-			Error []string `json:"error"`
-		}
-		if json.Unmarshal(data, &e) == nil && len(e.Error) > 0 {
-			se.Messages = e.Error
-		} else if s := strings.TrimSpace(string(data)); s != "" {
-			se.Messages = []string{s}
-		}
-		return nil, res.Header, se
-	}
-	return data, res.Header, nil
+	return c, nil
 }
 
-// GetJSON fetches path and decodes it, numbers kept as json.Number.
-func (c *Client) GetJSON(ctx context.Context, path string, query url.Values, v any) error {
-	data, err := c.Do(ctx, http.MethodGet, path, query, nil)
-	if err != nil {
-		return err
+// Address is the base URL calls start at.
+func (c *Client) Address() string { return c.bases[c.cur.Load()].String() }
+
+// Addresses are every base URL, in configured order.
+func (c *Client) Addresses() []string {
+	out := make([]string, len(c.bases))
+	for i, b := range c.bases {
+		out[i] = b.String()
 	}
-	return decode(data, v)
+	return out
 }
 
-func decode(data []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("Shearch sent an answer that is not the expected JSON: %v", err)
+func (c *Client) maxRetries() int {
+	switch {
+	case c.cfg.MaxRetries < 0:
+		return 0
+	case c.cfg.MaxRetries == 0:
+		return DefaultMaxRetries
 	}
-	return nil
+	return c.cfg.MaxRetries
 }
 
-// Search runs a federated search through the native API.
-func (c *Client) Search(ctx context.Context, req search.Request) (*search.Result, error) {
-	q := url.Values{}
-	q.Set("q", req.Query)
-	q.Set("start", strconv.Itoa(req.Start))
-	if req.Rows > 0 {
-		q.Set("rows", strconv.Itoa(req.Rows))
+func (c *Client) maxBytes() int64 {
+	if c.cfg.MaxResponseBytes > 0 {
+		return c.cfg.MaxResponseBytes
 	}
-	if req.Stack != "" {
-		q.Set("stack", req.Stack)
+	return DefaultMaxResponseBytes
+}
+
+// transport trusts CAFile's authorities when set. It is the default
+// transport otherwise, with no overall timeout: contexts bound calls.
+func (cfg *Config) transport() (http.RoundTripper, error) {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	if cfg.CAFile == "" {
+		return t, nil
 	}
-	if len(req.Shards) > 0 {
-		q.Set("shards", strings.Join(req.Shards, ","))
-	}
-	if req.Deny {
-		q.Set("partial", "deny")
-	}
-	if req.Cursor != "" {
-		q.Set("cursor", req.Cursor)
-	}
-	method := http.MethodGet
-	var body any
-	if req.Partial != nil {
-		method, body = http.MethodPost, req.Partial
-	}
-	data, err := c.Do(ctx, method, "/v1/search/"+url.PathEscape(req.Index), q, body)
+	pem, err := os.ReadFile(cfg.CAFile)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("CA file (SHEARCH_CACERT or ca_file): %w", err)
 	}
-	var res search.Result
-	if err := decode(data, &res); err != nil {
-		return nil, err
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("CA file %s (SHEARCH_CACERT or ca_file) holds no PEM certificate", cfg.CAFile)
 	}
-	return &res, nil
+	t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return t, nil
+}
+
+func (cfg *Config) chefSigner() (*chef.AuthConfig, error) {
+	if cfg.ChefUser == "" {
+		return nil, fmt.Errorf("a Chef key is set but no ChefUser: set the user the key belongs to")
+	}
+	key := cfg.ChefKey
+	if key == nil {
+		if cfg.ChefKeyFile == "" {
+			return nil, fmt.Errorf("ChefUser %q has no key: set ChefKey or ChefKeyFile", cfg.ChefUser)
+		}
+		pem, err := os.ReadFile(cfg.ChefKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("Chef key of %s: %w", cfg.ChefUser, err)
+		}
+		if key, err = chef.PrivateKeyFromString(pem); err != nil {
+			return nil, fmt.Errorf("Chef key file %s: %w", cfg.ChefKeyFile, err)
+		}
+	}
+	return &chef.AuthConfig{PrivateKey: key, ClientName: cfg.ChefUser, AuthenticationVersion: "1.3"}, nil
 }

@@ -93,7 +93,7 @@ func BenchmarkStream(b *testing.B) {
 				seen := make(map[string]struct{}, total)
 				_, err := e.Stream(context.Background(), Request{Index: "node", Query: "*:*", Partial: tc.partial, Order: tc.order}, nil, func(r Row) error {
 					seen[r.Name] = struct{}{}
-					line = append(r.AppendJSON(line[:0]), '\n')
+					line = append(result.AppendRow(line[:0], r), '\n')
 					_, err := io.Discard.Write(line)
 					return err
 				})

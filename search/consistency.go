@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/shearch/shearch/api"
 	"net/http"
 	"reflect"
 	"sort"
@@ -15,32 +16,12 @@ import (
 	"github.com/shearch/shearch/shards"
 )
 
-// Drift is one object that is not the same on every shard of a stack.
-type Drift struct {
-	Kind string `json:"kind"` // role, environment, data_bag_item, cookbook_version
-	Name string `json:"name"`
-	// Versions groups the shards by the copy they hold, most common first.
-	Versions []DriftVersion `json:"versions"`
-	// Missing lists the shards that do not have the object at all.
-	Missing []string `json:"missing"`
-}
-
-// DriftVersion is one copy of a drifting object.
-type DriftVersion struct {
-	Hash   string   `json:"hash"`
-	Shards []string `json:"shards"`
-	// Keys are the top-level keys where this copy differs from the most
-	// common one (empty for the most common copy itself).
-	Keys []string `json:"differing_keys"`
-}
-
-// Consistency is the drift report of a stack.
-type Consistency struct {
-	Stack   string        `json:"stack"`
-	Checked int           `json:"checked"`
-	Drift   []Drift       `json:"drift"`
-	Shards  ShardsSummary `json:"shards"`
-}
+// The drift report's shapes are the client's wire types.
+type (
+	Drift        = api.Drift
+	DriftVersion = api.DriftVersion
+	Consistency  = api.Consistency
+)
 
 // scanConsistency reads every shard of the stack and compares (see
 // Consistency, which shares and caches it).

@@ -3,6 +3,7 @@ package search
 import (
 	"context"
 	"fmt"
+	"github.com/shearch/shearch/api"
 	"net/http"
 	"reflect"
 	"sort"
@@ -13,68 +14,38 @@ import (
 	"github.com/shearch/shearch/shards"
 )
 
-// RepairAction makes one drifting object the same on every shard: the
-// majority copy (the copy most shards hold; a tie goes to the first shard
-// by name, as reads do) is written where another copy is (Update) or none
-// is (Create). When most shards do not hold the object at all, it is
-// removed from the others (Delete): a delete that reached only some shards.
-type RepairAction struct {
-	Kind string `json:"kind"`
-	Name string `json:"name"`
-	// Hash is the majority copy's hash, as in /v1/consistency.
-	Hash string `json:"hash,omitempty"`
-	// From is a shard holding the majority copy.
-	From   string   `json:"from,omitempty"`
-	Update []string `json:"update,omitempty"`
-	Create []string `json:"create,omitempty"`
-	Delete []string `json:"delete,omitempty"`
-
-	object map[string]any
-}
-
-// RepairPlan is what a repair of a stack would change.
-type RepairPlan struct {
-	Stack   string         `json:"stack"`
-	Actions []RepairAction `json:"actions"`
-	// Unrepairable lists drift a repair cannot fix through the Chef API
-	// (cookbook versions: upload them with knife cookbook upload).
-	Unrepairable []Drift       `json:"unrepairable"`
-	Shards       ShardsSummary `json:"shards"`
-}
-
-// RepairDone is one applied action and every shard's outcome.
-type RepairDone struct {
-	RepairAction
-	Outcomes []WriteOutcome `json:"outcomes"`
-}
-
-// RepairSkip is a planned action not applied, and why.
-type RepairSkip struct {
-	RepairAction
-	Reason string `json:"reason"`
-}
-
-// RepairReport is what a repair did.
-type RepairReport struct {
-	Stack   string       `json:"stack"`
-	Applied []RepairDone `json:"applied"`
-	Skipped []RepairSkip `json:"skipped"`
-	// Failed counts applied actions where some shard was not changed.
-	Failed int `json:"failed"`
-}
+// The repair's shapes are the client's wire types.
+type (
+	RepairAction = api.RepairAction
+	RepairPlan   = api.RepairPlan
+	RepairDone   = api.RepairDone
+	RepairSkip   = api.RepairSkip
+	RepairReport = api.RepairReport
+)
 
 // PlanRepair compares the shards of a stack as Consistency does and
 // says what a repair would change. Shards that fail are left out, as
 // Consistency leaves them out.
 func (e *Engine) PlanRepair(ctx context.Context, stack string) (*RepairPlan, error) {
+	plan, _, err := e.planRepair(ctx, stack)
+	return plan, err
+}
+
+// actionKey names an action's object: kind and name.
+type actionKey [2]string
+
+// planRepair is PlanRepair with the majority copy each action writes,
+// which never travels in the plan.
+func (e *Engine) planRepair(ctx context.Context, stack string) (*RepairPlan, map[actionKey]map[string]any, error) {
 	targets, err := e.writeTargets(stack)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	drifts, _, summary, err := e.compareShards(ctx, targets)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	objects := map[actionKey]map[string]any{}
 	plan := &RepairPlan{Stack: e.Stack(stack), Actions: []RepairAction{}, Unrepairable: []Drift{}, Shards: summary}
 	// Anyone who can register a service in Consul could add copies: a
 	// shard known only from Consul is repaired but never votes.
@@ -87,26 +58,29 @@ func (e *Engine) PlanRepair(ctx context.Context, stack string) (*RepairPlan, err
 			plan.Unrepairable = append(plan.Unrepairable, d.Drift)
 			continue
 		}
-		a, ok := planAction(d.Drift, d.copies, voters)
+		a, obj, ok := planAction(d.Drift, d.copies, voters)
 		if !ok {
 			plan.Unrepairable = append(plan.Unrepairable, d.Drift)
 			continue
 		}
 		plan.Actions = append(plan.Actions, a)
+		if obj != nil {
+			objects[actionKey{a.Kind, a.Name}] = obj
+		}
 	}
 	sort.Slice(plan.Actions, func(i, j int) bool {
 		a, b := plan.Actions[i], plan.Actions[j]
 		return a.Kind < b.Kind || a.Kind == b.Kind && a.Name < b.Name
 	})
 	sort.Slice(plan.Unrepairable, func(i, j int) bool { return plan.Unrepairable[i].Name < plan.Unrepairable[j].Name })
-	return plan, nil
+	return plan, objects, nil
 }
 
-// planAction picks the majority among the voting shards; ok is false
-// when no voting shard holds or lacks the object (only shards known from
-// Consul alone differ about it).
-func planAction(d Drift, copies []objCopy, voters map[string]bool) (RepairAction, bool) {
-	a := RepairAction{Kind: d.Kind, Name: d.Name}
+// planAction picks the majority among the voting shards, with the copy
+// it writes (nil for a delete); ok is false when no voting shard holds or
+// lacks the object (only shards known from Consul alone differ about it).
+func planAction(d Drift, copies []objCopy, voters map[string]bool) (a RepairAction, obj map[string]any, ok bool) {
+	a = RepairAction{Kind: d.Kind, Name: d.Name}
 	votes := func(names []string) int {
 		n := 0
 		for _, s := range names {
@@ -124,14 +98,14 @@ func planAction(d Drift, copies []objCopy, voters map[string]bool) (RepairAction
 	}
 	missing := votes(d.Missing)
 	if top < 0 && missing == 0 {
-		return a, false
+		return a, nil, false
 	}
 	if missing > topVotes {
 		for _, v := range d.Versions {
 			a.Delete = append(a.Delete, v.Shards...)
 		}
 		sort.Strings(a.Delete)
-		return a, true
+		return a, nil, true
 	}
 	a.Hash = d.Versions[top].Hash
 	for _, s := range d.Versions[top].Shards {
@@ -142,7 +116,7 @@ func planAction(d Drift, copies []objCopy, voters map[string]bool) (RepairAction
 	}
 	for _, c := range copies {
 		if c.Shard == a.From {
-			a.object = c.Data
+			obj = c.Data
 		}
 	}
 	for i, v := range d.Versions {
@@ -153,7 +127,7 @@ func planAction(d Drift, copies []objCopy, voters map[string]bool) (RepairAction
 	a.Create = append(a.Create, d.Missing...)
 	sort.Strings(a.Update)
 	sort.Strings(a.Create)
-	return a, true
+	return a, obj, true
 }
 
 // refOf turns a drift kind and name back into the object it names.
@@ -171,7 +145,6 @@ func refOf(kind, name string) (ObjectRef, error) {
 }
 
 func sameAction(a, b RepairAction) bool {
-	a.object, b.object = nil, nil
 	return reflect.DeepEqual(a, b)
 }
 
@@ -179,7 +152,7 @@ func sameAction(a, b RepairAction) bool {
 // now; otherwise only the actions of want that the shards still call for
 // unchanged, so what was shown to a person is exactly what is done.
 func (e *Engine) Repair(ctx context.Context, stack string, want []RepairAction) (*RepairReport, error) {
-	plan, err := e.PlanRepair(ctx, stack)
+	plan, objects, err := e.planRepair(ctx, stack)
 	if err != nil {
 		return nil, err
 	}
@@ -225,9 +198,9 @@ func (e *Engine) Repair(ctx context.Context, stack string, want []RepairAction) 
 			rep.Skipped = append(rep.Skipped, RepairSkip{RepairAction: a, Reason: err.Error()})
 			continue
 		}
-		done := RepairDone{RepairAction: a, Outcomes: e.applyRepair(ctx, ref, a, byName)}
+		done := RepairDone{RepairAction: a, Outcomes: e.applyRepair(ctx, ref, a, objects[actionKey{a.Kind, a.Name}], byName)}
 		for _, o := range done.Outcomes {
-			if !o.done() {
+			if !o.Done() {
 				rep.Failed++
 				break
 			}
@@ -239,7 +212,7 @@ func (e *Engine) Repair(ctx context.Context, stack string, want []RepairAction) 
 	return rep, nil
 }
 
-func (e *Engine) applyRepair(ctx context.Context, ref ObjectRef, a RepairAction, byName map[string]shards.Shard) []WriteOutcome {
+func (e *Engine) applyRepair(ctx context.Context, ref ObjectRef, a RepairAction, object map[string]any, byName map[string]shards.Shard) []WriteOutcome {
 	type job struct {
 		shard  string
 		method string
@@ -266,7 +239,7 @@ func (e *Engine) applyRepair(ctx context.Context, ref ObjectRef, a RepairAction,
 			}
 			var w shardWrite
 			if j.method == http.MethodPost {
-				w = e.createOn(ctx, s, ref, a.object)
+				w = e.createOn(ctx, s, ref, object)
 				out[i] = w.out
 				return nil
 			}
@@ -277,7 +250,7 @@ func (e *Engine) applyRepair(ctx context.Context, ref ObjectRef, a RepairAction,
 			}
 			switch j.method {
 			case http.MethodPut:
-				w = e.writeOne(ctx, s, j.method, p, a.object)
+				w = e.writeOne(ctx, s, j.method, p, object)
 			default:
 				w = e.writeOne(ctx, s, j.method, p, nil)
 				if w.out.Code == http.StatusNotFound {

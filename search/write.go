@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/shearch/shearch/api"
 	"net/http"
 	"sort"
 	"strings"
@@ -15,27 +16,17 @@ import (
 
 // Outcome statuses of one shard's part in a write.
 const (
-	WriteOK      = "ok"      // done
-	WriteCreated = "created" // a PUT found nothing there, so the object was created to match the others
-	WriteAbsent  = "absent"  // a DELETE found nothing there: already as wanted
-	WriteExists  = "exists"  // a create found the object there already (409)
-	WriteRefused = "refused" // the shard answered 4xx
-	WriteFailed  = "failed"  // no answer, or 5xx
-	WriteSkipped = "skipped" // not sent: the shard does not hold the object
+	WriteOK      = api.WriteOK
+	WriteCreated = api.WriteCreated
+	WriteAbsent  = api.WriteAbsent
+	WriteExists  = api.WriteExists
+	WriteRefused = api.WriteRefused
+	WriteFailed  = api.WriteFailed
+	WriteSkipped = api.WriteSkipped
 )
 
-// WriteOutcome is one shard's part in a write.
-type WriteOutcome struct {
-	Name   string `json:"name"`
-	Status string `json:"status"`
-	// Code is the shard's HTTP status; 0 when it did not answer.
-	Code  int    `json:"code"`
-	Error string `json:"error,omitempty"`
-}
-
-func (o WriteOutcome) done() bool {
-	return o.Status == WriteOK || o.Status == WriteCreated || o.Status == WriteAbsent
-}
+// WriteOutcome is one shard's part in a write: a client wire type.
+type WriteOutcome = api.WriteOutcome
 
 // WriteResult is a write's answer: the status for the client, the Chef
 // answer of a shard that did it, and every shard's outcome.
@@ -291,7 +282,7 @@ func aggregate(method string, ref ObjectRef, res []shardWrite) *WriteResult {
 	}
 	ok := 0
 	for _, r := range res {
-		if r.out.done() {
+		if r.out.Done() {
 			ok++
 			if wr.Object == nil && r.body != nil {
 				wr.Object = r.body
@@ -336,7 +327,7 @@ func firstError(res []shardWrite) string {
 func notDone(res []shardWrite) string {
 	var parts []string
 	for _, r := range res {
-		if !r.out.done() {
+		if !r.out.Done() {
 			why := r.out.Error
 			if why == "" {
 				why = r.out.Status

@@ -269,7 +269,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, req search.Reque
 			w.WriteHeader(http.StatusOK)
 			started = true
 		}
-		line = append(row.AppendJSON(line[:0]), '\n')
+		line = append(result.AppendRow(line[:0], row), '\n')
 		if _, err := w.Write(line); err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/shearch/shearch/api"
 	"net/url"
 	"regexp"
 	"slices"
@@ -55,21 +56,7 @@ const DefaultURLTemplate = "https://{target}"
 // DiscoveryProblem is one record a source found but could not turn into a
 // shard. Problems are reported next to the good shards, never fatal: one bad
 // record must not hide the rest of the fleet.
-type DiscoveryProblem struct {
-	Source Source `json:"source"`
-	// Where names the record set (Route53) or node/service (Consul).
-	Where   string `json:"where"`
-	Shard   string `json:"shard,omitempty"`
-	Problem string `json:"problem"`
-}
-
-func (p DiscoveryProblem) String() string {
-	s := string(p.Source) + " " + p.Where
-	if p.Shard != "" {
-		s += " (" + p.Shard + ")"
-	}
-	return s + ": " + p.Problem
-}
+type DiscoveryProblem = api.DiscoveryProblem
 
 // Route53Source discovers shards from weighted CNAME record sets.
 type Route53Source struct {

@@ -2,10 +2,14 @@
 // fleet: where it is, how to talk to it, and how it was found.
 package shards
 
-import "time"
+import (
+	"time"
+
+	"github.com/shearch/shearch/api"
+)
 
 // Source says where a shard was discovered.
-type Source string
+type Source = api.Source
 
 const (
 	SourceStatic  Source = "static"
@@ -15,7 +19,7 @@ const (
 
 // Health is what Consul's checks say about a shard. A critical shard is
 // still queried: Consul may be wrong, and the shard holds nodes nobody else has.
-type Health string
+type Health = api.Health
 
 const (
 	HealthUnknown  Health = "unknown"

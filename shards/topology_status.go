@@ -1,22 +1,17 @@
 package shards
 
 import (
+	"github.com/shearch/shearch/api"
 	"sync"
 	"time"
 )
 
-// SourceStatus is one discovery source's state, as /v1/shards shows it.
-type SourceStatus struct {
-	Source Source `json:"source"`
-	// State: ok; stale (the last attempt failed, last-known-good is served);
-	// failed (failing and nothing known from it); pending (not asked yet).
-	State       string    `json:"state"`
-	Shards      int       `json:"shards"`
-	LastSuccess time.Time `json:"last_success,omitzero"`
-	LastError   string    `json:"last_error,omitempty"`
-	LastErrorAt time.Time `json:"last_error_at,omitzero"`
-	FromCache   bool      `json:"from_cache,omitempty"`
-}
+// What /v1/shards shows is the client's wire types.
+type (
+	SourceStatus   = api.SourceStatus
+	ShardStatus    = api.TopologyShard
+	TopologyStatus = api.Topology
+)
 
 // Snapshot is one immutable version of the topology.
 type Snapshot struct {
@@ -52,31 +47,6 @@ func (s Snapshot) Shard(name string) (Shard, bool) {
 		}
 	}
 	return Shard{}, false
-}
-
-// ShardStatus is one row of /v1/shards.
-type ShardStatus struct {
-	Name   string `json:"name"`
-	Stack  string `json:"stack"`
-	URL    string `json:"url"`
-	Weight *int64 `json:"weight,omitempty"`
-	Source Source `json:"source"`
-	// Sources lists every source that knows the shard, winner first.
-	Sources     []Source  `json:"sources"`
-	Health      Health    `json:"health"`
-	LastError   string    `json:"last_error,omitempty"`
-	LastErrorAt time.Time `json:"last_error_at,omitzero"`
-}
-
-// TopologyStatus is the body of GET /v1/shards.
-type TopologyStatus struct {
-	Version    uint64             `json:"version"`
-	UpdatedAt  time.Time          `json:"updated_at"`
-	AgeSeconds float64            `json:"age_seconds"`
-	Stale      bool               `json:"stale"`
-	Shards     []ShardStatus      `json:"shards"`
-	Sources    []SourceStatus     `json:"sources"`
-	Problems   []DiscoveryProblem `json:"problems"`
 }
 
 // Status is the snapshot as /v1/shards shows it, with each shard's last

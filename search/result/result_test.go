@@ -13,7 +13,7 @@ func TestAppendJSON(t *testing.T) {
  "b": "x"}`)},
 		{Name: `odd "name" é`, Shard: "s2", Source: SourceConsul, URL: "http://h/nodes/a%20b"},
 	} {
-		line := r.AppendJSON(nil)
+		line := AppendRow(nil, r)
 		if bytes.IndexByte(line, '\n') >= 0 {
 			t.Fatalf("newline in %s", line)
 		}
