@@ -213,3 +213,9 @@ func (c *Client) writeObject(ctx context.Context, method, path string, body any)
 	}
 	return obj, nil
 }
+
+// Clients are the Chef API clients, as go-chef's chef.ApiClient. Shearch
+// serves them read only: Get and List; a write is a 405 *Error.
+func (c *Client) Clients() *Collection[chef.ApiClient] {
+	return &Collection[chef.ApiClient]{c, "/clients", "name"}
+}

@@ -3,7 +3,6 @@
 package gnife
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -83,21 +82,6 @@ type Env struct {
 	// the command.
 	globalStack, globalPartial string
 }
-
-// client returns the API client, built once from the global flags.
-func (e *Env) client() (*api.Client, error) {
-	if e.Client != nil {
-		return e.Client, nil
-	}
-	c, err := api.NewClient(e.clientConfig)
-	if err != nil {
-		return nil, exitf(ExitConfig, "ERROR: %v", err)
-	}
-	e.Client = c
-	return c, nil
-}
-
-func (e *Env) ctx() context.Context { return context.Background() }
 
 // Run runs gnife with args (without the program name) and returns the
 // exit code. Nothing is written to os.Stdout/os.Stderr directly.

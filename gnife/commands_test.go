@@ -72,7 +72,7 @@ func TestRunWithOneCommandAsWithTheTree(t *testing.T) {
 	} {
 		run := func(only string) (string, string, int) {
 			var out, errOut bytes.Buffer
-			env := &Env{clientConfig: &api.Config{Address: "http://127.0.0.1:1"}}
+			env := &Env{clientConfig: &api.Config{Addresses: []string{"http://127.0.0.1:1"}}}
 			if only != "" {
 				env.forceTree = true
 			}

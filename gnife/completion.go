@@ -3,7 +3,7 @@ package gnife
 import (
 	"context"
 	"fmt"
-	"net/url"
+	"log/slog"
 	"sort"
 	"strings"
 	"time"
@@ -62,7 +62,7 @@ func completeCommand(env *Env) *cli.Command {
 // completionCache reads names from the Shearch and stack the command line
 // being completed points at (its -s/--server-url and --stack).
 func completionCache(env *Env, words []string) *completion.Cache {
-	cfg := api.Config{Address: api.DefaultAddress}
+	cfg := api.Config{Addresses: []string{api.DefaultAddress}}
 	if env.clientConfig != nil {
 		cfg = *env.clientConfig
 	}
@@ -76,26 +76,24 @@ func completionCache(env *Env, words []string) *completion.Cache {
 		}
 		switch name {
 		case "-s", "--server-url":
-			cfg.Address = value
+			cfg.Addresses = api.SplitAddresses(value)
 		case "--stack":
 			stack = value
 		}
 	}
-	cfg.Timeout = time.Second
-	cfg.HTTPClient = nil
-	q := url.Values{}
-	if stack != "" {
-		q.Set("stack", stack)
-	}
+	// A completion waits for no shed request and says nothing on stderr.
+	cfg.HTTPClient, cfg.Stack, cfg.MaxRetries, cfg.Logger = nil, stack, -1, slog.New(moveLines{})
 	return &completion.Cache{
-		Key: cfg.Address + " " + stack,
+		Key: strings.Join(cfg.Addresses, ",") + " " + stack,
 		List: func(ctx context.Context, path string) ([]string, error) {
+			ctx, cancel := context.WithTimeout(ctx, time.Second)
+			defer cancel()
 			cl, err := api.NewClient(&cfg)
 			if err != nil {
 				return nil, err
 			}
-			var m map[string]any
-			if err := cl.GetJSON(ctx, path, q, &m); err != nil {
+			m, err := listNames(ctx, cl, path)
+			if err != nil {
 				return nil, err
 			}
 			names := make([]string, 0, len(m))

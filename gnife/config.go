@@ -47,7 +47,8 @@ func LoadConfig() (*api.Config, error) {
 		return nil, err
 	}
 	if fc.ServerURL != "" && os.Getenv("SHEARCH_URL") == "" {
-		cfg.Address = fc.ServerURL
+		// server_url, like SHEARCH_URL, may list several replicas.
+		cfg.Addresses = api.SplitAddresses(fc.ServerURL)
 	}
 	if fc.Token != "" && os.Getenv("SHEARCH_TOKEN") == "" {
 		cfg.Token = fc.Token
@@ -175,7 +176,7 @@ func globalFlags() []cli.Flag {
 
 func applyGlobalFlags(c *cli.Context, env *Env) {
 	if u := c.String("server-url"); u != "" {
-		env.clientConfig.Address = u
+		env.clientConfig.Addresses = api.SplitAddresses(u)
 	}
 	env.globalStack, env.globalPartial = c.String("stack"), c.String("partial")
 }
@@ -188,9 +189,10 @@ func (e *Env) setup(c *cli.Context) error {
 		return &ExitError{Code: out.Exit, Stdout: string(out.Stdout), Stderr: string(out.Stderr)}
 	}
 	if u := c.String("server-url"); u != "" {
-		e.clientConfig.Address = u
-		e.Client = nil
+		e.clientConfig.Addresses = api.SplitAddresses(u)
 	}
+	// The client is built (again) for the command's own settings.
+	e.Client = nil
 	e.Stack = firstNonEmpty(c.String("stack"), e.globalStack, defaults.Stack)
 	switch p := firstNonEmpty(c.String("partial"), e.globalPartial, defaults.Partial); p {
 	case "", "allow":

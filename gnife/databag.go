@@ -1,11 +1,12 @@
 package gnife
 
 import (
-	"net/url"
+	"context"
 	"os"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/shearch/shearch/api"
 	"github.com/shearch/shearch/knife"
 )
 
@@ -28,7 +29,10 @@ func dataBagCommand(env *Env) *cli.Command {
 						if err := env.setup(c); err != nil {
 							return err
 						}
-						return runList(env, ListOptions{Path: "/data", WithURI: c.Bool("with-uri"), Format: c.String("format")})
+						return runList(env, ListOptions{WithURI: c.Bool("with-uri"), Format: c.String("format"),
+							List: func(ctx context.Context, cl *api.Client) (map[string]string, error) {
+								return cl.DataBags().List(ctx, "")
+							}})
 					},
 				},
 				{
@@ -47,7 +51,11 @@ func dataBagCommand(env *Env) *cli.Command {
 						case 0:
 							return usageExit("data bag show")
 						case 1:
-							return runList(env, ListOptions{Path: "/data/" + url.PathEscape(c.Args().First()), Format: c.String("format")})
+							bag := c.Args().First()
+							return runList(env, ListOptions{Format: c.String("format"),
+								List: func(ctx context.Context, cl *api.Client) (map[string]string, error) {
+									return cl.DataBags().List(ctx, bag)
+								}})
 						}
 						// data_bag_show.rb: the secret is read first, then the
 						// item; an encrypted one is decrypted, or shown as
@@ -63,7 +71,7 @@ func dataBagCommand(env *Env) *cli.Command {
 								return &ExitError{Code: ExitNotFound, Stderr: string(msg)}
 							}
 						}
-						obj, err := env.getObject("/data/" + url.PathEscape(c.Args().Get(0)) + "/" + url.PathEscape(c.Args().Get(1)))
+						obj, err := env.getObject("data", c.Args().Get(0), c.Args().Get(1))
 						if err != nil {
 							return err
 						}

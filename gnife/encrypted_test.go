@@ -57,7 +57,7 @@ func TestEncryptedDataBag(t *testing.T) {
 		{[]string{"--secret-file", "/nonexistent/secret"}, "", "ERROR: Errno::ENOENT: No such file or directory - file not found '/nonexistent/secret'\n", 100},
 	} {
 		var out, errOut bytes.Buffer
-		env := &Env{Now: time.Now, clientConfig: &api.Config{Address: f.HTTP.URL}}
+		env := &Env{Now: time.Now, clientConfig: &api.Config{Addresses: []string{f.HTTP.URL}}}
 		args := append([]string{"data", "bag", "show", "secrets", "db"}, c.args...)
 		rc := Run(args, IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}, env)
 		if out.String() != c.stdout || errOut.String() != c.stderr || rc != c.rc {
@@ -66,7 +66,7 @@ func TestEncryptedDataBag(t *testing.T) {
 	}
 	// Without a secret knife shows the stored item after a warning.
 	var out, errOut bytes.Buffer
-	env := &Env{Now: time.Now, clientConfig: &api.Config{Address: f.HTTP.URL}}
+	env := &Env{Now: time.Now, clientConfig: &api.Config{Addresses: []string{f.HTTP.URL}}}
 	rc := Run([]string{"data", "bag", "show", "secrets", "db", "-F", "json"}, IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}, env)
 	if rc != 0 || errOut.String() != "WARNING: Encrypted data bag detected, but no secret provided for decoding. Displaying encrypted data.\n" ||
 		!strings.Contains(out.String(), `"cipher": "aes-256-gcm"`) {

@@ -57,7 +57,7 @@ func facetsCommand(env *Env) *cli.Command {
 			if index == "node" {
 				q = knife.FuzzyNodeQuery(q)
 			}
-			return runFacets(env, search.Request{Index: index, Query: q}, attrs, format == "json")
+			return runFacets(env, index, q, attrs, format == "json")
 		},
 	}
 }
@@ -69,17 +69,16 @@ const facetsUsage = "gnife facets [INDEX] QUERY -a PATH [-a PATH] (options)\n" +
 	"        --partial allow|deny         deny: fail when a shard fails\n" +
 	"    -s, --server-url URL             Shearch URL\n"
 
-func runFacets(env *Env, req search.Request, attrs []string, asJSON bool) error {
+func runFacets(env *Env, index, q string, attrs []string, asJSON bool) error {
 	cl, err := env.client()
 	if err != nil {
 		return err
 	}
-	req.Stack, req.Deny = env.Stack, env.Deny
-	res, err := cl.Facets(env.ctx(), req, attrs)
+	res, err := cl.Facets(env.ctx(), index, q, attrs, &api.FacetOptions{AllowPartial: true})
 	if err != nil {
-		var se *api.StatusError
-		if errors.As(err, &se) {
-			return exitf(ExitSearch, "ERROR: gnife facets failed: %s", strings.Join(se.Messages, "; "))
+		var ae *api.Error
+		if errors.As(err, &ae) {
+			return exitf(ExitSearch, "ERROR: gnife facets failed: %s", strings.Join(ae.Messages, "; "))
 		}
 		return err
 	}

@@ -32,12 +32,12 @@ func TestFacetsMatchAPI(t *testing.T) {
 	defer f.Close()
 	run := func(args ...string) (string, string, int) {
 		var out, errOut bytes.Buffer
-		env := &Env{Now: time.Now, clientConfig: &api.Config{Address: f.HTTP.URL}}
+		env := &Env{Now: time.Now, clientConfig: &api.Config{Addresses: []string{f.HTTP.URL}}}
 		code := Run(args, IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}, env)
 		return out.String(), errOut.String(), code
 	}
 	attrs := []string{"platform", "tags", "kernel.release", "cpu.total"}
-	want, err := f.Client.Facets(ctx, search.Request{Index: "node", Query: "*:*"}, attrs)
+	want, err := f.Client.Facets(ctx, "node", "*:*", attrs, &api.FacetOptions{AllowPartial: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,9 +1,10 @@
 package gnife
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
-	"net/url"
+	"github.com/shearch/shearch/api"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -74,50 +75,46 @@ func fleetCommands(env *Env, name string) []*cli.Command {
 	return nil
 }
 
-// getRaw fetches a native endpoint; with -F json it is printed as is.
-func (e *Env) getRaw(path string, v any) ([]byte, error) {
-	cl, err := e.client()
+// fleetCall runs one of gnife's own reads; a Shearch error is knife's
+// HTTP error.
+func fleetCall[T any](env *Env, get func(ctx context.Context, cl *api.Client) (T, error)) (T, error) {
+	var zero T
+	cl, err := env.client()
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
-	data, err := cl.Do(e.ctx(), "GET", path, e.query(), nil)
-	if err != nil {
-		return nil, httpError(err)
+	v, err := get(env.ctx(), cl)
+	if err = env.warnPartial(err); err != nil {
+		return zero, httpError(err)
 	}
-	return data, json.Unmarshal(data, v)
+	return v, nil
 }
 
-func printJSON(env *Env, data []byte) error {
-	var v any
-	if err := json.Unmarshal(data, &v); err != nil {
+// printJSON prints an answer as knife prints JSON: indented, keys sorted.
+func printJSON(env *Env, answer any) error {
+	raw, err := json.Marshal(answer)
+	if err != nil {
 		return err
 	}
-	b, _ := json.MarshalIndent(v, "", "  ")
+	var v any
+	if err := shardsJSON(raw, &v); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(env.IO.Out, "%s\n", b)
 	return nil
 }
 
 func runShards(env *Env, format string) error {
-	var st struct {
-		Version    uint64  `json:"version"`
-		AgeSeconds float64 `json:"age_seconds"`
-		Stale      bool    `json:"stale"`
-		Shards     []struct {
-			Name, Stack, URL, Source, Health string
-			Weight                           *int64
-			LastError                        string `json:"last_error"`
-		} `json:"shards"`
-		Sources []struct {
-			Source, State string
-			LastError     string `json:"last_error"`
-		} `json:"sources"`
-	}
-	data, err := env.getRaw("/v1/shards", &st)
+	st, err := fleetCall(env, func(ctx context.Context, cl *api.Client) (*api.Topology, error) { return cl.Shards(ctx) })
 	if err != nil {
 		return err
 	}
 	if strings.HasPrefix(format, "j") {
-		return printJSON(env, data)
+		return printJSON(env, st)
 	}
 	w := tabwriter.NewWriter(env.IO.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "SHARD\tSTACK\tWEIGHT\tSOURCE\tHEALTH\tURL\tLAST ERROR")
@@ -145,19 +142,12 @@ func runShards(env *Env, format string) error {
 }
 
 func runLocate(env *Env, name, format string) error {
-	var loc struct {
-		Shards     []string `json:"shards"`
-		Kept       string   `json:"kept"`
-		Duplicates []struct {
-			Stale []string `json:"stale"`
-		} `json:"duplicates"`
-	}
-	data, err := env.getRaw("/v1/nodes/"+url.PathEscape(name), &loc)
+	loc, err := fleetCall(env, func(ctx context.Context, cl *api.Client) (*api.Location, error) { return cl.Locate(ctx, name) })
 	if err != nil {
 		return err
 	}
 	if strings.HasPrefix(format, "j") {
-		return printJSON(env, data)
+		return printJSON(env, loc)
 	}
 	fmt.Fprintf(env.IO.Out, "%s: %s\n", name, loc.Kept)
 	for _, d := range loc.Duplicates {
@@ -168,25 +158,12 @@ func runLocate(env *Env, name, format string) error {
 }
 
 func runConsistency(env *Env, format string) error {
-	var rep struct {
-		Stack   string `json:"stack"`
-		Checked int    `json:"checked"`
-		Drift   []struct {
-			Kind, Name string
-			Versions   []struct {
-				Hash   string
-				Shards []string
-				Keys   []string `json:"differing_keys"`
-			}
-			Missing []string
-		} `json:"drift"`
-	}
-	data, err := env.getRaw("/v1/consistency", &rep)
+	rep, err := fleetCall(env, func(ctx context.Context, cl *api.Client) (*api.Consistency, error) { return cl.Consistency(ctx, "") })
 	if err != nil {
 		return err
 	}
 	if strings.HasPrefix(format, "j") {
-		return printJSON(env, data)
+		return printJSON(env, rep)
 	}
 	fmt.Fprintf(env.IO.Out, "stack %s: %d objects checked, %d differ\n", rep.Stack, rep.Checked, len(rep.Drift))
 	for _, d := range rep.Drift {

@@ -1,12 +1,9 @@
 package gnife
 
 import (
-	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"net/url"
-	"sort"
 	"strconv"
 
 	"github.com/urfave/cli/v2"
@@ -39,7 +36,8 @@ type ShowOptions struct {
 
 // ListOptions are the options of a `NOUN list`.
 type ListOptions struct {
-	Path    string
+	// List fetches the names and URLs.
+	List    func(ctx context.Context, cl *api.Client) (map[string]string, error)
 	WithURI bool
 	Format  string
 }
@@ -81,9 +79,14 @@ func listCommand(env *Env, n noun) *cli.Command {
 			if err := env.setup(c); err != nil {
 				return err
 			}
-			o := ListOptions{Path: "/" + n.collection, WithURI: c.Bool("with-uri"), Format: c.String("format")}
+			o := ListOptions{WithURI: c.Bool("with-uri"), Format: c.String("format"),
+				List: func(ctx context.Context, cl *api.Client) (map[string]string, error) {
+					return listNames(ctx, cl, "/"+n.collection)
+				}}
 			if e := c.String("environment"); e != "" && n.name == "node" {
-				o.Path = "/environments/" + url.PathEscape(e) + "/nodes"
+				o.List = func(ctx context.Context, cl *api.Client) (map[string]string, error) {
+					return cl.EnvironmentNodes(ctx, e)
+				}
 			}
 			return runList(env, o)
 		},
@@ -95,9 +98,9 @@ func runList(env *Env, o ListOptions) error {
 	if err != nil {
 		return err
 	}
-	var items map[string]string
-	if err := env.read(cl, o.Path, &items); err != nil {
-		return err
+	items, err := o.List(env.ctx(), cl)
+	if err = env.warnPartial(err); err != nil {
+		return httpError(err)
 	}
 	out, err := knife.List(items, o.WithURI, o.Format)
 	if err != nil {
@@ -153,7 +156,7 @@ func showCommand(env *Env, n noun) *cli.Command {
 }
 
 func runShow(env *Env, o ShowOptions) error {
-	obj, err := env.getObject("/" + o.Noun.collection + "/" + url.PathEscape(o.Name))
+	obj, err := env.getObject(o.Noun.collection, "", o.Name)
 	if err != nil {
 		return err
 	}
@@ -165,71 +168,16 @@ func runShow(env *Env, o ShowOptions) error {
 	return nil
 }
 
-// getObject reads one object; a Shearch error becomes knife's HTTP error.
-func (e *Env) getObject(path string) (map[string]any, error) {
-	cl, err := e.client()
-	if err != nil {
-		return nil, err
-	}
-	var obj map[string]any
-	if err := e.read(cl, path, &obj); err != nil {
-		return nil, err
-	}
-	return obj, nil
-}
-
-// read GETs a Chef-compatible path, warns on stderr for each shard that
-// failed (knife's output and exit code stay as they are), and decodes.
-func (e *Env) read(cl *api.Client, path string, v any) error {
-	data, h, err := cl.DoHeader(e.ctx(), "GET", path, e.query(), nil)
-	e.warnShards(api.FailedShards(h))
-	if err != nil {
-		return httpError(err)
-	}
-	return shardsJSON(data, v)
-}
-
-func (e *Env) warnShards(failed map[string]string) {
-	names := make([]string, 0, len(failed))
-	for n := range failed {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(e.IO.ErrOut, "WARNING: shard %s failed: %s\n", n, failed[n])
-	}
-}
-
-// shardsJSON decodes keeping numbers as json.Number, as knife's output
-// needs their text.
-func shardsJSON(data []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	return dec.Decode(v)
-}
-
-// query carries --stack and --partial to every request.
-func (e *Env) query() url.Values {
-	v := url.Values{}
-	if e.Stack != "" {
-		v.Set("stack", e.Stack)
-	}
-	if e.Deny {
-		v.Set("partial", "deny")
-	}
-	return v
-}
-
 // httpError prints a Shearch HTTP error as knife prints a Chef server's:
 // "ERROR: The object you are looking for could not be found" and
 // "Response: ..." for a 404, exit 100.
 func httpError(err error) error {
-	var se *api.StatusError
-	if !errors.As(err, &se) {
+	var ae *api.Error
+	if !errors.As(err, &ae) {
 		return err
 	}
-	body, _ := json.Marshal(map[string]any{"error": se.Messages})
-	return &ExitError{Code: ExitNotFound, Stderr: string(knife.HTTPError(se.Status, httpReason(se.Status), body, "", "", ""))}
+	body, _ := json.Marshal(map[string]any{"error": ae.Messages})
+	return &ExitError{Code: ExitNotFound, Stderr: string(knife.HTTPError(ae.StatusCode, httpReason(ae.StatusCode), body, "", "", ""))}
 }
 
 func httpReason(status int) string {

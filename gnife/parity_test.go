@@ -64,7 +64,7 @@ func startFleet(t testing.TB) *testFleet {
 // runGnife runs gnife in-process against the fleet with knife's clock.
 func runGnife(t testing.TB, f *testFleet, args []string) (stdout, stderr string, code int) {
 	var out, errOut bytes.Buffer
-	env := &Env{Now: func() time.Time { return knifeClock }, clientConfig: &api.Config{Address: f.srv.URL}}
+	env := &Env{Now: func() time.Time { return knifeClock }, clientConfig: &api.Config{Addresses: []string{f.srv.URL}}}
 	code = Run(args, IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}, env)
 	return out.String(), errOut.String(), code
 }

@@ -29,7 +29,7 @@ func TestFailedShardWarnings(t *testing.T) {
 	defer f.Close()
 	run := func(args ...string) (string, string, int) {
 		var out, errOut bytes.Buffer
-		env := &Env{Now: time.Now, clientConfig: &api.Config{Address: f.HTTP.URL}}
+		env := &Env{Now: time.Now, clientConfig: &api.Config{Addresses: []string{f.HTTP.URL}}}
 		code := Run(args, IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}, env)
 		return out.String(), errOut.String(), code
 	}

@@ -85,8 +85,7 @@ func runSearch(env *Env, o SearchOptions) error {
 	if o.Rows <= 0 {
 		o.Rows = 1000
 	}
-	req := search.Request{Index: o.Index, Query: q, Start: o.Start, Rows: o.Rows, Partial: knife.SearchFilter(o.Display)}
-	rows, err := env.searchAll(req)
+	rows, err := env.searchPages(o.Index, q, o.Start, o.Rows, knife.SearchFilter(o.Display), searchFailed)
 	if err != nil {
 		return err
 	}
@@ -101,38 +100,6 @@ func runSearch(env *Env, o SearchOptions) error {
 		return &ExitError{Code: out.Exit}
 	}
 	return nil
-}
-
-// searchAll fetches every page from req.Start the way knife does (start
-// += rows until start >= total) and prints a warning for each shard that
-// did not answer from Chef, once.
-func (e *Env) searchAll(req search.Request) ([]map[string]any, error) {
-	cl, err := e.client()
-	if err != nil {
-		return nil, err
-	}
-	req.Stack, req.Deny = e.Stack, e.Deny
-	var rows []map[string]any
-	warned := map[string]bool{}
-	for {
-		res, err := cl.Search(e.ctx(), req)
-		if err != nil {
-			return nil, searchFailed(err)
-		}
-		for _, r := range res.Rows {
-			rows = append(rows, r.Object())
-		}
-		for _, d := range res.Shards.Details {
-			if d.Status != search.StatusOK && !warned[d.Name] {
-				warned[d.Name] = true
-				fmt.Fprint(e.IO.ErrOut, shardWarning(d))
-			}
-		}
-		req.Start += len(res.Rows)
-		if len(res.Rows) == 0 || req.Start >= res.Total {
-			return rows, nil
-		}
-	}
 }
 
 // shardWarning is gnife's line for a shard that did not answer from Chef.
@@ -151,11 +118,11 @@ func shardWarning(d search.ShardStatus) string {
 // `ERROR: knife search failed: <message>`, continuation lines indented to
 // line up after "ERROR: ", exit 99.
 func searchFailed(err error) error {
-	var se *api.StatusError
-	if !errors.As(err, &se) {
+	var ae *api.Error
+	if !errors.As(err, &ae) {
 		return err
 	}
-	msg := strings.TrimRight(strings.Join(se.Messages, "\n"), "\n")
+	msg := strings.TrimRight(strings.Join(ae.Messages, "\n"), "\n")
 	msg = strings.ReplaceAll(msg, "\n", "\n       ")
 	return &ExitError{Code: ExitSearch, Stderr: "ERROR: knife search failed: " + msg + "\n"}
 }

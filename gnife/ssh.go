@@ -3,7 +3,6 @@ package gnife
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -15,9 +14,7 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 
-	"github.com/shearch/shearch/api"
 	"github.com/shearch/shearch/knife"
-	search "github.com/shearch/shearch/search/result"
 )
 
 // SSHOptions are `gnife ssh`'s options, as knife ssh's.
@@ -150,13 +147,9 @@ func sshTargets(env *Env, o SSHOptions) ([]knife.SSHHost, error) {
 		}
 		return hosts, nil
 	}
-	cl, err := env.client()
-	if err != nil {
-		return nil, err
-	}
-	req := search.Request{Index: "node", Query: knife.FuzzyNodeQuery(o.Query),
-		Partial: knife.SSHFilter(o.Attribute, o.PrefixAttribute), Stack: env.Stack, Deny: env.Deny}
-	rows, err := searchNodeRows(env, cl, req)
+	// A refused search is an HTTP error as knife ssh reports it (exit
+	// 100), not knife search's exit 99.
+	rows, err := env.searchPages("node", knife.FuzzyNodeQuery(o.Query), 0, 0, knife.SSHFilter(o.Attribute, o.PrefixAttribute), httpError)
 	if err != nil {
 		return nil, err
 	}
@@ -165,32 +158,6 @@ func sshTargets(env *Env, o SSHOptions) ([]knife.SSHHost, error) {
 		return nil, &ExitError{Code: code, Stderr: string(stderr)}
 	}
 	return hosts, nil
-}
-
-// searchNodeRows pages through a search. A refused search is an HTTP
-// error as knife ssh reports it (exit 100), not knife search's exit 99.
-func searchNodeRows(env *Env, cl *api.Client, req search.Request) ([]map[string]any, error) {
-	var rows []map[string]any
-	warned := map[string]bool{}
-	for {
-		res, err := cl.Search(env.ctx(), req)
-		if err != nil {
-			return nil, httpError(err)
-		}
-		for _, r := range res.Rows {
-			rows = append(rows, r.Object())
-		}
-		for _, d := range res.Shards.Details {
-			if d.Status != search.StatusOK && !warned[d.Name] {
-				warned[d.Name] = true
-				fmt.Fprint(env.IO.ErrOut, shardWarning(d))
-			}
-		}
-		req.Start += len(res.Rows)
-		if len(res.Rows) == 0 || req.Start >= res.Total {
-			return rows, nil
-		}
-	}
 }
 
 // checkDuplicateHosts is --duplicated-fqdns warn|fatal. knife names every

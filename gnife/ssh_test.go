@@ -205,7 +205,7 @@ func gnifeSSH(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	f := startFleet(t)
 	var out, errOut bytes.Buffer
 	streams := IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
-	env := &Env{Now: time.Now, clientConfig: &api.Config{Address: f.srv.URL}}
+	env := &Env{Now: time.Now, clientConfig: &api.Config{Addresses: []string{f.srv.URL}}}
 	env.IO = streams
 	if findCommand(NewApp(env).Commands, "ssh") != nil {
 		code = Run(args, streams, env)

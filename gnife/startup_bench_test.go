@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shearch/shearch/server"
 	"github.com/shearch/shearch/search"
+	"github.com/shearch/shearch/server"
 )
 
 // BenchmarkStartup times whole gnife processes: `gnife --version`, and a

@@ -4,7 +4,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/shearch/shearch/knife"
-	search "github.com/shearch/shearch/search/result"
 )
 
 // StatusOptions are `gnife status [QUERY]`'s options.
@@ -47,9 +46,8 @@ func statusCommand(env *Env) *cli.Command {
 
 func runStatus(env *Env, o StatusOptions) error {
 	now := env.Now().Unix()
-	req := search.Request{Index: "node", Query: knife.StatusQuery(o.Query, o.Environment, o.HideByMins, now),
-		Partial: knife.StatusFilter(o.Display.Long), Rows: 1000}
-	rows, err := env.searchAll(req)
+	rows, err := env.searchPages("node", knife.StatusQuery(o.Query, o.Environment, o.HideByMins, now), 0, 1000,
+		knife.StatusFilter(o.Display.Long), searchFailed)
 	if err != nil {
 		return err
 	}
@@ -80,7 +78,7 @@ func tagCommand(env *Env) *cli.Command {
 				if c.NArg() == 0 {
 					return usageExit("tag list")
 				}
-				node, err := env.getObject("/nodes/" + c.Args().First())
+				node, err := env.getObject("nodes", "", c.Args().First())
 				if err != nil {
 					return err
 				}

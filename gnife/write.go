@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -114,39 +113,73 @@ func (w *writer) confirm(question string) error {
 	}
 }
 
+// ref names one Chef object: its collection ("nodes", "roles",
+// "environments", "data") and name; bag, for "data", names the bag of an
+// item (empty: the object is the bag itself).
+type ref struct{ coll, bag, name string }
+
+func nodeRef(name string) ref      { return ref{coll: "nodes", name: name} }
+func objRef(coll, name string) ref { return ref{coll: coll, name: name} }
+func itemRef(bag, item string) ref { return ref{coll: "data", bag: bag, name: item} }
+
 // get reads one object through Shearch, knife's way on errors.
-func (w *writer) get(path string) (map[string]any, error) {
-	return w.env.getObject(path)
+func (w *writer) get(r ref) (map[string]any, error) {
+	return w.env.getObject(r.coll, r.bag, r.name)
 }
 
-// send makes one write through Shearch. A write some shards did not take
-// (207) prints every failed shard and fails with exit 100: the change is
-// half done and must not look done.
-func (w *writer) send(method, path string, body any) (map[string]any, error) {
-	data, h, err := w.cl.DoHeader(w.env.ctx(), method, path, w.env.query(), body)
+// put, create and del are the writes; each goes through done.
+func (w *writer) put(r ref, obj map[string]any) error {
+	col, err := w.env.collection(r.coll, r.bag)
 	if err != nil {
-		var se *api.StatusError
-		if errors.As(err, &se) {
-			if se.Status == http.StatusBadGateway || se.Status == http.StatusMultiStatus {
-				w.env.warnShards(api.FailedShards(h))
-			}
-			return nil, &statusExit{Status: se.Status, Err: w.httpError(se)}
-		}
+		return err
+	}
+	_, err = w.done(nil, col.Put(w.env.ctx(), obj))
+	return err
+}
+
+func (w *writer) create(r ref, obj map[string]any) error {
+	col, err := w.env.collection(r.coll, r.bag)
+	if err != nil {
+		return err
+	}
+	_, err = w.done(nil, col.Create(w.env.ctx(), obj))
+	return err
+}
+
+func (w *writer) del(r ref) (map[string]any, error) {
+	if r.coll == "data" && r.bag == "" {
+		return w.done(w.cl.DataBags().Delete(w.env.ctx(), r.name, ""))
+	}
+	col, err := w.env.collection(r.coll, r.bag)
+	if err != nil {
 		return nil, err
 	}
-	var obj map[string]any
-	if len(data) > 0 {
-		shardsJSON(data, &obj)
-	}
-	if h.Get("X-Shearch-Failed") != "" {
-		w.env.warnShards(api.FailedShards(h))
+	return w.done(col.Delete(w.env.ctx(), r.name))
+}
+
+// done turns a write's error into knife's. A write some shards did not
+// take (207) prints every failed shard and fails with exit 100: the
+// change is half done and must not look done.
+func (w *writer) done(obj map[string]any, err error) (map[string]any, error) {
+	var pe *api.PartialError
+	var ae *api.Error
+	switch {
+	case err == nil:
+		return obj, nil
+	case errors.As(err, &pe):
+		w.env.warnShards(pe.Shards.Details)
 		msg := "the change reached only some shards"
-		if errs, ok := obj["error"].([]any); ok && len(errs) > 0 {
-			msg = fmt.Sprint(errs[0])
+		if len(pe.Messages) > 0 {
+			msg = pe.Messages[0]
 		}
 		return obj, exitf(ExitNotFound, "ERROR: %s\nRun `gnife consistency --repair` once every shard answers, to make them agree.", msg)
+	case errors.As(err, &ae):
+		if ae.StatusCode == http.StatusBadGateway {
+			w.env.warnShards(ae.Shards)
+		}
+		return nil, &statusExit{Status: ae.StatusCode, Err: w.httpError(ae)}
 	}
-	return obj, nil
+	return nil, err
 }
 
 // statusExit is a write Shearch refused, with its HTTP status.
@@ -167,18 +200,22 @@ func httpStatus(err error) int {
 }
 
 // httpError is knife's humanize_http_exception for a write.
-func (w *writer) httpError(se *api.StatusError) *ExitError {
-	body, _ := json.Marshal(map[string]any{"error": se.Messages})
-	reason := http.StatusText(se.Status)
-	return &ExitError{Code: ExitNotFound, Stderr: string(knife.HTTPError(se.Status, reason, body, w.cl.Address(), "SHEARCH_TOKEN", ""))}
+func (w *writer) httpError(ae *api.Error) *ExitError {
+	body, _ := json.Marshal(map[string]any{"error": ae.Messages})
+	reason := http.StatusText(ae.StatusCode)
+	addr := ae.Address
+	if addr == "" {
+		addr = w.cl.Address()
+	}
+	return &ExitError{Code: ExitNotFound, Stderr: string(knife.HTTPError(ae.StatusCode, reason, body, addr, "SHEARCH_TOKEN", ""))}
 }
 
 // save is Chef's Model#save: PUT the object, and POST it to its
 // collection when the server has none yet.
-func (w *writer) save(objPath, collPath string, obj map[string]any) error {
-	_, err := w.send(http.MethodPut, objPath, obj)
+func (w *writer) save(r ref, obj map[string]any) error {
+	err := w.put(r, obj)
 	if httpStatus(err) == http.StatusNotFound {
-		_, err = w.send(http.MethodPost, collPath, obj)
+		err = w.create(r, obj)
 	}
 	return err
 }
@@ -194,8 +231,6 @@ func (w *writer) display(kind knife.Kind, obj map[string]any, o knife.ShowOption
 	w.env.IO.Out.Write(b)
 	return nil
 }
-
-func objPath(coll, name string) string { return "/" + coll + "/" + url.PathEscape(name) }
 
 // loadFile is knife's ObjectLoader#load_from: the file as given, else
 // under REPO/..., JSON only (Ruby DSL files cannot be evaluated here).

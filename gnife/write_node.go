@@ -2,7 +2,6 @@ package gnife
 
 import (
 	"fmt"
-	"net/http"
 	"regexp"
 	"slices"
 	"strings"
@@ -53,10 +52,8 @@ func tagWriteCommands(env *Env) []*cli.Command {
 	}
 }
 
-func nodePath(name string) string { return objPath("nodes", name) }
-
 func (w *writer) saveNode(node map[string]any) error {
-	return w.save(nodePath(fmt.Sprint(node["name"])), "/nodes", node)
+	return w.save(nodeRef(fmt.Sprint(node["name"])), node)
 }
 
 func runNodeDelete(c *cli.Context, w *writer) error {
@@ -67,11 +64,11 @@ func runNodeDelete(c *cli.Context, w *writer) error {
 		if err := w.confirm("Do you really want to delete " + name); err != nil {
 			return err
 		}
-		node, err := w.get(nodePath(name))
+		node, err := w.get(nodeRef(name))
 		if err != nil {
 			return err
 		}
-		if _, err := w.send(http.MethodDelete, nodePath(name), nil); err != nil {
+		if _, err := w.del(nodeRef(name)); err != nil {
 			return err
 		}
 		if c.Bool("print-after") {
@@ -158,7 +155,7 @@ func runRunListAdd(c *cli.Context, w *writer) error {
 	if c.NArg() < 2 {
 		return w.usage("You must supply both a node name and a run list.")
 	}
-	node, err := w.get(nodePath(c.Args().First()))
+	node, err := w.get(nodeRef(c.Args().First()))
 	if err != nil {
 		return err
 	}
@@ -195,7 +192,7 @@ func runRunListRemove(c *cli.Context, w *writer) error {
 	if c.NArg() < 2 {
 		return w.usage("You must supply both a node name and a run list.")
 	}
-	node, err := w.get(nodePath(c.Args().First()))
+	node, err := w.get(nodeRef(c.Args().First()))
 	if err != nil {
 		return err
 	}
@@ -226,7 +223,7 @@ func runRunListSet(c *cli.Context, w *writer) error {
 		return w.usage("You must supply both a node name and a run list.")
 	}
 	add := entries(c.Args().Slice()[1:])
-	node, err := w.get(nodePath(c.Args().First()))
+	node, err := w.get(nodeRef(c.Args().First()))
 	if err != nil {
 		return err
 	}
@@ -241,7 +238,7 @@ func runNodeEnvironmentSet(c *cli.Context, w *writer) error {
 	if c.NArg() < 2 {
 		return w.usage("You must specify a node name and an environment.")
 	}
-	node, err := w.get(nodePath(c.Args().First()))
+	node, err := w.get(nodeRef(c.Args().First()))
 	if err != nil {
 		return err
 	}
@@ -302,7 +299,7 @@ func runNodeEdit(c *cli.Context, w *writer) error {
 		return w.usage("You must specify a node name")
 	}
 	name := c.Args().First()
-	node, err := w.get(nodePath(name))
+	node, err := w.get(nodeRef(name))
 	if err != nil {
 		return err
 	}
@@ -403,7 +400,7 @@ func runTagCreate(c *cli.Context, w *writer) error {
 		return w.usage("You must specify a node name and at least one tag.")
 	}
 	name, tags := c.Args().First(), c.Args().Slice()[1:]
-	node, err := w.get(nodePath(name))
+	node, err := w.get(nodeRef(name))
 	if err != nil {
 		return err
 	}
@@ -430,7 +427,7 @@ func runTagDelete(c *cli.Context, w *writer) error {
 		return w.usage("You must specify a node name and at least one tag.")
 	}
 	name, tags := c.Args().First(), c.Args().Slice()[1:]
-	node, err := w.get(nodePath(name))
+	node, err := w.get(nodeRef(name))
 	if err != nil {
 		return err
 	}

@@ -2,11 +2,9 @@ package gnife
 
 import (
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -57,11 +55,11 @@ func deleteCmd(kind, coll, missing string) func(*cli.Context, *writer) error {
 		if err := w.confirm("Do you really want to delete " + name); err != nil {
 			return err
 		}
-		obj, err := w.get(objPath(coll, name))
+		obj, err := w.get(objRef(coll, name))
 		if err != nil {
 			return err
 		}
-		if _, err := w.send(http.MethodDelete, objPath(coll, name), nil); err != nil {
+		if _, err := w.del(objRef(coll, name)); err != nil {
 			return err
 		}
 		if c.Bool("print-after") {
@@ -116,7 +114,7 @@ func (w *writer) uploadFile(coll, label string, kind knife.Kind, defaults func(m
 	}
 	defaults(obj)
 	name := fmt.Sprint(obj["name"])
-	if err := w.save(objPath(coll, name), "/"+coll, obj); err != nil {
+	if err := w.save(objRef(coll, name), obj); err != nil {
 		return err
 	}
 	if w.c.Bool("print-after") {
@@ -175,7 +173,7 @@ func runRoleEdit(c *cli.Context, w *writer) error {
 		return w.usage("You must specify a role name")
 	}
 	name := c.Args().First()
-	role, err := w.get(objPath("roles", name))
+	role, err := w.get(objRef("roles", name))
 	if err != nil {
 		return err
 	}
@@ -189,7 +187,7 @@ func runRoleEdit(c *cli.Context, w *writer) error {
 		w.out("Object unchanged, not saving\n")
 	} else {
 		newName := fmt.Sprint(edited["name"])
-		if err := w.save(objPath("roles", newName), "/roles", edited); err != nil {
+		if err := w.save(objRef("roles", newName), edited); err != nil {
 			return err
 		}
 		w.out("Saved role[" + newName + "]\n")
@@ -221,12 +219,13 @@ func runDataBagCreate(c *cli.Context, w *writer) error {
 	if !dataBagName().MatchString(bag) {
 		return exitf(ExitUsage, "FATAL: DataBags must have a name matching /^[\\.\\-[:alnum:]_]+$/, you gave %q", bag)
 	}
-	_, err := w.cl.Do(w.env.ctx(), http.MethodGet, objPath("data", bag), w.env.query(), nil)
+	_, err := w.cl.DataBags().List(w.env.ctx(), bag)
+	err = w.env.warnPartial(err)
 	switch {
 	case err == nil:
 		w.info("Data bag " + bag + " already exists")
 	case api.NotFound(err):
-		if _, err := w.send(http.MethodPost, "/data", map[string]any{"name": bag}); err != nil {
+		if _, err := w.done(nil, w.cl.DataBags().Create(w.env.ctx(), bag, nil)); err != nil {
 			return err
 		}
 		w.info("Created data_bag[" + bag + "]")
@@ -241,7 +240,7 @@ func runDataBagCreate(c *cli.Context, w *writer) error {
 	if err != nil {
 		return err
 	}
-	if _, err := w.send(http.MethodPost, objPath("data", bag), item); err != nil {
+	if err := w.create(itemRef(bag, ""), item); err != nil {
 		return err
 	}
 	w.out("Created data_bag_item[" + id + "]\n")
@@ -301,7 +300,7 @@ func (w *writer) loadItems(bag string, items []string) error {
 			return err
 		}
 		id := fmt.Sprint(item["id"])
-		if err := w.save(objPath("data", bag)+"/"+escapeSeg(id), objPath("data", bag), item); err != nil {
+		if err := w.save(itemRef(bag, id), item); err != nil {
 			return err
 		}
 		w.info("Updated data_bag_item[" + bag + "::" + id + "]")
@@ -309,24 +308,23 @@ func (w *writer) loadItems(bag string, items []string) error {
 	return nil
 }
 
-func escapeSeg(s string) string { return strings.TrimPrefix(objPath("", s), "//") }
-
 func runDataBagDelete(c *cli.Context, w *writer) error {
-	var path, what, name string
+	var r ref
+	var what, name string
 	switch c.NArg() {
 	case 2:
 		name = c.Args().Get(1)
-		path, what = objPath("data", c.Args().First())+"/"+escapeSeg(name), "data_bag_item"
+		r, what = itemRef(c.Args().First(), name), "data_bag_item"
 	case 1:
 		name = c.Args().First()
-		path, what = objPath("data", name), "data_bag"
+		r, what = objRef("data", name), "data_bag"
 	default:
 		return w.usage("You must specify at least a data bag name")
 	}
 	if err := w.confirm("Do you really want to delete " + name); err != nil {
 		return err
 	}
-	obj, err := w.send(http.MethodDelete, path, nil)
+	obj, err := w.del(r)
 	if err != nil {
 		return err
 	}

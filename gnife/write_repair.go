@@ -1,9 +1,9 @@
 package gnife
 
 import (
-	"encoding/json"
+	"context"
+	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -18,17 +18,8 @@ func repairFlags() []cli.Flag {
 	}
 }
 
-type repairAction struct {
-	Kind   string   `json:"kind"`
-	Name   string   `json:"name"`
-	Hash   string   `json:"hash,omitempty"`
-	From   string   `json:"from,omitempty"`
-	Update []string `json:"update,omitempty"`
-	Create []string `json:"create,omitempty"`
-	Delete []string `json:"delete,omitempty"`
-}
-
-func (a repairAction) String() string {
+// describe is one line for a planned action.
+func describe(a api.RepairAction) string {
 	var parts []string
 	if len(a.Update) > 0 {
 		parts = append(parts, "update on "+strings.Join(a.Update, ", "))
@@ -54,14 +45,8 @@ func runRepair(env *Env, c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	var plan struct {
-		Stack        string         `json:"stack"`
-		Actions      []repairAction `json:"actions"`
-		Unrepairable []struct {
-			Kind, Name string
-		} `json:"unrepairable"`
-	}
-	if _, err := env.getRaw("/v1/consistency/repair", &plan); err != nil {
+	plan, err := fleetCall(env, func(ctx context.Context, cl *api.Client) (*api.RepairPlan, error) { return cl.RepairPlan(ctx, "") })
+	if err != nil {
 		return err
 	}
 	for _, u := range plan.Unrepairable {
@@ -73,39 +58,25 @@ func runRepair(env *Env, c *cli.Context) error {
 	}
 	fmt.Fprintf(env.IO.Out, "stack %s: %d objects to repair\n", plan.Stack, len(plan.Actions))
 	for _, a := range plan.Actions {
-		fmt.Fprintf(env.IO.Out, "  %s\n", a)
+		fmt.Fprintf(env.IO.Out, "  %s\n", describe(a))
 	}
 	w := &writer{env: env, cl: cl, c: c, cmd: "consistency"}
 	if err := w.confirm(fmt.Sprintf("Do you really want to repair %d objects", len(plan.Actions))); err != nil {
 		return err
 	}
-	data, _, err := cl.DoHeader(env.ctx(), http.MethodPost, "/v1/consistency/repair", env.query(), map[string]any{"actions": plan.Actions})
-	if err != nil {
-		if se, ok := err.(*api.StatusError); ok {
-			return w.httpError(se)
+	rep, err := cl.Repair(env.ctx(), plan.Actions)
+	var pe *api.PartialError
+	if err != nil && !errors.As(err, &pe) {
+		var ae *api.Error
+		if errors.As(err, &ae) {
+			return w.httpError(ae)
 		}
 		return err
-	}
-	var rep struct {
-		Applied []struct {
-			repairAction
-			Outcomes []struct {
-				Name, Status, Error string
-			} `json:"outcomes"`
-		} `json:"applied"`
-		Skipped []struct {
-			repairAction
-			Reason string `json:"reason"`
-		} `json:"skipped"`
-		Failed int `json:"failed"`
-	}
-	if err := json.Unmarshal(data, &rep); err != nil {
-		return fmt.Errorf("Shearch sent a repair report that is not the expected JSON: %v", err)
 	}
 	for _, a := range rep.Applied {
 		var bad []string
 		for _, o := range a.Outcomes {
-			if o.Status == "failed" || o.Status == "refused" {
+			if o.Status == api.WriteFailed || o.Status == api.WriteRefused {
 				bad = append(bad, fmt.Sprintf("%s (%s)", o.Name, o.Error))
 			}
 		}

@@ -19,10 +19,10 @@ import (
 	"time"
 
 	"github.com/shearch/shearch/api"
-	"github.com/shearch/shearch/server"
 	"github.com/shearch/shearch/auth"
 	"github.com/shearch/shearch/devfleet"
 	"github.com/shearch/shearch/search"
+	"github.com/shearch/shearch/server"
 	"github.com/shearch/shearch/shards"
 )
 
@@ -98,7 +98,7 @@ type run struct {
 func (f *writeFleet) gnife(t *testing.T, token, stdin string, args ...string) run {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	env := &Env{Now: time.Now, clientConfig: &api.Config{Address: f.srv.URL, Token: token}}
+	env := &Env{Now: time.Now, clientConfig: &api.Config{Addresses: []string{f.srv.URL}, Token: token}}
 	code := Run(args, IOStreams{In: strings.NewReader(stdin), Out: &out, ErrOut: &errOut}, env)
 	return run{out.String(), errOut.String(), code}
 }

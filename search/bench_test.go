@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/shearch/shearch/search/result"
 )
 
 // The engine data path over in-process fake shards: an NDJSON-like stream

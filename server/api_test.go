@@ -143,7 +143,7 @@ func TestNDJSONStream(t *testing.T) {
 		}
 		names = append(names, row.Name)
 	}
-	whole, err := f.client.Search(context.Background(), search.Request{Index: "node", Query: "*:*"})
+	whole, err := f.client.Search(context.Background(), "node", "*:*", &api.SearchOptions{AllowPartial: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,14 +163,14 @@ func TestBearerToken(t *testing.T) {
 	s.Auth = tokenAuth(t, "s3cret\n")
 	srv := httptest.NewServer(s)
 	defer srv.Close()
-	anon, _ := api.NewClient(&api.Config{Address: srv.URL})
-	_, err := anon.Search(context.Background(), search.Request{Index: "node", Query: "*:*"})
-	var se *api.StatusError
-	if !errors.As(err, &se) || se.Status != 401 {
+	anon, _ := api.NewClient(&api.Config{Addresses: []string{srv.URL}})
+	_, err := anon.Search(context.Background(), "node", "*:*", &api.SearchOptions{AllowPartial: true})
+	var se *api.Error
+	if !errors.As(err, &se) || se.StatusCode != 401 {
 		t.Fatalf("no token: want 401, got %v", err)
 	}
-	cl, _ := api.NewClient(&api.Config{Address: srv.URL, Token: "s3cret"})
-	if _, err := cl.Search(context.Background(), search.Request{Index: "node", Query: "*:*"}); err != nil {
+	cl, _ := api.NewClient(&api.Config{Addresses: []string{srv.URL}, Token: "s3cret"})
+	if _, err := cl.Search(context.Background(), "node", "*:*", &api.SearchOptions{AllowPartial: true}); err != nil {
 		t.Fatal(err)
 	}
 	res, _ := http.Get(srv.URL + "/healthz")
@@ -200,7 +200,7 @@ func TestQueriesGoiardiRefuses(t *testing.T) {
 		if _, err := direct.Search(ctx, tc.index, tc.q, nil); err == nil {
 			t.Fatalf("%s: goiardi accepts it; the test needs a query it refuses", tc.q)
 		}
-		res, err := f.client.Search(ctx, search.Request{Index: tc.index, Query: tc.q, Partial: tc.partial})
+		res, err := f.client.Search(ctx, tc.index, tc.q, &api.SearchOptions{Partial: tc.partial, AllowPartial: true})
 		if err != nil {
 			t.Fatalf("%s: %v", tc.q, err)
 		}

@@ -45,10 +45,10 @@ func BenchmarkSearch(b *testing.B) {
 	}{{"shearch-3-shards-parallel", 16}, {"shearch-3-shards-sequential", 1}} {
 		e := &search.Engine{Topology: search.StaticShards(c.ShardList()), DefaultStack: "prod", Concurrency: mode.limit}
 		srv := httptest.NewServer(server.New(e, nil))
-		cl, _ := api.NewClient(&api.Config{Address: srv.URL})
+		cl, _ := api.NewClient(&api.Config{Addresses: []string{srv.URL}})
 		b.Run(mode.name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				if _, err := cl.Search(ctx, search.Request{Index: "node", Query: q, Partial: partial}); err != nil {
+				if _, err := cl.Search(ctx, "node", q, &api.SearchOptions{Partial: partial, AllowPartial: true}); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shearch/shearch/api"
 	"github.com/shearch/shearch/devfleet"
 	"github.com/shearch/shearch/devfleet/fleettest"
 	"github.com/shearch/shearch/search"
@@ -56,12 +57,12 @@ func TestCursorWalkWhileShardsChange(t *testing.T) {
 	}()
 
 	seen := map[string]int{}
-	req := search.Request{Index: "node", Query: "*:*", Rows: 100}
+	req := &api.SearchOptions{Rows: 100}
 	pages := 0
 	began := time.Now()
 	for {
 		t0 := time.Now()
-		res, err := cl.Search(ctx, req)
+		res, err := cl.Search(ctx, "node", "*:*", req)
 		if pages < 3 || time.Since(t0) > 5*time.Second {
 			t.Logf("page %d took %s (%s into the walk)", pages, time.Since(t0), time.Since(began))
 		}

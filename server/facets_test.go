@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shearch/shearch/api"
 	"github.com/shearch/shearch/devfleet"
 	"github.com/shearch/shearch/devfleet/fleettest"
 	"github.com/shearch/shearch/search"
@@ -130,7 +131,7 @@ func TestFacetsAndCSVOverSyntheticFleet(t *testing.T) {
 
 	attrs := []string{"platform", "kernel.release", "tags", "cpu.total"}
 	t0 := time.Now()
-	facets, err := f.Client.Facets(ctx, search.Request{Index: "node", Query: "*:*"}, attrs)
+	facets, err := f.Client.Facets(ctx, "node", "*:*", attrs, &api.FacetOptions{AllowPartial: true})
 	if err != nil {
 		t.Fatal(err)
 	}

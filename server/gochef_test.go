@@ -15,6 +15,7 @@ import (
 
 	"github.com/go-chef/chef"
 
+	"github.com/shearch/shearch/api"
 	"github.com/shearch/shearch/devfleet"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/shards"
@@ -196,7 +197,7 @@ func TestDuplicateNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, partial := range []map[string][]string{nil, {"ip": {"ipaddress"}}} {
-		res, err := f.client.Search(ctx, search.Request{Index: "node", Query: "name:db-02*", Partial: partial})
+		res, err := f.client.Search(ctx, "node", "name:db-02*", &api.SearchOptions{Partial: partial, AllowPartial: true})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shearch/shearch/api"
 	"github.com/shearch/shearch/shards"
 )
 
@@ -99,7 +98,8 @@ func TestLimits(t *testing.T) {
 		}
 		b, _ := io.ReadAll(res.Body)
 		res.Body.Close()
-		why := api.FailedShards(res.Header)
+		why := map[string]string{}
+		json.Unmarshal([]byte(res.Header.Get("X-Shearch-Errors")), &why)
 		if res.StatusCode != http.StatusOK || res.Header.Get("X-Shearch-Shards") != "1/3" ||
 			why["chef-big"] != "answer larger than 8 MiB (shards.max_answer_bytes)" ||
 			!strings.Contains(why["chef-repeat"], `search of node: the page at start=0 holds "r-0" twice`) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/shearch/shearch/api"
 	"github.com/shearch/shearch/auth"
 	"net/http"
 	"net/http/httptest"
@@ -136,7 +137,7 @@ func TestUIInChromium(t *testing.T) {
 	// role:web with the ipaddress column, against the API.
 	do(t, b, chromedp.Navigate(f.HTTP.URL+"/ui/?index=node&q=role:web&attrs=ipaddress"))
 	waitDone(t, b)
-	res, err := f.Client.Search(ctx, search.Request{Index: "node", Query: "role:web", Rows: 50, Partial: map[string][]string{"ipaddress": {"ipaddress"}}})
+	res, err := f.Client.Search(ctx, "node", "role:web", &api.SearchOptions{Rows: 50, Partial: map[string][]string{"ipaddress": {"ipaddress"}}, AllowPartial: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +168,7 @@ func TestUIInChromium(t *testing.T) {
 	do(t, b, chromedp.SetValue(chromedp.ID("facets"), "platform"), chromedp.Click(chromedp.ID("run")),
 		chromedp.WaitVisible(chromedp.CSS(`#facet-list [data-facet="platform"]`)))
 	waitDone(t, b)
-	fres, err := f.Client.Facets(ctx, search.Request{Index: "node", Query: "role:web"}, []string{"platform"})
+	fres, err := f.Client.Facets(ctx, "node", "role:web", []string{"platform"}, &api.FacetOptions{AllowPartial: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,8 +228,8 @@ func TestUIInChromium(t *testing.T) {
 		waitDone(t, b)
 	}
 	var apiPages [][]string
-	for req := (search.Request{Index: "node", Query: "*:*", Rows: 5}); len(apiPages) < 10; {
-		res, err := f.Client.Search(ctx, req)
+	for req := (&api.SearchOptions{Rows: 5}); len(apiPages) < 10; {
+		res, err := f.Client.Search(ctx, "node", "*:*", req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -258,7 +259,7 @@ func TestUIInChromium(t *testing.T) {
 	f.Cluster.Shards[2].Stop()
 	do(t, b, chromedp.Navigate(f.HTTP.URL+"/ui/?index=node&q=role:web&attrs=ipaddress"))
 	waitDone(t, b)
-	res, err = f.Client.Search(ctx, search.Request{Index: "node", Query: "role:web", Rows: 50, Partial: map[string][]string{"ipaddress": {"ipaddress"}}})
+	res, err = f.Client.Search(ctx, "node", "role:web", &api.SearchOptions{Rows: 50, Partial: map[string][]string{"ipaddress": {"ipaddress"}}, AllowPartial: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,7 +284,7 @@ func TestUIInChromium(t *testing.T) {
 	f.Engine.Fallback = consulStub{}
 	do(t, b, chromedp.Navigate(f.HTTP.URL+"/ui/?index=node&q=role:web&attrs=ipaddress"))
 	waitDone(t, b)
-	res, err = f.Client.Search(ctx, search.Request{Index: "node", Query: "role:web", Rows: 50, Partial: map[string][]string{"ipaddress": {"ipaddress"}}})
+	res, err = f.Client.Search(ctx, "node", "role:web", &api.SearchOptions{Rows: 50, Partial: map[string][]string{"ipaddress": {"ipaddress"}}, AllowPartial: true})
 	if err != nil {
 		t.Fatal(err)
 	}

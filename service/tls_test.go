@@ -24,7 +24,6 @@ import (
 	"github.com/shearch/shearch/api"
 	"github.com/shearch/shearch/config"
 	"github.com/shearch/shearch/gnife"
-	"github.com/shearch/shearch/search/result"
 	"github.com/shearch/shearch/service"
 )
 
@@ -138,11 +137,11 @@ func TestServeTLS(t *testing.T) {
 		t.Fatalf("plain http answered %d", res.StatusCode)
 	}
 
-	cl, err := api.NewClient(&api.Config{Address: base, CAFile: certFile})
+	cl, err := api.NewClient(&api.Config{Addresses: []string{base}, CAFile: certFile})
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := cl.Search(context.Background(), result.Request{Index: "node", Query: "*:*"})
+	res, err := cl.Search(context.Background(), "node", "*:*", &api.SearchOptions{AllowPartial: true})
 	if err != nil || res.Total != 1 || res.Rows[0].Name != "web-01" {
 		t.Fatalf("search over https: %+v %v", res, err)
 	}

@@ -40,7 +40,7 @@ func Start(ctx context.Context, n int, fx *devfleet.Fixture, configure func(*Fle
 		configure(f)
 	}
 	f.HTTP = httptest.NewServer(f.Server)
-	if f.Client, err = api.NewClient(&api.Config{Address: f.HTTP.URL}); err != nil {
+	if f.Client, err = api.NewClient(&api.Config{Addresses: []string{f.HTTP.URL}}); err != nil {
 		f.Close()
 		return nil, err
 	}
