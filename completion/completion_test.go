@@ -15,11 +15,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shearch/shearch/server"
 	"github.com/shearch/shearch/completion"
 	"github.com/shearch/shearch/devfleet"
 	"github.com/shearch/shearch/gnife"
 	"github.com/shearch/shearch/search"
+	"github.com/shearch/shearch/server"
 )
 
 // shared is what the shell tests share: the fleet, Shearch in front of

@@ -13,12 +13,12 @@ import (
 	"os"
 	"time"
 
-	"github.com/shearch/shearch/server"
 	"github.com/shearch/shearch/auth"
 	"github.com/shearch/shearch/config"
 	"github.com/shearch/shearch/fallback"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/search/query"
+	"github.com/shearch/shearch/server"
 	"github.com/shearch/shearch/shards"
 )
 

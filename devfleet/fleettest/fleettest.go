@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/shearch/shearch/api"
-	"github.com/shearch/shearch/server"
 	"github.com/shearch/shearch/devfleet"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/search/query"
+	"github.com/shearch/shearch/server"
 )
 
 // Fleet is n shards behind a Shearch.
