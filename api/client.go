@@ -212,3 +212,7 @@ func (cfg *Config) chefSigner() (*chef.AuthConfig, error) {
 	}
 	return &chef.AuthConfig{PrivateKey: key, ClientName: cfg.ChefUser, AuthenticationVersion: "1.3"}, nil
 }
+
+// CloseIdleConnections closes the kept-alive connections the client is
+// not using, as http.Client's does.
+func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }

@@ -133,9 +133,12 @@ type ShardFacets struct {
 
 // Facets is the answer of a facet request.
 type Facets struct {
-	Total      int                     `json:"total"`
-	Facets     map[string]*FacetCounts `json:"facets"`
-	ByShard    map[string]*ShardFacets `json:"by_shard"`
+	Total   int                     `json:"total"`
+	Facets  map[string]*FacetCounts `json:"facets"`
+	ByShard map[string]*ShardFacets `json:"by_shard"`
+	// By holds the counts per value of FacetOptions.By ("" for rows
+	// without it), when asked.
+	By         map[string]*ShardFacets `json:"by,omitempty"`
 	Shards     ShardSummary            `json:"shards"`
 	Duplicates []Duplicate             `json:"duplicates"`
 	Cached     bool                    `json:"cached,omitempty"`

@@ -22,6 +22,10 @@ type FacetRequest struct {
 	// MaxValues bounds the distinct values kept per attribute (default
 	// DefaultFacetMaxValues); rows past it are counted in Other.
 	MaxValues int
+	// By, when set, also counts the attributes per value of this
+	// attribute (Facets.By); its values count against MaxValues and
+	// search.max_facet_bytes too.
+	By string
 }
 
 // Facets kept every distinct value's whole text, overall and by shard,
@@ -102,7 +106,11 @@ func (e *Engine) Facets(ctx context.Context, req FacetRequest) (*Facets, error) 
 		return nil, errorf(http.StatusBadRequest, "%d attributes asked: at most %d per request", len(req.Attrs), MaxFacetAttrs)
 	}
 	attrs := dedupe(req.Attrs)
-	partial, err := PartialFor(attrs)
+	asked := attrs
+	if req.By != "" {
+		asked = dedupe(append(append([]string{}, attrs...), req.By))
+	}
+	partial, err := PartialFor(asked)
 	if err != nil {
 		return nil, err
 	}
@@ -122,10 +130,19 @@ func (e *Engine) Facets(ctx context.Context, req FacetRequest) (*Facets, error) 
 		}
 		sf.Total++
 		data := row.Object() // a partial row: a few keys
+		var group *ShardFacets
+		if req.By != "" {
+			if group = fc.group(out, facetText(data[req.By]), attrs); group != nil {
+				group.Total++
+			}
+		}
 		for _, a := range attrs {
 			vals, missing := FacetValues(data[a])
 			fc.add(out.Facets[a], vals, missing)
 			fc.add(sf.Facets[a], vals, missing)
+			if group != nil {
+				fc.add(group.Facets[a], vals, missing)
+			}
 		}
 		return nil
 	})
@@ -176,6 +193,25 @@ func add(c *FacetCounts, v any, limit int) {
 type facetCounter struct {
 	limit int
 	left  int64
+}
+
+// group is the counts of one value of the By attribute; nil once limit
+// groups are kept or the bytes are spent (the row still counts overall).
+func (fc *facetCounter) group(out *Facets, value string, attrs []string) *ShardFacets {
+	if out.By == nil {
+		out.By = map[string]*ShardFacets{}
+	}
+	if g := out.By[value]; g != nil {
+		return g
+	}
+	cost := int64(len(value) + facetKeyCost)
+	if len(out.By) >= fc.limit || cost > fc.left {
+		return nil
+	}
+	fc.left -= cost
+	g := &ShardFacets{Facets: newCounts(attrs)}
+	out.By[value] = g
+	return g
 }
 
 func (fc *facetCounter) add(c *FacetCounts, vals []string, missing bool) {

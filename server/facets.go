@@ -32,7 +32,7 @@ func (s *Server) facets(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	fr := search.FacetRequest{Request: req, Attrs: r.URL.Query()["attr"]}
+	fr := search.FacetRequest{Request: req, Attrs: r.URL.Query()["attr"], By: r.URL.Query().Get("by")}
 	if mv := r.URL.Query().Get("max_values"); mv != "" {
 		n, err := strconv.Atoi(mv)
 		if err != nil || n < 1 || n > MaxFacetValues {
