@@ -58,14 +58,17 @@ type PartialError struct {
 
 func (e *PartialError) Error() string {
 	var parts []string
-	for _, d := range e.Shards.Details {
-		if d.Status != StatusOK {
-			parts = append(parts, fmt.Sprintf("%s (%s)", d.Name, d.Error))
+	if len(e.Outcomes) > 0 {
+		for _, o := range e.Outcomes {
+			if !o.Done() && o.Status != WriteSkipped {
+				parts = append(parts, fmt.Sprintf("%s (%s, HTTP %d: %s)", o.Name, o.Status, o.Code, o.Error))
+			}
 		}
-	}
-	for _, o := range e.Outcomes {
-		if !o.Done() && o.Status != WriteSkipped {
-			parts = append(parts, fmt.Sprintf("%s (%s %d %s)", o.Name, o.Status, o.Code, o.Error))
+	} else {
+		for _, d := range e.Shards.Details {
+			if d.Status != StatusOK {
+				parts = append(parts, fmt.Sprintf("%s (%s)", d.Name, d.Error))
+			}
 		}
 	}
 	msg := "partial answer: shards failed: " + strings.Join(parts, ", ")
@@ -75,12 +78,22 @@ func (e *PartialError) Error() string {
 	return msg + "; allow partial answers with AllowPartial, or retry once every shard answers"
 }
 
-// Failed names the shards that failed.
+// Failed names the shards that failed, each once.
 func (e *PartialError) Failed() []string {
-	out := e.Shards.FailedNames()
+	var out []string
+	seen := map[string]bool{}
+	add := func(n string) {
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	for _, n := range e.Shards.FailedNames() {
+		add(n)
+	}
 	for _, o := range e.Outcomes {
 		if !o.Done() && o.Status != WriteSkipped {
-			out = append(out, o.Name)
+			add(o.Name)
 		}
 	}
 	return out

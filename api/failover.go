@@ -18,8 +18,8 @@ import (
 //
 //   - A 429, or a 503 with Retry-After, is retried at the same replica no
 //     sooner than Retry-After says, each wait at least double the one
-//     before, plus up to half again of jitter so that a herd of shed
-//     clients does not come back in the same instant; at most
+//     before, plus up to as much again of jitter so that a herd of shed
+//     clients spreads its retries over a second or more; at most
 //     Config.MaxRetries times, and never past the context's deadline (the
 //     shed answer is returned instead, as an *Error with RetryAfter).
 //   - A read moves to the next address on a connection error, or on a 503
@@ -63,10 +63,10 @@ func (c *Client) send(ctx context.Context, r *request) (*http.Response, string, 
 }
 
 // backoff is the wait before a retry: at least Retry-After, at least
-// twice the previous wait, plus up to half again at random.
+// twice the previous wait, plus up to as much again at random.
 func backoff(after, prev time.Duration) time.Duration {
 	floor := max(after, 2*prev, 100*time.Millisecond)
-	return floor + rand.N(floor/2+1)
+	return floor + rand.N(floor)
 }
 
 // retryAfter reads Retry-After (seconds or an HTTP date); ok when present.

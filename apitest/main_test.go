@@ -50,6 +50,7 @@ type liveFleet struct {
 	dir     string
 	// aliceKey is the path of alice's private key.
 	aliceKey string
+	auth     *auth.Authenticator
 }
 
 var live = &liveFleet{}
@@ -94,6 +95,7 @@ func (l *liveFleet) start() error {
 	}
 	e := &search.Engine{Topology: search.StaticShards(l.cluster.ShardList()), DefaultStack: "prod", Timeout: 10 * time.Second,
 		FetchByGet: true, Validate: func(q string) error { _, err := query.Parse(q); return err }}
+	l.auth = a
 	s := server.New(e, quiet())
 	s.Auth = a
 	l.srv = httptest.NewServer(s)
