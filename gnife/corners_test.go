@@ -53,6 +53,11 @@ func TestKnifeCorners(t *testing.T) {
 		{`search environment '*:*' -r`, "", unexpected("#<Chef::Environment:0x0000000000000000>"), 100},
 		{`search client '*:*' -r -F json`, "", unexpected("#<Chef::ApiClient:0x0000000000000000>"), 100},
 		{`search users '*:*' -r`, "", unexpected("#<Chef::DataBagItem:0x0000000000000000>"), 100},
+		// knife 16.12.3's -i asks a partial search for the name alone and
+		// formats {"id" => name}: with -r that Hash has no run_list, on
+		// any index; without -i, -m changes nothing for a data bag item.
+		{`search environment '*:*' -i -r`, "", unexpected(`{"id"=>"_default"}:Hash`), 100},
+		{`search users id:alice -m -r`, "", unexpected("#<Chef::DataBagItem:0x0000000000000000>"), 100},
 		{`search role 'name:web' -r`, "web:\n  run_list:\n    role[base]\n    recipe[nginx]\n    recipe[app::web]\n\n", "1 items found\n\n", 0},
 		// 3. YAML tags: Psych's nil key and ChefUtils::Mash.
 		{`search node 'name:web-01*' -F yaml -f 'x=comment, y=id'`, "---\n:results: 1\n:rows:\n- ! '':\n    x:\n    \"y\":\n", "", 0},
