@@ -9,7 +9,7 @@ APT_PACKAGES := goiardi openssh-server openssh-client zsh fish bash-completion c
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FUZZTIME ?= 15s
 
-.PHONY: deps apt-deps build test vet demo bench loadtest fuzz install-completion clean
+.PHONY: deps apt-deps build test vet apimod demo bench loadtest fuzz install-completion clean
 
 ## deps: goiardi, the ssh/shell test tools and chromium (the /ui/ test) from Debian, consul built into bin/ (idempotent).
 ## The Debian install (network) and the consul build (CPU) run side by side.
@@ -49,10 +49,18 @@ build:
 	$(GO) build -tags '$(GOTAGS)' -ldflags '$(LDFLAGS)' -o bin/shearch ./cmd/shearch
 	CGO_ENABLED=0 $(GO) build -tags '$(GOTAGS)' -ldflags '$(LDFLAGS)' -o bin/gnife ./cmd/gnife
 
-vet:
+vet: apimod
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+
+## apimod: the Go client's module (api/) on its own, as a backend gets it: it
+## builds and vets with no help from the main module, and its module graph
+## holds neither the AWS SDK nor Prometheus's client
+apimod:
+	cd api && $(GO) build ./... && $(GO) vet ./...
+	@if (cd api && $(GO) list -m all) | grep -E 'aws-sdk-go|prometheus/client_golang'; then \
+		echo "apimod: the api module must not depend on the server's AWS SDK or client_golang" >&2; exit 1; fi
 
 ## test: vet, every test (integration tests included), then the parser fuzz target for a bounded time
 test: deps build vet
