@@ -27,6 +27,9 @@ type request struct {
 	// accept is the answer's media type; "" is JSON.
 	accept string
 	id     string
+	// read marks a POST that only reads (a partial search): it may be
+	// resent elsewhere as a GET may.
+	read bool
 }
 
 // newRequest builds a call; body, when not nil, is sent as JSON.
@@ -40,6 +43,13 @@ func (c *Client) newRequest(method, path string, query url.Values, body any) (*r
 	}
 	if c.cfg.Deny && r.query.Get("partial") == "" {
 		r.query.Set("partial", "deny")
+	}
+	// The stack goes in the path, /stacks/{stack}/..., which Shearch
+	// reads as ?stack=: a Chef signature covers the path and not the
+	// query, so a signed request may name its stack only there.
+	if st := r.query.Get("stack"); st != "" {
+		r.query.Del("stack")
+		r.path = "/stacks/" + url.PathEscape(st) + r.path
 	}
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -56,12 +66,7 @@ func (c *Client) newRequest(method, path string, query url.Values, body any) (*r
 
 // write says a request may change something: it is never resent once it
 // may have reached a replica.
-func (r *request) write() bool { return r.method != http.MethodGet && !r.searchPost() }
-
-// searchPost is a partial search: a POST that only reads.
-func (r *request) searchPost() bool {
-	return r.method == http.MethodPost && strings.HasPrefix(r.path, "/v1/search/")
-}
+func (r *request) write() bool { return r.method != http.MethodGet && !r.read }
 
 // httpRequest is the request for one attempt at base: a fresh body, a
 // fresh signature.

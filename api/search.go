@@ -77,7 +77,11 @@ func (c *Client) searchRequest(index, query string, opts *SearchOptions) (*reque
 	if opts != nil && opts.Partial != nil {
 		method, body = http.MethodPost, opts.Partial
 	}
-	return c.newRequest(method, "/v1/search/"+url.PathEscape(index), opts.query(query), body)
+	r, err := c.newRequest(method, "/v1/search/"+url.PathEscape(index), opts.query(query), body)
+	if err == nil {
+		r.read = true
+	}
+	return r, err
 }
 
 // Search fetches one page of a federated search of index ("node", "role",

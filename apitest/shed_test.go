@@ -16,6 +16,10 @@ import (
 	"github.com/shearch/shearch/shards"
 )
 
+// schedSlack is how far the waits seen on the wire may stray from the
+// client's timers on a busy machine.
+const schedSlack = 250 * time.Millisecond
+
 // attempt is one try of a request, as the wire saw it.
 type attempt struct {
 	sent, answered time.Time
@@ -94,7 +98,9 @@ func TestShedHerdRetries(t *testing.T) {
 				t.Errorf("request %s: retried %v after a %d with Retry-After %v", id, wait, prev.status, prev.retryAfter)
 			}
 			if i >= 2 {
-				if before := as[i-1].sent.Sub(as[i-2].answered); wait < 2*before {
+				// The wire's waits include the scheduling of a loaded
+				// machine around the client's timers: slack for that.
+				if before := as[i-1].sent.Sub(as[i-2].answered); wait < 2*before-schedSlack {
 					t.Errorf("request %s: wait %v after a wait of %v: backoff did not double", id, wait, before)
 				}
 			}

@@ -25,7 +25,7 @@ func gnifeSSHIn(t *testing.T, stdin string, args ...string) (stdout, stderr stri
 	f := startFleet(t)
 	var out, errOut bytes.Buffer
 	streams := IOStreams{In: strings.NewReader(stdin), Out: &out, ErrOut: &errOut}
-	env := &Env{Now: time.Now, clientConfig: &api.Config{Address: f.srv.URL}}
+	env := &Env{Now: time.Now, clientConfig: &api.Config{Addresses: []string{f.srv.URL}}}
 	code = Run(args, streams, env)
 	return out.String(), errOut.String(), code
 }
