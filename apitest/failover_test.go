@@ -187,4 +187,23 @@ func TestPartialWriteAndChefKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	l.client(t, writeToken).Roles().Delete(ctx, "partial-role")
+
+	// A Chef-signed caller names its stack in the signed path: Shearch
+	// refuses a signed request's unsigned ?stack=.
+	sc, err := api.NewClient(&api.Config{Addresses: []string{l.srv.URL}, ChefUser: "alice", ChefKeyFile: l.aliceKey, Stack: "prod", Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := sc.Search(ctx, "node", "role:web", &api.SearchOptions{Stack: "prod"}); err != nil || res.Total != 3 {
+		t.Fatalf("a signed search of stack prod: %v %v", res, err)
+	}
+	if err := sc.Roles().Put(ctx, chef.Role{Name: "signed-role", RunList: chef.RunList{}}); err != nil && !api.NotFound(err) {
+		t.Fatalf("a signed write to stack prod: %v", err)
+	}
+	if err := sc.Roles().Create(ctx, chef.Role{Name: "signed-role", RunList: chef.RunList{}}); err != nil {
+		t.Fatalf("a signed create in stack prod: %v", err)
+	}
+	if _, err := sc.Roles().Delete(ctx, "signed-role"); err != nil {
+		t.Fatalf("a signed delete in stack prod: %v", err)
+	}
 }

@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	"github.com/shearch/shearch/api"
-	search "github.com/shearch/shearch/search/result"
 )
 
 // client returns the API client, built once from the global flags: the
@@ -84,7 +83,7 @@ func (e *Env) searchPages(index, query string, start, rows int, partial map[stri
 			out = append(out, obj)
 		}
 		for _, d := range res.Shards.Details {
-			if d.Status != search.StatusOK && !warned[d.Name] {
+			if d.Status != api.StatusOK && !warned[d.Name] {
 				warned[d.Name] = true
 				fmt.Fprint(e.IO.ErrOut, shardWarning(d))
 			}

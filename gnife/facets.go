@@ -13,7 +13,6 @@ import (
 
 	"github.com/shearch/shearch/api"
 	"github.com/shearch/shearch/knife"
-	search "github.com/shearch/shearch/search/result"
 )
 
 // facetsCommand is gnife's own: value counts of attributes over every
@@ -83,7 +82,7 @@ func runFacets(env *Env, index, q string, attrs []string, asJSON bool) error {
 		return err
 	}
 	for _, d := range res.Shards.Details {
-		if d.Status != search.StatusOK {
+		if d.Status != api.StatusOK {
 			fmt.Fprint(env.IO.ErrOut, shardWarning(d))
 		}
 	}
@@ -101,7 +100,7 @@ func runFacets(env *Env, index, q string, attrs []string, asJSON bool) error {
 // FacetTables prints one table per attribute, in the order asked: a
 // header line, then VALUE COUNT SHARE rows by count, highest first, then
 // by value. Share is of all rows of the result.
-func FacetTables(w io.Writer, res *search.Facets, attrs []string) error {
+func FacetTables(w io.Writer, res *api.Facets, attrs []string) error {
 	for i, a := range attrs {
 		f := res.Facets[a]
 		if f == nil {

@@ -9,7 +9,6 @@ import (
 
 	"github.com/shearch/shearch/api"
 	"github.com/shearch/shearch/knife"
-	search "github.com/shearch/shearch/search/result"
 )
 
 // SearchOptions are `gnife search`'s options, as knife's.
@@ -103,9 +102,9 @@ func runSearch(env *Env, o SearchOptions) error {
 }
 
 // shardWarning is gnife's line for a shard that did not answer from Chef.
-func shardWarning(d search.ShardStatus) string {
+func shardWarning(d api.ShardStatus) string {
 	s := fmt.Sprintf("WARNING: shard %s failed: %s", d.Name, d.Error)
-	if d.Status == search.StatusFallback {
+	if d.Status == api.StatusFallback {
 		s += fmt.Sprintf("; %d rows from Consul", d.FallbackRows)
 		if len(d.Unchecked) > 0 {
 			s += fmt.Sprintf(" (could not check %s)", strings.Join(d.Unchecked, ", "))
