@@ -22,6 +22,8 @@ import (
 //     clients spreads its retries over a second or more; at most
 //     Config.MaxRetries times, and never past the context's deadline (the
 //     shed answer is returned instead, as an *Error with RetryAfter).
+//     Only reads are retried: a write that reached a replica is never
+//     resent, shed or not; its caller gets the *Error and decides.
 //   - A read moves to the next address on a connection error, or on a 503
 //     from a replica that is draining (a 503 without Retry-After, or one
 //     that says "draining").
@@ -41,7 +43,7 @@ func (c *Client) send(ctx context.Context, r *request) (*http.Response, string, 
 		}
 		after, shed := retryAfter(res.Header)
 		shed = shed && (res.StatusCode == http.StatusTooManyRequests || res.StatusCode == http.StatusServiceUnavailable)
-		if !shed || attempt >= c.maxRetries() {
+		if !shed || attempt >= c.maxRetries() || r.write() {
 			return res, addr, nil
 		}
 		wait := backoff(after, prev)
