@@ -3,9 +3,13 @@ package apitest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
+
+	"github.com/go-chef/chef"
 
 	"github.com/shearch/shearch/api"
 )
@@ -44,5 +48,32 @@ func TestClientReviewFindings(t *testing.T) {
 	}
 	if _, err := row.Node(); err == nil {
 		t.Error("Node of an array: no error")
+	}
+}
+
+// A shed read is tried 1+MaxRetries times, then its 429 is the answer; a
+// shed write is sent once.
+func TestRetryBounds(t *testing.T) {
+	var mu sync.Mutex
+	calls := map[string]int{}
+	shed := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls[r.Method]++
+		mu.Unlock()
+		w.Header().Set("Retry-After", "0")
+		w.WriteHeader(http.StatusTooManyRequests)
+		w.Write([]byte(`{"error":["shed: try again"]}`))
+	}))
+	defer shed.Close()
+	c, _ := api.NewClient(&api.Config{Addresses: []string{shed.URL}, MaxRetries: 2, Logger: quiet()})
+	ctx := context.Background()
+	_, err := c.Shards(ctx)
+	var ae *api.Error
+	if !errors.As(err, &ae) || ae.StatusCode != http.StatusTooManyRequests || calls["GET"] != 3 {
+		t.Errorf("a shed read: %v after %d tries, want a 429 after 3", err, calls["GET"])
+	}
+	err = c.Roles().Put(ctx, chef.Role{Name: "x", RunList: chef.RunList{}})
+	if !errors.As(err, &ae) || ae.StatusCode != http.StatusTooManyRequests || calls["PUT"] != 1 {
+		t.Errorf("a shed write: %v after %d tries, want a 429 after 1", err, calls["PUT"])
 	}
 }
