@@ -207,3 +207,33 @@ func TestPartialWriteAndChefKey(t *testing.T) {
 		t.Fatalf("a signed delete in stack prod: %v", err)
 	}
 }
+
+// A stream with a failed shard yields the other shards' rows, then a
+// *PartialError naming it; AllowPartial takes the rows alone.
+func TestRowsPartial(t *testing.T) {
+	l := live.get(t)
+	list := l.cluster.ShardList()
+	list[1].URL = refusedURL(t)
+	srv := httptest.NewServer(server.New(engineOver(list, shards.GuardConfig{}), quiet()))
+	defer srv.Close()
+	c, _ := api.NewClient(&api.Config{Addresses: []string{srv.URL}, Logger: quiet()})
+	for _, allow := range []bool{false, true} {
+		rows, last := 0, error(nil)
+		for _, err := range c.Rows(context.Background(), "node", "*:*", &api.SearchOptions{AllowPartial: allow}) {
+			if err != nil {
+				last = err
+				continue
+			}
+			rows++
+		}
+		var pe *api.PartialError
+		switch {
+		case rows == 0 || rows >= 12:
+			t.Errorf("allow=%v: %d rows, want those of the two shards that answered", allow, rows)
+		case allow && last != nil:
+			t.Errorf("allow=%v: %v", allow, last)
+		case !allow && (!errors.As(last, &pe) || len(pe.Failed()) != 1 || pe.Failed()[0] != "chef-2"):
+			t.Errorf("allow=%v: last error %v, want a *PartialError naming chef-2", allow, last)
+		}
+	}
+}
