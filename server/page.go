@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/shearch/shearch/search"
+	"github.com/shearch/shearch/search/result"
 )
 
 // writeResult writes a native search answer as writeJSON would, byte for
@@ -43,7 +44,7 @@ func writeResult(w http.ResponseWriter, status int, res *search.Result) {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = row.AppendJSON(b)
+		b = result.AppendRow(b, row)
 		if len(b) >= 64<<10 {
 			if _, err := w.Write(b); err != nil {
 				return
