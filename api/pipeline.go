@@ -178,9 +178,10 @@ func (c *Client) sendJSON(ctx context.Context, method, path string, q url.Values
 
 // Do sends one request through the pipeline (auth, request id, retries,
 // failover, errors) for what the typed methods do not cover. path is
-// already escaped ("/data/my%20bag"), query is added as given (plus the
-// Config's Stack and Deny), body is sent as JSON when not nil. It returns
-// a 2xx answer's body and headers; any other answer is an *Error.
+// already escaped ("/data/my%20bag"), query is added as given (with the
+// Config's Deny; a stack, the query's or the Config's, goes in front of
+// the path as /stacks/{stack}), body is sent as JSON when not nil. It
+// returns a 2xx answer's body and headers; any other answer is an *Error.
 func (c *Client) Do(ctx context.Context, method, path string, query url.Values, body any) ([]byte, http.Header, error) {
 	if !strings.HasPrefix(path, "/") {
 		return nil, nil, fmt.Errorf("path %q: start it with /", path)
