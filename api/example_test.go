@@ -305,3 +305,70 @@ func ExampleClient_Do() {
 	fmt.Println(strings.Contains(string(data), `"users"`))
 	// Output: true
 }
+
+func ExampleClient_EnvironmentNodes() {
+	nodes, err := client().EnvironmentNodes(context.Background(), "dev")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(len(nodes), "nodes in dev")
+	// Output: 3 nodes in dev
+}
+
+func ExampleClient_Clients() {
+	clients, err := client().Clients().List(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, ok := clients["web-01.prod.example.com"]
+	fmt.Println(ok)
+	// Output: true
+}
+
+func ExampleMaps() {
+	// A node as a map keeps every key as sent, numbers as json.Number.
+	node, err := api.Maps(client().Nodes()).Get(context.Background(), "db-01.prod.example.com")
+	if err != nil {
+		log.Fatal(err)
+	}
+	automatic := node["automatic"].(map[string]any)
+	fmt.Println(node["chef_environment"], automatic["ipaddress"])
+	// Output: prod 127.0.0.21
+}
+
+func ExampleRow_Decode() {
+	res, err := client().Search(context.Background(), "users", "id:alice", nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	var item struct {
+		RawData struct {
+			ID    string `json:"id"`
+			Shell string `json:"shell"`
+		} `json:"raw_data"`
+	}
+	if err := res.Rows[0].Decode(&item); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(item.RawData.ID, item.RawData.Shell)
+	// Output: alice /bin/bash
+}
+
+func ExamplePartialError() {
+	// Shards that fail leave a gap: the page comes with a *PartialError
+	// naming them, unless AllowPartial; Deny makes it a 502 instead.
+	res, err := client().Search(context.Background(), "node", "role:web", nil)
+	var pe *api.PartialError
+	if errors.As(err, &pe) {
+		fmt.Println("missing the rows of", pe.Failed())
+	} else if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(res.Total, "rows,", res.Shards.Failed, "shards failed")
+	// Output: 3 rows, 0 shards failed
+}
+
+func ExampleSplitAddresses() {
+	fmt.Println(api.SplitAddresses("https://shearch-a:4000, https://shearch-b:4000,"))
+	// Output: [https://shearch-a:4000 https://shearch-b:4000]
+}
