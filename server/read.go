@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"net"
 	"net/http"
 	"net/netip"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/shearch/shearch/api"
 	"github.com/shearch/shearch/shards"
 )
 
@@ -189,8 +191,13 @@ func (s *Server) locate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sort.Strings(res.Holders)
-	writeJSON(w, http.StatusOK, map[string]any{"name": name, "shards": res.Holders, "kept": res.Kept,
-		"duplicates": nonNil(res.Duplicates), "node": res.Object, "shard_status": res.Shards})
+	node, err := json.Marshal(res.Object)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, api.Location{Name: name, Shards: nonNil(res.Holders), Kept: res.Kept,
+		Duplicates: nonNil(res.Duplicates), Node: node, ShardStatus: res.Shards})
 }
 
 func nonNil[T any](s []T) []T {
