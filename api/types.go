@@ -138,10 +138,15 @@ type Facets struct {
 	ByShard map[string]*ShardFacets `json:"by_shard"`
 	// By holds the counts per value of FacetOptions.By ("" for rows
 	// without it), when asked.
-	By         map[string]*ShardFacets `json:"by,omitempty"`
-	Shards     ShardSummary            `json:"shards"`
-	Duplicates []Duplicate             `json:"duplicates"`
-	Cached     bool                    `json:"cached,omitempty"`
+	By map[string]*ShardFacets `json:"by,omitempty"`
+	// ByOther counts the rows of the groups past the request's bound
+	// (max_values groups, or the facet bytes); ByTruncated says there
+	// were some.
+	ByOther     *ShardFacets `json:"by_other,omitempty"`
+	ByTruncated bool         `json:"by_truncated,omitempty"`
+	Shards      ShardSummary `json:"shards"`
+	Duplicates  []Duplicate  `json:"duplicates"`
+	Cached      bool         `json:"cached,omitempty"`
 }
 
 // Source says where a shard was discovered: static, route53 or consul.

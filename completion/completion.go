@@ -35,9 +35,12 @@ var positional = map[string][]string{
 	"data bag show":    {"/data", "/data/{0}"},
 	"search":           {"@index", "@query"},
 	"facets":           {"@index", "@query"},
-	"ssh":              {"@query"},
-	"status":           {"@query"},
-	"completion":       {"@shell"},
+	"rollout":          {"@query"},
+	// environment compare takes any number of environments.
+	"environment compare": {"/environments", "..."},
+	"ssh":                 {"@query"},
+	"status":              {"@query"},
+	"completion":          {"@shell"},
 }
 
 // flagValues completes the values of flags whose values are known.
@@ -129,6 +132,13 @@ func Complete(app *cli.App, words []string, names Names) []string {
 		}
 	default:
 		kinds := positional[strings.Join(path, " ")]
+		if len(kinds) > 0 && kinds[len(kinds)-1] == "..." {
+			// Repeated: the kind before "..." for every later argument.
+			kinds = kinds[:len(kinds)-1]
+			for len(kinds) <= len(args) {
+				kinds = append(kinds, kinds[len(kinds)-1])
+			}
+		}
 		if len(args) < len(kinds) {
 			if kinds[len(args)] == "@query" {
 				return queryCandidates(cur, names)

@@ -357,6 +357,9 @@ func TestCompleteTree(t *testing.T) {
 		{[]string{"search", "node", "ro"}, []string{"role:", "roles:"}},
 		{[]string{"ssh", "-a", "ipaddress", "role:w"}, []string{"role:web"}},
 		{[]string{"node", "show", "web-01", ""}, nil},
+		{[]string{"environment", "compare", "p"}, []string{"prod"}},
+		{[]string{"environment", "compare", "prod", "-m", "d"}, []string{"dev"}},
+		{[]string{"rollout", "role:w"}, []string{"role:web"}},
 	}
 	for _, c := range cases {
 		if got := completion.Complete(app, c.words, names); !reflect.DeepEqual(got, c.want) {

@@ -184,6 +184,11 @@ type Search struct {
 	MaxPageBytes    Bytes `yaml:"max_page_bytes"`
 	MaxFacetBytes   Bytes `yaml:"max_facet_bytes"`
 	SpillTotalBytes Bytes `yaml:"spill_total_bytes"`
+	// RolloutStaleAfter is the default check-in age past which a rollout
+	// answer counts a node as stale (1h); RolloutMaxLagging bounds the
+	// lagging nodes one answer lists (10,000).
+	RolloutStaleAfter Duration `yaml:"rollout_stale_after"`
+	RolloutMaxLagging int      `yaml:"rollout_max_lagging"`
 }
 
 // Duration reads "10s"-style YAML values.
@@ -246,7 +251,8 @@ func Defaults() *Config {
 		Consul:          Consul{ShardService: "chef-server", ShardTag: "shearch", ShardScheme: "https"},
 		Search: Search{MaxQueryBytes: 16 << 10, MaxWaiting: 256, MaxWait: Duration{5 * time.Second},
 			RetryAfterMin: Duration{time.Second}, RetryAfterMax: Duration{30 * time.Second},
-			MaxRows: DefaultMaxRows, MaxPageBytes: 64 << 20, MaxFacetBytes: 16 << 20, SpillTotalBytes: 8 << 30},
+			MaxRows: DefaultMaxRows, MaxPageBytes: 64 << 20, MaxFacetBytes: 16 << 20, SpillTotalBytes: 8 << 30,
+			RolloutStaleAfter: Duration{time.Hour}, RolloutMaxLagging: 10_000},
 		Consistency: Consistency{CacheTTL: Duration{10 * time.Second}, CallerScans: 6, CallerWindow: Duration{time.Minute}},
 		// A search waits for its slowest shard (shards.timeout per page),
 		// so the write timeout leaves room for several; NDJSON streams
@@ -297,6 +303,10 @@ func (c *Config) check() error {
 		return fmt.Errorf("shards.retry_budget is %v: give a share above 0 and at most 1 (0.1: retries add at most 10%% more requests)", c.Shards.RetryBudget)
 	case c.ShutdownTimeout.Duration <= 0:
 		return errors.New("shutdown_timeout must be positive (30s, ...)")
+	case c.Search.RolloutStaleAfter.Duration <= 0:
+		return errors.New("search.rollout_stale_after must be positive (1h, ...)")
+	case c.Search.RolloutMaxLagging < 1:
+		return fmt.Errorf("search.rollout_max_lagging is %d: it must be at least 1", c.Search.RolloutMaxLagging)
 	}
 	if len(c.Route53.Records) > 0 && c.Route53.ZoneID == "" {
 		return errors.New("route53.zone_id is missing: records need the hosted zone that holds them")

@@ -35,3 +35,25 @@ func TestLimitsDefaultsAndSizes(t *testing.T) {
 		}
 	}
 }
+
+func TestRolloutKeys(t *testing.T) {
+	c, err := config.Parse(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Search.RolloutStaleAfter.Duration != time.Hour || c.Search.RolloutMaxLagging != 10000 {
+		t.Errorf("rollout defaults: %s, %d", c.Search.RolloutStaleAfter.Duration, c.Search.RolloutMaxLagging)
+	}
+	c, err = config.Parse([]byte("search:\n  rollout_stale_after: 30m\n  rollout_max_lagging: 50\n"))
+	if err != nil || c.Search.RolloutStaleAfter.Duration != 30*time.Minute || c.Search.RolloutMaxLagging != 50 {
+		t.Errorf("rollout keys: %v %+v", err, c)
+	}
+	for bad, want := range map[string]string{
+		"search:\n  rollout_max_lagging: 0\n":  "search.rollout_max_lagging is 0",
+		"search:\n  rollout_stale_after: 0s\n": "search.rollout_stale_after must be positive",
+	} {
+		if _, err := config.Parse([]byte(bad)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", bad, err, want)
+		}
+	}
+}

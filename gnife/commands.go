@@ -8,7 +8,7 @@ func commands(env *Env) []*cli.Command { return commandsNamed(env, "") }
 // topCommands are the names of the tree's top-level commands, in its
 // order (TestCommandsNamedBuildsTheSameTree checks them against it).
 var topCommands = []string{"search", "data", "status", "tag", "ssh", "completion", "__complete",
-	"node", "role", "environment", "client", "facets", "shards", "locate", "consistency"}
+	"node", "role", "environment", "client", "facets", "rollout", "shards", "locate", "consistency"}
 
 // commandsNamed builds the top-level command called name with its whole
 // subtree, or every command when name is "". A run needs only the
@@ -31,6 +31,7 @@ func commandsNamed(env *Env, name string) []*cli.Command {
 	add("__complete", completeCommand)
 	cmds = append(cmds, nounCommands(env, name)...)
 	add("facets", facetsCommand)
+	add("rollout", rolloutCommand)
 	cmds = append(cmds, fleetCommands(env, name)...)
 	return addWriteCommands(env, cmds)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -25,6 +26,7 @@ func facetsCommand(env *Env) *cli.Command {
 		Flags: append(commonFlags(),
 			&cli.StringSliceFlag{Name: "attribute", Aliases: []string{"a"}, Usage: "attribute path, dots between levels (kernel.release); repeatable"},
 			&cli.StringFlag{Name: "format", Aliases: []string{"F"}, Usage: "text (default) or json (the API's answer)"},
+			&cli.StringFlag{Name: "by", Usage: "split the counts by this attribute path (chef_environment), or by shard: one table per group"},
 		),
 		Action: func(c *cli.Context) error {
 			if c.Bool("help") {
@@ -56,7 +58,7 @@ func facetsCommand(env *Env) *cli.Command {
 			if index == "node" {
 				q = knife.FuzzyNodeQuery(q)
 			}
-			return runFacets(env, index, q, attrs, format == "json")
+			return runFacets(env, index, q, attrs, c.String("by"), format == "json")
 		},
 	}
 }
@@ -64,16 +66,17 @@ func facetsCommand(env *Env) *cli.Command {
 const facetsUsage = "gnife facets [INDEX] QUERY -a PATH [-a PATH] (options)\n" +
 	"    -a, --attribute PATH             Attribute to count, dots between levels (kernel.release)\n" +
 	"    -F, --format FORMAT              text (a table per attribute) or json (the API's answer)\n" +
+	"        --by PATH                    Split by this attribute (chef_environment), or by shard: one table per group\n" +
 	"        --stack STACK                The stack to search: prod, dev or all\n" +
 	"        --partial allow|deny         deny: fail when a shard fails\n" +
 	"    -s, --server-url URL             Shearch URL\n"
 
-func runFacets(env *Env, index, q string, attrs []string, asJSON bool) error {
+func runFacets(env *Env, index, q string, attrs []string, by string, asJSON bool) error {
 	cl, err := env.client()
 	if err != nil {
 		return err
 	}
-	res, err := cl.Facets(env.ctx(), index, q, attrs, &api.FacetOptions{AllowPartial: true})
+	res, err := cl.Facets(env.ctx(), index, q, attrs, &api.FacetOptions{AllowPartial: true, By: by})
 	if err != nil {
 		var ae *api.Error
 		if errors.As(err, &ae) {
@@ -93,6 +96,9 @@ func runFacets(env *Env, index, q string, attrs []string, asJSON bool) error {
 		}
 		fmt.Fprintf(env.IO.Out, "%s\n", b)
 		return nil
+	}
+	if by != "" {
+		return GroupTables(env.IO.Out, res, by, attrs)
 	}
 	return FacetTables(env.IO.Out, res, attrs)
 }
@@ -138,4 +144,43 @@ func share(n, total int) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.1f%%", 100*float64(n)/float64(total))
+}
+
+// GroupTables prints, for each group of an answer split by a group
+// attribute (in byte order of the group; rows without it, "(none)", and
+// rows of the groups past the bound, "(other groups)", last), a
+// "== by=group: N rows" line and the group's FacetTables, groups
+// separated by an empty line.
+func GroupTables(w io.Writer, res *api.Facets, by string, attrs []string) error {
+	names := make([]string, 0, len(res.By))
+	for g := range res.By {
+		if g != "" {
+			names = append(names, g)
+		}
+	}
+	sort.Strings(names)
+	type group struct {
+		name string
+		f    *api.ShardFacets
+	}
+	var groups []group
+	for _, g := range names {
+		groups = append(groups, group{g, res.By[g]})
+	}
+	if f := res.By[""]; f != nil {
+		groups = append(groups, group{"(none)", f})
+	}
+	if res.ByOther != nil {
+		groups = append(groups, group{"(other groups)", res.ByOther})
+	}
+	for i, g := range groups {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		fmt.Fprintf(w, "== %s=%s: %d rows\n", by, g.name, g.f.Total)
+		if err := FacetTables(w, &api.Facets{Total: g.f.Total, Facets: g.f.Facets}, attrs); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -49,10 +49,14 @@ func nounCommands(env *Env, name string) []*cli.Command {
 		if name != "" && name != n.name {
 			continue
 		}
+		subs := []*cli.Command{listCommand(env, n), showCommand(env, n)}
+		if n.name == "environment" {
+			subs = append(subs, environmentCompareCommand(env))
+		}
 		out = append(out, &cli.Command{
 			Name:        n.name,
 			Usage:       "knife " + n.name + " list|show",
-			Subcommands: []*cli.Command{listCommand(env, n), showCommand(env, n)},
+			Subcommands: subs,
 		})
 	}
 	return out

@@ -103,6 +103,8 @@ type Engine struct {
 	owners ownersCache
 	// Writes bounds the write path's memory of which shard holds a node.
 	Writes WriteConfig
+	// Rollout holds the defaults of rollout answers.
+	RolloutDefaults RolloutConfig
 
 	ordersOnce sync.Once
 	orders     *Cache

@@ -107,7 +107,7 @@ func (e *Engine) Facets(ctx context.Context, req FacetRequest) (*Facets, error) 
 	}
 	attrs := dedupe(req.Attrs)
 	asked := attrs
-	if req.By != "" {
+	if req.By != "" && req.By != GroupShard {
 		asked = dedupe(append(append([]string{}, attrs...), req.By))
 	}
 	partial, err := PartialFor(asked)
@@ -132,9 +132,15 @@ func (e *Engine) Facets(ctx context.Context, req FacetRequest) (*Facets, error) 
 		data := row.Object() // a partial row: a few keys
 		var group *ShardFacets
 		if req.By != "" {
-			if group = fc.group(out, facetText(data[req.By]), attrs); group != nil {
-				group.Total++
+			if group = fc.group(out, GroupOf(req.By, row, data), attrs); group == nil {
+				// Past the groups' bound the row still counts, in by_other.
+				out.ByTruncated = true
+				if out.ByOther == nil {
+					out.ByOther = &ShardFacets{Facets: newCounts(attrs)}
+				}
+				group = out.ByOther
 			}
+			group.Total++
 		}
 		for _, a := range attrs {
 			vals, missing := FacetValues(data[a])
@@ -155,6 +161,9 @@ func (e *Engine) Facets(ctx context.Context, req FacetRequest) (*Facets, error) 
 	for _, d := range res.Shards.Details {
 		if out.ByShard[d.Name] == nil {
 			out.ByShard[d.Name] = &ShardFacets{Facets: newCounts(attrs)}
+		}
+		if req.By == GroupShard && fc.group(out, d.Name, attrs) == nil {
+			out.ByTruncated = true
 		}
 	}
 	if out.Duplicates == nil {

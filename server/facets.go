@@ -20,6 +20,7 @@ const MaxFacetValues = 100000
 func (s *Server) reportRoutes() {
 	s.mux.HandleFunc("GET /v1/facets/{index}", s.facets)
 	s.mux.HandleFunc("GET /v1/export/{index}", s.export)
+	s.rolloutRoutes()
 	page := ui.Handler()
 	s.mux.Handle("GET /ui/", page)
 	s.mux.Handle("GET /ui", http.RedirectHandler("/ui/", http.StatusMovedPermanently))

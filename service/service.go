@@ -119,6 +119,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
 	eng.MaxRows, eng.MaxPageBytes, eng.MaxFacetBytes = cfg.Search.MaxRows, int64(cfg.Search.MaxPageBytes), int64(cfg.Search.MaxFacetBytes)
 	eng.SpillTotalBytes, eng.ConsistencyTTL = int64(cfg.Search.SpillTotalBytes), cfg.Consistency.CacheTTL.Duration
 	eng.Writes.OwnerTTL, eng.Writes.OwnerCacheSize = cfg.Search.NodeOwnerTTL.Duration, cfg.Search.NodeOwnerCacheSize
+	eng.RolloutDefaults = search.RolloutConfig{StaleAfter: cfg.Search.RolloutStaleAfter.Duration, MaxLagging: cfg.Search.RolloutMaxLagging}
 	if cfg.Search.CacheTTL.Duration > 0 {
 		eng.Cache = &search.Cache{TTL: cfg.Search.CacheTTL.Duration, Size: cfg.Search.CacheSize, MaxBytes: int(cfg.Search.CacheBytes)}
 	}

@@ -29,8 +29,8 @@ const csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 's
 // view is the state a URL describes; the template fills the form with
 // it, and the script runs it.
 type view struct {
-	Index, Q, Attrs, Facets, Stack, Shards, Rows, Cursor string
-	RowChoices                                           []string
+	Index, Q, Attrs, Facets, By, Stack, Shards, Rows, Cursor string
+	RowChoices                                               []string
 }
 
 // pageSizes are offered for rows; a linked view's own size joins them.
@@ -62,7 +62,7 @@ func Handler() http.Handler {
 			return
 		}
 		v := r.URL.Query()
-		st := view{Index: v.Get("index"), Q: v.Get("q"), Attrs: v.Get("attrs"), Facets: v.Get("facets"),
+		st := view{Index: v.Get("index"), Q: v.Get("q"), Attrs: v.Get("attrs"), Facets: v.Get("facets"), By: v.Get("by"),
 			Stack: v.Get("stack"), Shards: v.Get("shards"), Rows: v.Get("rows"), Cursor: v.Get("cursor")}
 		if st.Index == "" {
 			st.Index = "node"

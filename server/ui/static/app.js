@@ -71,6 +71,7 @@
       q: $("q").value.trim(),
       attrs: list($("attrs").value),
       facets: list($("facets").value),
+      by: $("by").value.trim(),
       stack: $("stack").value.trim(),
       shards: $("shards").value.trim(),
       rows: $("rows").value,
@@ -84,6 +85,7 @@
     if (st.q) p.set("q", st.q);
     if (st.attrs.length) p.set("attrs", st.attrs.join(","));
     if (st.facets.length) p.set("facets", st.facets.join(","));
+    if (st.by) p.set("by", st.by);
     if (st.stack) p.set("stack", st.stack);
     if (st.shards) p.set("shards", st.shards);
     if (st.rows) p.set("rows", st.rows);
@@ -221,6 +223,7 @@
   async function runFacets(st, my) {
     const p = searchParams(st);
     for (const a of st.facets) p.append("attr", a);
+    if (st.by) p.set("by", st.by);
     const res = await api("GET", "/v1/facets/" + encodeURIComponent(st.index), p);
     if (my !== running) return;
     renderFacets(st, res);
@@ -230,6 +233,8 @@
     const box = $("facet-list");
     clear(box);
     $("facets-hint").hidden = true;
+    // Split by a group: a grid of stacked bars (report.js).
+    if (st.by) return window.ShearchReport.grid(box, st, res);
     for (const a of st.facets) {
       const f = res.facets[a];
       if (!f) continue;
@@ -381,6 +386,7 @@
       $("q").value = p.get("q") || "";
       $("attrs").value = p.get("attrs") || "";
       $("facets").value = p.get("facets") || "";
+      $("by").value = p.get("by") || "";
       $("stack").value = p.get("stack") || "";
       $("shards").value = p.get("shards") || "";
       $("rows").value = p.get("rows") || "50";
@@ -390,7 +396,11 @@
     showTokenState();
     run(false);
     loadIndexes();
+    window.ShearchReport.init();
   });
+
+  // report.js (the facet grid, rollout and pins) uses these.
+  window.ShearchUI = { el: el, clear: clear, list: list, api: api, state: state, run: run, showError: showError };
 
   // Data bags are search indexes too; offer the ones Shearch knows.
   async function loadIndexes() {
