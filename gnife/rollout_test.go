@@ -303,6 +303,29 @@ func rolloutGate(t *testing.T, f *rolloutFleet) {
 		t.Errorf("text table: exit %d, stderr %q:\n%s", code, errOut, out)
 	}
 
+	// --by shard: the shard whose copy was kept.
+	out, _, _ = f.gnife("rollout", "role:web", "--attr", "chef_packages.chef.version", "--want", "17.10.0", "--by", "shard", "-F", "json")
+	var byShard search.Rollout
+	if err := json.Unmarshal([]byte(out), &byShard); err != nil {
+		t.Fatalf("--by shard: %v\n%s", err, out)
+	}
+	wantShard := map[string][2]int{}
+	for _, r := range rows {
+		c := wantShard[r.Shard]
+		c[1]++
+		if chefVersion(r.Data) == "17.10.0" {
+			c[0]++
+		}
+		wantShard[r.Shard] = c
+	}
+	gotShard := map[string][2]int{}
+	for _, g := range byShard.Groups {
+		gotShard[g.Group] = [2]int{g.Reached, g.Total}
+	}
+	if len(wantShard) != 3 || !reflect.DeepEqual(gotShard, wantShard) {
+		t.Errorf("--by shard: %v, want from the export %v", gotShard, wantShard)
+	}
+
 	// --stale 30m counts the nodes that have not checked in for 30 minutes.
 	out, _, _ = f.gnife("rollout", "role:web", "--attr", "chef_packages.chef.version", "--want", "17.10.0",
 		"--by", "chef_environment", "--stale", "30m", "-F", "json")
