@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -55,7 +56,7 @@ func nounCommands(env *Env, name string) []*cli.Command {
 		}
 		out = append(out, &cli.Command{
 			Name:        n.name,
-			Usage:       "knife " + n.name + " list|show",
+			Usage:       "knife " + n.name + " " + names(subs),
 			Subcommands: subs,
 		})
 	}
@@ -203,4 +204,13 @@ func usageExit(cmd string) error {
 		return exitf(ExitUsage, "ERROR: missing argument")
 	}
 	return &ExitError{Code: out.Exit, Stdout: string(out.Stdout), Stderr: string(out.Stderr)}
+}
+
+// names joins the subcommands' names as a usage line does: list|show.
+func names(cmds []*cli.Command) string {
+	out := make([]string, len(cmds))
+	for i, c := range cmds {
+		out[i] = c.Name
+	}
+	return strings.Join(out, "|")
 }
