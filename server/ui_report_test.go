@@ -129,6 +129,35 @@ func TestUIReportInChromium(t *testing.T) {
 		t.Errorf("rollout view:\n got %q\nwant %q", got, wantRO)
 	}
 
+	// The lagging nodes: the markup node's version shows as text, and its
+	// name searches for it.
+	do(t, b, chromedp.Click(chromedp.ID("rollout-lagging")), chromedp.Click(chromedp.ID("rollout-run")),
+		chromedp.WaitVisible(chromedp.CSS(`#rollout-out table.lagging`)))
+	lag, err := f.Client.Rollout(ctx, "node", "*:*", "chef_packages.chef.version", "16.12.3", &api.RolloutOptions{By: "chef_environment", Lagging: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wantLag [][]string
+	for _, n := range lag.Lagging {
+		v := n.Value
+		if n.Missing {
+			v = "(none)"
+		}
+		wantLag = append(wantLag, []string{n.Name, n.Shard, n.Group, v})
+	}
+	var gotLag [][]string
+	for _, c := range cellsOf(t, b, `#rollout-out table.lagging tr[data-node]`) {
+		gotLag = append(gotLag, c[:4])
+	}
+	if len(wantLag) < 2 || !reflect.DeepEqual(gotLag, wantLag) || !strings.Contains(fmt.Sprint(gotLag), markup) {
+		t.Errorf("lagging nodes:\n got %q\nwant %q (with the markup value as text)", gotLag, wantLag)
+	}
+	do(t, b, chromedp.Click(chromedp.CSS(`#rollout-out tr[data-node="markup-02.prod.example.com"] a`)))
+	waitDone(t, b)
+	if q, n := eval[string](t, b, `document.getElementById("q").value`), eval[int](t, b, `document.querySelectorAll("#rows-table tbody tr").length`); q != `name:"markup-02.prod.example.com"` || n != 1 {
+		t.Errorf("a lagging node's link: query %q, %d rows", q, n)
+	}
+
 	// The pin matrix, with nginx's pin changed on chef-2.
 	admin, err := f.Cluster.Shards[1].Client()
 	if err != nil {

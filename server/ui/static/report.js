@@ -128,6 +128,7 @@
     if (by) p.set("by", by);
     const stale = $("rollout-stale").value.trim();
     if (stale) p.set("stale", stale);
+    if ($("rollout-lagging").checked) p.set("lagging", "true");
     ui.clear(out);
     out.appendChild(el("p", "counting...", "muted"));
     try {
@@ -158,10 +159,47 @@
       out.appendChild(table);
       const failed = ((res.shards && res.shards.details) || []).filter((d) => d.status !== "ok");
       for (const d of failed) out.appendChild(el("p", "shard " + d.name + " failed: " + d.error + " (counts incomplete)", "warn"));
+      if (res.lagging && res.lagging.length) out.appendChild(laggingTable(res));
     } catch (e) {
       ui.clear(out);
       out.appendChild(el("p", e.message, "warn"));
     }
+  }
+
+  // laggingTable lists the nodes short of the value; a name searches for
+  // that node.
+  function laggingTable(res) {
+    const ui = window.ShearchUI;
+    const el = ui.el;
+    const box = el("div", null, "lagging");
+    box.appendChild(el("h3", res.lagging.length + " node(s) without " + res.attr + " = " + res.want + (res.lagging_truncated ? " (more not listed)" : "")));
+    const table = el("table", null, "lagging");
+    const head = document.createElement("tr");
+    for (const h of ["Node", "Shard", "Group", "Value", "Last check-in"]) head.appendChild(el("th", h));
+    table.appendChild(head);
+    for (const n of res.lagging) {
+      const tr = document.createElement("tr");
+      tr.dataset.node = n.name;
+      const name = el("td", null, "name");
+      const a = el("a", n.name);
+      a.href = "#";
+      a.addEventListener("click", (ev) => {
+        ev.preventDefault();
+        $("q").value = "name:" + quoted(n.name);
+        $("cursor").value = "";
+        ui.run(true);
+      });
+      name.appendChild(a);
+      tr.appendChild(name);
+      tr.appendChild(el("td", n.shard));
+      tr.appendChild(el("td", n.group));
+      tr.appendChild(el("td", n.missing ? "(none)" : n.value, n.missing ? "missing" : "value"));
+      const seen = n.ohai_time ? new Date(n.ohai_time * 1000).toISOString().replace(".000Z", "Z") + (n.stale ? " (stale)" : "") : "never";
+      tr.appendChild(el("td", seen, n.stale ? "warn" : ""));
+      table.appendChild(tr);
+    }
+    box.appendChild(table);
+    return box;
   }
 
   async function pins() {
