@@ -32,6 +32,11 @@ type Fixture struct {
 // ReadFixture reads DIR/{environments,roles,nodes,clients}/*.json and
 // DIR/data_bags/BAG/*.json. Missing folders are simply empty.
 func ReadFixture(dir string) (*Fixture, error) {
+	// The folder itself must be there: a wrong relative path in a test
+	// would otherwise load an empty fleet and pass for the wrong reason.
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("fixture folder %s: not found: give the path of a folder holding nodes/, roles/, ...", dir)
+	}
 	fx := &Fixture{DataBags: map[string][]Object{}}
 	var err error
 	for _, part := range []struct {
