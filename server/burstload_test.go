@@ -191,4 +191,3 @@ func TestBurstAnswersAreCompleteOrShed(t *testing.T) {
 		t.Logf("shed %d times: %s", n, strings.TrimSpace(r))
 	}
 }
-
