@@ -192,6 +192,9 @@ type SourceStatus struct {
 	LastError   string    `json:"last_error,omitempty"`
 	LastErrorAt time.Time `json:"last_error_at,omitzero"`
 	FromCache   bool      `json:"from_cache,omitempty"`
+	// Cache says which last-known-good is served: consul_kv (the
+	// replicas' shared topology) or file (the replica's cache_file).
+	Cache string `json:"cache,omitempty"`
 }
 
 // DiscoveryProblem is a record a discovery source could not use.
