@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -228,3 +229,5 @@ func waitHAProxyUp(t *testing.T, h *devfleet.HAProxy, procs []*devfleet.ShearchP
 		}
 	}
 }
+
+func jsonDecode(r io.Reader, v any) error { return json.NewDecoder(r).Decode(v) }
