@@ -1,6 +1,7 @@
 package replica_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -82,7 +83,12 @@ type replicaOpts struct {
 	// shardURLs replace the goiardi URLs (counting proxies); nil: direct.
 	shardURLs     []string
 	shutdownDelay time.Duration
-	extra         string
+	// noStatic leaves shards.static empty (shards come from extra's route53).
+	noStatic bool
+	// shardService is consul.shard_service (default chef-server, where the
+	// dev fleet registers its shards).
+	shardService string
+	extra        string
 }
 
 // replicaConfig writes a config for a replica listening (and advertised)
@@ -96,6 +102,9 @@ func (e *testEnv) replicaConfig(t *testing.T, o replicaOpts) (path, addr string)
 	addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	var static strings.Builder
 	for i, g := range e.dev.Cluster.Shards {
+		if o.noStatic {
+			break
+		}
 		u := g.URL
 		if o.shardURLs != nil {
 			u = o.shardURLs[i]
@@ -113,6 +122,7 @@ replica:
 consul:
   address: %[5]s
   shard_scheme: http
+  shard_service: %[10]s
 shards:
   client_name: shearch
   client_key: %[6]s
@@ -122,7 +132,7 @@ shards:
 search:
   object_fetch: get
 %[9]s`, addr, o.shutdownDelay, filepath.Join(t.TempDir(), "topology.json"), o.service, e.dev.Consul.Addr(),
-		e.dev.Config.Shards.ClientKey, o.maxInFlight, static.String(), o.extra)
+		e.dev.Config.Shards.ClientKey, o.maxInFlight, static.String(), o.extra, cmp.Or(o.shardService, "chef-server"))
 	path = filepath.Join(t.TempDir(), "shearch.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
