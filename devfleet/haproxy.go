@@ -62,9 +62,12 @@ func HAProxyConfig(listen string, backends []string) string {
 	return cfg[:first[0]] + servers.String() + serverLine.ReplaceAllString(cfg[first[0]:], "")
 }
 
-// StartHAProxy runs haproxy in the foreground over backends and returns
-// once its frontend accepts connections.
-func StartHAProxy(backends []string) (*HAProxy, error) {
+// StartHAProxy runs haproxy in the foreground over backends, on a free
+// loopback port, and returns once its frontend accepts connections.
+func StartHAProxy(backends []string) (*HAProxy, error) { return StartHAProxyOn("", backends) }
+
+// StartHAProxyOn is StartHAProxy listening on listen (HOST:PORT).
+func StartHAProxyOn(listen string, backends []string) (*HAProxy, error) {
 	bin, err := HAProxyBinary()
 	if err != nil {
 		return nil, err
@@ -75,11 +78,15 @@ func StartHAProxy(backends []string) (*HAProxy, error) {
 	}
 	var last error
 	for attempt := 0; attempt < 5; attempt++ {
-		port, err := FreePort("127.0.0.1")
-		if err != nil {
-			return nil, err
+		addr := listen
+		if addr == "" {
+			port, err := FreePort("127.0.0.1")
+			if err != nil {
+				return nil, err
+			}
+			addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 		}
-		h := &HAProxy{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), Dir: dir, log: &tailBuffer{max: 64 << 10}}
+		h := &HAProxy{Addr: addr, Dir: dir, log: &tailBuffer{max: 64 << 10}}
 		h.URL = "http://" + h.Addr
 		path := filepath.Join(dir, "haproxy.cfg")
 		if err := os.WriteFile(path, []byte(HAProxyConfig(h.Addr, backends)), 0o644); err != nil {
@@ -98,6 +105,9 @@ func StartHAProxy(backends []string) (*HAProxy, error) {
 			return h, nil
 		}
 		h.kill()
+		if listen != "" {
+			break // a given address will not come free by trying again
+		}
 	}
 	os.RemoveAll(dir)
 	return nil, last

@@ -63,7 +63,7 @@ func nodeCount(t *testing.T, base string) int {
 	var v struct {
 		Total int `json:"total"`
 	}
-	res, err := http.Get(base + "/v1/search/node?q=*:*&rows=0")
+	res, err := http.Get(base + "/v1/search/node?q=*:*&rows=1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,8 +100,7 @@ func TestRollingRestartUnderLoad(t *testing.T) {
 					return
 				default:
 				}
-				q := fmt.Sprintf("name:node-%d*", (i+n)%10)
-				res, err := hc.Get(h.URL + "/v1/search/node?rows=5&q=" + url.QueryEscape(q))
+				res, err := hc.Get(fmt.Sprintf("%s/v1/search/node?q=*:*&rows=5&start=%d", h.URL, 5*((i+n)%20)))
 				sent.Add(1)
 				why := ""
 				if err != nil {
@@ -124,9 +123,10 @@ func TestRollingRestartUnderLoad(t *testing.T) {
 					failures = append(failures, fmt.Sprintf("%s: %s", time.Since(began).Round(time.Millisecond), why))
 					mu.Unlock()
 				}
-				// A client thinks a little between queries: 100 of them on a
-				// shared two-core machine.
-				time.Sleep(50 * time.Millisecond)
+				// A client thinks between queries: 100 of them busy without a
+				// pause would saturate a shared two-core machine, and the
+				// walk below would queue behind them for minutes.
+				time.Sleep(500 * time.Millisecond)
 			}
 		})
 	}
@@ -135,14 +135,30 @@ func TestRollingRestartUnderLoad(t *testing.T) {
 	for i, p := range procs {
 		walked := make(chan error, 1)
 		var seen map[string]int
+		var walkTook time.Duration
 		go func() {
 			var err error
+			t0 := time.Now()
 			seen, err = knifeWalk(h.URL)
+			walkTook = time.Since(t0)
 			walked <- err
 		}()
 		term := time.Now()
 		if err := p.Signal(syscall.SIGTERM); err != nil {
 			t.Fatal(err)
+		}
+		// Deregistered first thing: the other replica's share grows while
+		// this one still serves out its shutdown_delay with /readyz at 503.
+		other := procs[1-i]
+		v := waitReplicas(t, other, 1, 10*time.Second)
+		grew := time.Since(term)
+		if v.Slots != 16 {
+			t.Errorf("replica %d alone while %d drains: %d slots, want all 16", 2-i, i+1, v.Slots)
+		}
+		if res, err := http.Get(p.URL + "/readyz"); err != nil {
+			t.Errorf("replica %d during its shutdown_delay: /readyz: %v, want a 503", i+1, err)
+		} else if res.Body.Close(); res.StatusCode != 503 {
+			t.Errorf("replica %d during its shutdown_delay: /readyz %d, want 503", i+1, res.StatusCode)
 		}
 		if err := p.Wait(40 * time.Second); err != nil {
 			t.Fatalf("replica %d after SIGTERM: %v (want exit 0)\n%s", i+1, err, p.Log())
@@ -163,8 +179,8 @@ func TestRollingRestartUnderLoad(t *testing.T) {
 				twice++
 			}
 		}
-		t.Logf("replica %d: SIGTERM -> exit 0 in %s, back in HAProxy after %s; knife-style walk during it: %d nodes once, %d more than once, of %d (%v)",
-			i+1, exited.Round(10*time.Millisecond), back.Round(10*time.Millisecond), once, twice, nodes, werr)
+		t.Logf("replica %d: SIGTERM -> the other's share 8 -> %d in %s, exit 0 in %s, back in HAProxy after %s; knife-style walk during it (%s): %d nodes once, %d more than once, of %d (%v)",
+			i+1, v.Slots, grew.Round(10*time.Millisecond), exited.Round(10*time.Millisecond), back.Round(10*time.Millisecond), walkTook.Round(10*time.Millisecond), once, twice, nodes, werr)
 		if werr != nil || once != nodes || twice != 0 {
 			t.Errorf("the walk during replica %d's restart: %v; %d of %d nodes once, %d more than once", i+1, werr, once, nodes, twice)
 		}
