@@ -31,7 +31,7 @@ func burst(base string, clients, queries int) []outcome {
 		wg.Go(func() {
 			<-gun
 			q := fmt.Sprintf("role:web OR name:absent%d", i%queries)
-			res, err := hc.Get(base + "/v1/search/node?q=" + url.QueryEscape(q))
+			res, err := hc.Get(base + "/v1/search/node?rows=10&q=" + url.QueryEscape(q))
 			if err != nil {
 				out[i].err = err
 				return

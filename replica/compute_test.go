@@ -28,8 +28,11 @@ func TestCompute(t *testing.T) {
 			t.Errorf("total %d over %v: shares sum to %d", c.total, c.passing, sum)
 		}
 	}
-	// Not passing yet: "b" counts itself among a and c.
-	if sh := Compute(6, 6, []string{"a", "c"}, "b"); sh.InFlight != 2 || sh.Replicas != 2 {
-		t.Errorf("a newcomer beside 2 passing replicas: %+v, want 2 slots", sh)
+	// Not passing yet: "b" takes 1, a and c share the bound.
+	if sh := Compute(6, 6, []string{"a", "c"}, "b"); sh.InFlight != 1 || sh.Waiting != 1 || sh.Replicas != 2 {
+		t.Errorf("a replica not passing beside 2 passing ones: %+v, want 1 slot", sh)
+	}
+	if sh := Compute(6, 6, nil, "a"); sh.InFlight != 1 || sh.Replicas != 0 {
+		t.Errorf("a replica not passing, alone: %+v, want 1 slot", sh)
 	}
 }

@@ -175,7 +175,12 @@ func (m *Member) register(ctx context.Context) error {
 			Name:     "Shearch /readyz",
 			HTTP:     m.cfg.Scheme + "://" + m.cfg.Advertise + "/readyz",
 			Interval: m.cfg.CheckInterval.String(),
-			Timeout:  min(m.cfg.CheckInterval, 5*time.Second).String(),
+			// A replica busy with a burst answers /readyz late; counting it
+			// out then would let the others grow their shares while it
+			// still holds its own. Two failures in a row, each with room to
+			// answer, take it out; a dead one fails both at once.
+			Timeout:                min(max(m.cfg.CheckInterval, 2*time.Second), 5*time.Second).String(),
+			FailuresBeforeCritical: 2,
 			// A replica that died without deregistering leaves the catalog
 			// after a while; its failing check already took it out of the count.
 			DeregisterCriticalServiceAfter: "10m",
@@ -289,8 +294,9 @@ func (m *Member) unreachable(err error) {
 // Compute is the share of the replica self among the passing ones: the
 // totals divided by their count, the remainder going one each to the
 // first by ID, so the shares sum to the totals; at least 1 each. A
-// replica that does not pass yet counts itself in, so a newcomer never
-// takes what the others already use.
+// replica that does not pass (yet) takes 1: the passing ones share the
+// whole bound between them, and the load balancer, which checks the same
+// /readyz, sends it nothing meanwhile.
 func Compute(maxInFlight, maxWaiting int, passing []string, self string) shards.Share {
 	ids := slices.Clone(passing)
 	slices.Sort(ids)
@@ -298,7 +304,7 @@ func Compute(maxInFlight, maxWaiting int, passing []string, self string) shards.
 	n := len(ids)
 	i, found := slices.BinarySearch(ids, self)
 	if !found {
-		ids = slices.Insert(ids, i, self)
+		return shards.Share{InFlight: 1, Waiting: 1, Replicas: n}
 	}
 	part := func(total int) int {
 		p := total / len(ids)
