@@ -15,6 +15,7 @@ import (
 
 	consulapi "github.com/hashicorp/consul/api"
 
+	"github.com/shearch/shearch/api"
 	"github.com/shearch/shearch/shards"
 )
 
@@ -36,26 +37,9 @@ type Config struct {
 	Wait time.Duration
 }
 
-// Status is this replica's part in the fleet, for /v1/shards.
-type Status struct {
-	Service   string `json:"service"`
-	ID        string `json:"id"`
-	Advertise string `json:"advertise"`
-	// Replicas is how many replicas pass their check, as this one last saw.
-	Replicas int `json:"replicas"`
-	// Slots and Waiting are this replica's share, per shard, of
-	// MaxInFlight and MaxWaiting, the totals for all replicas.
-	Slots       int  `json:"slots"`
-	MaxInFlight int  `json:"max_in_flight"`
-	Waiting     int  `json:"waiting"`
-	MaxWaiting  int  `json:"max_waiting"`
-	Registered  bool `json:"registered"`
-	// ConsulUnreachable is true while Consul does not answer: the share
-	// is then the last one learnt (LastError says why).
-	ConsulUnreachable bool      `json:"consul_unreachable,omitempty"`
-	LastError         string    `json:"last_error,omitempty"`
-	ShareSince        time.Time `json:"share_since,omitzero"`
-}
+// Status is this replica's part in the fleet, for /v1/shards (the Go
+// client's wire type).
+type Status = api.ReplicaStatus
 
 // Member registers this replica and keeps its share up to date.
 type Member struct {
