@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	consulapi "github.com/hashicorp/consul/api"
+
 	"github.com/shearch/shearch/config"
 	"github.com/shearch/shearch/devfleet/consulagent"
 	"github.com/shearch/shearch/service"
@@ -32,9 +34,10 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// Two replicas share the bound; when Consul stops answering, each keeps
-// its last share (it does not grab the whole bound), and says so in
-// /v1/shards and in one log line.
+// Two replicas share the bound. A replica the agent forgets registers
+// again by itself. When Consul stops answering, each keeps its last share
+// (it does not grab the whole bound), and says so in /v1/shards and in
+// one log line.
 func TestConsulDownKeepsTheLastShare(t *testing.T) {
 	e := getEnv(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -73,6 +76,27 @@ func TestConsulDownKeepsTheLastShare(t *testing.T) {
 	for _, b := range bases {
 		waitShare(t, b, func(v replicaView) bool { return v.Replicas == 2 && v.Slots == 3 }, "2 replicas, 3 slots each")
 	}
+
+	// The agent forgets a replica (as one restarted without its state
+	// would): the other takes the whole bound, the forgotten one 1 slot,
+	// and it registers again by itself.
+	cc, err := consulapi.NewClient(&consulapi.Config{Address: agent.Addr()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lost, err := getShards(bases[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cc.Agent().ServiceDeregister(lost.Replica.ID); err != nil {
+		t.Fatal(err)
+	}
+	forgot := time.Now()
+	waitShare(t, bases[1], func(v replicaView) bool { return v.Replicas == 1 && v.Slots == 6 }, "alone: 6 slots")
+	waitShare(t, bases[0], func(v replicaView) bool { return v.Slots == 1 }, "not passing: 1 slot")
+	waitShare(t, bases[0], func(v replicaView) bool { return v.Replicas == 2 && v.Slots == 3 }, "registered again: 3 slots")
+	t.Logf("a replica the agent forgot is back, 3 slots each, %s later", time.Since(forgot).Round(100*time.Millisecond))
+
 	agent.Stop()
 	for i, b := range bases {
 		v := waitShare(t, b, func(v replicaView) bool { return v.ConsulUnreachable }, "consul_unreachable")
@@ -99,12 +123,12 @@ func waitShare(t *testing.T, base string, ok func(replicaView) bool, want string
 	t.Helper()
 	var v shardsView
 	var err error
-	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		if v, err = getShards(base); err == nil && ok(v.Replica) {
 			return v.Replica
 		}
 	}
-	t.Fatalf("%s: want %s within 15s, have %+v (%v)", base, want, v.Replica, err)
+	t.Fatalf("%s: want %s within 20s, have %+v (%v)", base, want, v.Replica, err)
 	return replicaView{}
 }
 

@@ -49,10 +49,11 @@ type Member struct {
 	guards *shards.Guards
 	log    *slog.Logger
 
-	mu     sync.Mutex
-	status Status
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	mu           sync.Mutex
+	status       Status
+	registeredAt time.Time
+	cancel       context.CancelFunc
+	wg           sync.WaitGroup
 }
 
 // New checks cfg and builds the Consul client; it asks Consul nothing.
@@ -173,7 +174,7 @@ func (m *Member) register(ctx context.Context) error {
 		return fmt.Errorf("registering %s as consul service %s: %v", m.id, m.cfg.Service, err)
 	}
 	m.mu.Lock()
-	m.status.Registered = true
+	m.status.Registered, m.registeredAt = true, time.Now()
 	m.mu.Unlock()
 	m.log.Info("registered in consul", "service", m.cfg.Service, "id", m.id, "check", reg.Check.HTTP, "interval", reg.Check.Interval)
 	return nil
@@ -197,7 +198,12 @@ func (m *Member) follow(ctx context.Context, idx uint64) {
 			}
 		}
 		began := time.Now()
-		next, err := m.poll(ctx, idx, m.cfg.Wait)
+		wait := m.cfg.Wait
+		if !m.Status().Passing {
+			// Not passing: look again soon, to register again if lost.
+			wait = min(wait, max(time.Second, 2*m.cfg.CheckInterval))
+		}
+		next, err := m.poll(ctx, idx, wait)
 		if ctx.Err() != nil {
 			return
 		}
@@ -209,6 +215,7 @@ func (m *Member) follow(ctx context.Context, idx uint64) {
 			continue
 		}
 		backoff = 500 * time.Millisecond
+		m.reregisterIfLost()
 		if next < idx {
 			next = 0 // Consul's rule: an index going back means start over
 		}
@@ -242,9 +249,21 @@ func (m *Member) poll(ctx context.Context, index uint64, wait time.Duration) (ui
 	return meta.LastIndex, nil
 }
 
+// reregisterIfLost registers again a replica that has not passed for a
+// while since it registered: a Consul agent restarted without its state
+// forgets the service, and nothing else would bring it back.
+func (m *Member) reregisterIfLost() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.status.Registered && !m.status.Passing && time.Since(m.registeredAt) > max(5*time.Second, 5*m.cfg.CheckInterval) {
+		m.status.Registered = false
+	}
+}
+
 func (m *Member) apply(sh shards.Share, self bool) {
 	m.mu.Lock()
 	st := &m.status
+	st.Passing = self
 	wasDown := st.ConsulUnreachable
 	changed := st.Slots != sh.InFlight || st.Waiting != sh.Waiting || st.Replicas != sh.Replicas || st.ShareSince.IsZero()
 	st.ConsulUnreachable, st.LastError = false, ""
