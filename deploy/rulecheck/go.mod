@@ -7,6 +7,8 @@ require (
 	github.com/shearch/shearch v0.0.0
 )
 
+require github.com/shearch/shearch/api v0.0.0 // indirect
+
 require (
 	github.com/armon/go-metrics v0.4.1 // indirect
 	github.com/aws/aws-sdk-go-v2 v1.48.0 // indirect
@@ -72,3 +74,5 @@ require (
 )
 
 replace github.com/shearch/shearch => ../..
+
+replace github.com/shearch/shearch/api => ../../api
