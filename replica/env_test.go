@@ -241,3 +241,5 @@ func waitHAProxyUp(t *testing.T, h *devfleet.HAProxy, procs []*devfleet.ShearchP
 }
 
 func jsonDecode(r io.Reader, v any) error { return json.NewDecoder(r).Decode(v) }
+
+func httpGet(u string) (*http.Response, error) { return http.Get(u) }
