@@ -5,13 +5,13 @@ SHELL   := /bin/bash
 export PATH := $(CURDIR)/bin:$(PATH)
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X github.com/shearch/shearch/gnife.Version=$(VERSION)
-APT_PACKAGES := goiardi openssh-server openssh-client zsh fish bash-completion chromium
+APT_PACKAGES := goiardi openssh-server openssh-client zsh fish bash-completion chromium haproxy
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FUZZTIME ?= 15s
 
 .PHONY: deps apt-deps build test vet apimod burst demo bench loadtest fuzz install-completion clean
 
-## deps: goiardi, the ssh/shell test tools and chromium (the /ui/ test) from Debian, consul built into bin/ (idempotent).
+## deps: goiardi, the ssh/shell test tools, chromium (the /ui/ test) and haproxy (replicas) from Debian, consul built into bin/ (idempotent).
 ## The Debian install (network) and the consul build (CPU) run side by side.
 deps:
 	@$(MAKE) --no-print-directory -j2 apt-deps bin/consul
@@ -53,6 +53,7 @@ vet: apimod
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	cd deploy/rulecheck && $(GO) vet ./...
 
 ## apimod: the Go client's module (api/) on its own, as a backend gets it: it
 ## builds and vets with no help from the main module, and its module graph
@@ -65,6 +66,7 @@ apimod:
 ## test: vet, every test (integration tests included), then the parser fuzz target for a bounded time
 test: deps build vet
 	$(GO) test -count=1 -timeout 40m ./...
+	cd deploy/rulecheck && $(GO) test -count=1 ./...
 	$(MAKE) --no-print-directory burst
 	$(MAKE) fuzz
 

@@ -165,6 +165,35 @@ type Topology struct {
 	Shards     []TopologyShard    `json:"shards"`
 	Sources    []SourceStatus     `json:"sources"`
 	Problems   []DiscoveryProblem `json:"problems"`
+	// Replica is the answering replica's part of the fleet-wide shard
+	// bounds.
+	Replica *ReplicaStatus `json:"replica,omitempty"`
+}
+
+// ReplicaStatus is one Shearch replica's part in the fleet: shards.max_in_flight
+// and search.max_waiting are totals for all replicas, each takes a share.
+type ReplicaStatus struct {
+	// Service, ID and Advertise are its Consul registration; empty when it
+	// runs alone.
+	Service   string `json:"service,omitempty"`
+	ID        string `json:"id,omitempty"`
+	Advertise string `json:"advertise,omitempty"`
+	// Replicas is how many replicas pass their check, as this one last saw.
+	Replicas int `json:"replicas"`
+	// Slots and Waiting are this replica's share, per shard, of
+	// MaxInFlight and MaxWaiting, the totals for all replicas.
+	Slots       int  `json:"slots"`
+	MaxInFlight int  `json:"max_in_flight"`
+	Waiting     int  `json:"waiting"`
+	MaxWaiting  int  `json:"max_waiting"`
+	Registered  bool `json:"registered"`
+	// Passing says Consul lists this replica as passing its check.
+	Passing bool `json:"passing"`
+	// ConsulUnreachable is true while Consul does not answer: the share
+	// is then the last one learnt (LastError says why).
+	ConsulUnreachable bool      `json:"consul_unreachable,omitempty"`
+	LastError         string    `json:"last_error,omitempty"`
+	ShareSince        time.Time `json:"share_since,omitzero"`
 }
 
 // TopologyShard is one shard of the topology.
@@ -192,6 +221,9 @@ type SourceStatus struct {
 	LastError   string    `json:"last_error,omitempty"`
 	LastErrorAt time.Time `json:"last_error_at,omitzero"`
 	FromCache   bool      `json:"from_cache,omitempty"`
+	// Cache says which last-known-good is served: consul_kv (the
+	// replicas' shared topology) or file (the replica's cache_file).
+	Cache string `json:"cache,omitempty"`
 }
 
 // DiscoveryProblem is a record a discovery source could not use.

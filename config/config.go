@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"net/url"
 	"os"
@@ -36,6 +37,25 @@ type Config struct {
 	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
 	// Consistency bounds the drift scan (GET /v1/consistency).
 	Consistency Consistency `yaml:"consistency"`
+	// ShutdownDelay is how long a SIGTERM'd Shearch keeps serving, with
+	// /readyz at 503 and out of Consul, so load balancers stop sending to
+	// it before it stops accepting. Zero stops accepting at once.
+	ShutdownDelay Duration `yaml:"shutdown_delay"`
+	Replica       Replica  `yaml:"replica"`
+}
+
+// Replica makes Shearch one of several behind a load balancer (package
+// replica): it registers in Consul and takes a share of the fleet-wide
+// shard bounds.
+type Replica struct {
+	// Advertise is HOST:PORT where Consul's check and the other replicas
+	// reach this one; empty runs alone.
+	Advertise string `yaml:"advertise"`
+	// Service is the Consul service the replicas register as.
+	Service string `yaml:"service"`
+	// CheckInterval is how often Consul checks /readyz; a replica that dies
+	// leaves the others' count within about two of them.
+	CheckInterval Duration `yaml:"check_interval"`
 }
 
 // Server bounds what one client may cost (see limits.go).
@@ -247,6 +267,8 @@ func Defaults() *Config {
 			BreakerFailures: 5, BreakerInterval: Duration{10 * time.Second}, RetryBudget: 0.1},
 		ShutdownTimeout: Duration{30 * time.Second},
 		Auth:            Auth{ReplayCacheSize: 100_000},
+		ShutdownDelay:   Duration{5 * time.Second},
+		Replica:         Replica{Service: "shearch", CheckInterval: Duration{2 * time.Second}},
 		Route53:         Route53{Refresh: Duration{60 * time.Second}, URLTemplate: "https://{target}"},
 		Consul:          Consul{ShardService: "chef-server", ShardTag: "shearch", ShardScheme: "https"},
 		Search: Search{MaxQueryBytes: 16 << 10, MaxWaiting: 256, MaxWait: Duration{5 * time.Second},
@@ -307,6 +329,11 @@ func (c *Config) check() error {
 		return errors.New("search.rollout_stale_after must be positive (1h, ...)")
 	case c.Search.RolloutMaxLagging < 1:
 		return fmt.Errorf("search.rollout_max_lagging is %d: it must be at least 1", c.Search.RolloutMaxLagging)
+	case c.ShutdownDelay.Duration < 0:
+		return errors.New("shutdown_delay must not be negative (5s; 0s stops accepting at once)")
+	}
+	if err := c.checkReplica(); err != nil {
+		return err
 	}
 	if len(c.Route53.Records) > 0 && c.Route53.ZoneID == "" {
 		return errors.New("route53.zone_id is missing: records need the hosted zone that holds them")
@@ -381,6 +408,27 @@ func (s Server) Proxies() ([]netip.Prefix, error) {
 		out = append(out, pfx.Masked())
 	}
 	return out, nil
+}
+
+func (c *Config) checkReplica() error {
+	r := c.Replica
+	if r.Advertise == "" {
+		return nil
+	}
+	host, port, err := net.SplitHostPort(r.Advertise)
+	if err != nil || host == "" || port == "" {
+		return fmt.Errorf("replica.advertise %q: want HOST:PORT where Consul and load balancers reach this replica", r.Advertise)
+	}
+	if c.Consul.Address == "" {
+		return errors.New("replica.advertise is set but consul.address is empty: replicas register in Consul; set consul.address")
+	}
+	if r.Service == "" {
+		return errors.New("replica.service is empty: name the Consul service the replicas register as (default shearch)")
+	}
+	if r.CheckInterval.Duration < 100*time.Millisecond {
+		return fmt.Errorf("replica.check_interval %s: give at least 100ms (default 2s)", r.CheckInterval.Duration)
+	}
+	return nil
 }
 
 // Bytes reads a size: a plain number of bytes, or 16KiB, 1MiB, 1GiB.

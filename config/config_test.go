@@ -57,3 +57,29 @@ func TestRolloutKeys(t *testing.T) {
 		}
 	}
 }
+
+// replica.advertise needs consul.address and a HOST:PORT; shutdown_delay
+// defaults to 5s and may be 0 but not negative.
+func TestReplicaKeys(t *testing.T) {
+	c, err := config.Parse(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ShutdownDelay.Duration != 5*time.Second || c.Replica.Service != "shearch" || c.Replica.Advertise != "" || c.Replica.CheckInterval.Duration != 2*time.Second {
+		t.Errorf("defaults: shutdown_delay %s, replica %+v", c.ShutdownDelay.Duration, c.Replica)
+	}
+	if _, err := config.Parse([]byte("replica: {advertise: 10.0.0.1:4000}\nconsul: {address: 127.0.0.1:8500}\nshutdown_delay: 0s\n")); err != nil {
+		t.Errorf("a replica with consul: %v", err)
+	}
+	for text, want := range map[string]string{
+		"replica: {advertise: 10.0.0.1:4000}\n":                                                     "consul.address is empty",
+		"replica: {advertise: 10.0.0.1}\nconsul: {address: 127.0.0.1:8500}\n":                       "want HOST:PORT",
+		"replica: {advertise: 10.0.0.1:4000, service: \"\"}\nconsul: {address: 127.0.0.1:8500}\n":   "replica.service is empty",
+		"replica: {advertise: 10.0.0.1:4000, check_interval: 10ms}\nconsul: {address: 1.2.3.4:1}\n": "replica.check_interval",
+		"shutdown_delay: -1s\n": "shutdown_delay must not be negative",
+	} {
+		if _, err := config.Parse([]byte(text)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want an error with %q", text, err, want)
+		}
+	}
+}

@@ -29,6 +29,11 @@ type CountingProxy struct {
 	open  atomic.Int64
 	most  atomic.Int64
 	total atomic.Int64
+	// fwdOpen and fwdMost count the requests past the latency, forwarded
+	// to the shard itself: one its client gave up on during the latency
+	// never gets there (see ForwardedMost).
+	fwdOpen atomic.Int64
+	fwdMost atomic.Int64
 
 	mu  sync.Mutex
 	srv *http.Server
@@ -78,7 +83,11 @@ func (p *CountingProxy) handle(w http.ResponseWriter, r *http.Request) {
 		case <-t.C:
 		}
 	}
+	f := p.fwdOpen.Add(1)
+	for m := p.fwdMost.Load(); f > m && !p.fwdMost.CompareAndSwap(m, f); m = p.fwdMost.Load() {
+	}
 	p.proxy.ServeHTTP(w, r)
+	p.fwdOpen.Add(-1)
 }
 
 // Open is the requests open now; Most the most ever open at once; Total
@@ -87,8 +96,18 @@ func (p *CountingProxy) Open() int64  { return p.open.Load() }
 func (p *CountingProxy) Most() int64  { return p.most.Load() }
 func (p *CountingProxy) Total() int64 { return p.total.Load() }
 
+// ForwardedMost is the most requests open at once at the shard behind the
+// proxy. It differs from Most when clients cancel: a client that gives up
+// frees its side at once, and the proxy's server notices the closed
+// connection a moment later, so Most can count a cancelled request beside
+// the one that took its place; the cancelled one never reaches the shard.
+func (p *CountingProxy) ForwardedMost() int64 { return p.fwdMost.Load() }
+
 // ResetMost starts a new measure of the most requests open at once.
-func (p *CountingProxy) ResetMost() { p.most.Store(p.open.Load()) }
+func (p *CountingProxy) ResetMost() {
+	p.most.Store(p.open.Load())
+	p.fwdMost.Store(p.fwdOpen.Load())
+}
 
 // Down closes the listener and every connection: the shard refuses.
 func (p *CountingProxy) Down() {

@@ -102,5 +102,6 @@ func (s *Server) consistency(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
+	s.metrics.drift.WithLabelValues(rep.Stack).Set(float64(len(rep.Drift)))
 	writeJSON(w, http.StatusOK, rep)
 }

@@ -17,6 +17,7 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	shed     *prometheus.CounterVec
+	drift    *prometheus.GaugeVec
 	handler  http.Handler
 }
 
@@ -29,13 +30,18 @@ func newMetrics(e *search.Engine) *metrics {
 			Help: "HTTP request latency by route pattern.", Buckets: prometheus.ExponentialBuckets(0.002, 2, 14)}, []string{"route"}),
 		shed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "shearch_requests_shed_total",
 			Help: "Requests refused under load with Retry-After: 429 (queue full or wait too long) or 503 (shard failing)."}, []string{"code"}),
+		drift: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "shearch_drift_objects",
+			Help: "Objects that differ between the shards of a stack, as the last GET /v1/consistency found."}, []string{"stack"}),
 	}
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.requests, m.duration, m.shed)
+		m.requests, m.duration, m.shed, m.drift)
 	// Zero series exist from the start, so a rate() over them works
 	// before the first shed request.
 	m.shed.WithLabelValues("429")
 	m.shed.WithLabelValues("503")
+	if e != nil {
+		m.drift.WithLabelValues(e.Stack(""))
+	}
 	if e != nil {
 		m.reg.MustRegister(e.Collectors()...)
 	}

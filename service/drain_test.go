@@ -50,6 +50,7 @@ func TestSIGTERMDrains(t *testing.T) {
 	cfg := filepath.Join(dir, "shearch.yaml")
 	os.WriteFile(cfg, []byte(fmt.Sprintf(`listen: %s
 shutdown_timeout: 20s
+shutdown_delay: 0s
 shards:
   timeout: 10s
   static:

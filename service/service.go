@@ -16,6 +16,7 @@ import (
 	"github.com/shearch/shearch/auth"
 	"github.com/shearch/shearch/config"
 	"github.com/shearch/shearch/fallback"
+	"github.com/shearch/shearch/replica"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/search/query"
 	"github.com/shearch/shearch/server"
@@ -31,6 +32,9 @@ type Service struct {
 	Log      *slog.Logger
 	// ConfigFile, when set, is re-read on SIGHUP for auth.writers.
 	ConfigFile string
+	// Replica is this replica's Consul membership; nil when it runs alone
+	// (no replica.advertise).
+	Replica *replica.Member
 	// tls, when set, makes Serve answer HTTPS only.
 	tls *tls.Config
 }
@@ -93,6 +97,9 @@ func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
 	if len(tc.Static) == 0 && tc.Route53 == nil && tc.Consul == nil {
 		return nil, &ConfigError{errors.New("no shards: list shards.static, or configure route53 records or consul")}
 	}
+	if cfg.Replica.Advertise != "" {
+		tc.Shared = &shards.SharedConfig{Address: cfg.Consul.Address, Writer: cfg.Replica.Advertise}
+	}
 	topo, err := shards.NewTopology(tc, log)
 	if err != nil {
 		return nil, &ConfigError{err}
@@ -134,7 +141,20 @@ func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
 	srv.PublicURL = cfg.PublicURL
 	srv.Limits = server.Limits{MaxQueryBytes: int(cfg.Search.MaxQueryBytes), MaxBodyBytes: int64(cfg.Server.MaxBodyBytes),
 		WriteTimeout: orDefault(cfg.Server.WriteTimeout, config.Defaults().Server.WriteTimeout)}
-	srv.Topology = func() any { return topo.Snapshot().Status() }
+	var member *replica.Member
+	if cfg.Replica.Advertise != "" {
+		scheme := "http"
+		if tlsCfg != nil {
+			scheme = "https"
+		}
+		member, err = replica.New(replica.Config{ConsulAddress: cfg.Consul.Address, Service: cfg.Replica.Service,
+			Advertise: cfg.Replica.Advertise, Scheme: scheme, CheckInterval: cfg.Replica.CheckInterval.Duration,
+			MaxInFlight: eng.Guards.Config().MaxInFlight, MaxWaiting: eng.Guards.Config().MaxWaiting}, eng.Guards, log)
+		if err != nil {
+			return nil, &ConfigError{err}
+		}
+	}
+	srv.Topology = func() any { return shardsView(topo, eng.Guards, member) }
 	if srv.TrustedProxies, err = cfg.Server.Proxies(); err != nil {
 		return nil, &ConfigError{err}
 	}
@@ -149,7 +169,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
 		log.Warn("auth.tokens_file and auth.chef_keys_dir are empty: the API answers anyone who can reach it, and no one may write")
 	}
 	srv.Auth = authn
-	return &Service{Config: cfg, Topology: topo, Engine: eng, Server: srv, Log: log, tls: tlsCfg}, nil
+	return &Service{Config: cfg, Topology: topo, Engine: eng, Server: srv, Log: log, Replica: member, tls: tlsCfg}, nil
 }
 
 // guardConfig maps the config's bounds; a zero (a config built in code
@@ -204,6 +224,10 @@ func (s *Service) Serve(ctx context.Context, listen string, ready func(addr stri
 		go func() { errc <- hs.Serve(ln) }()
 	}
 	s.Log.Info("shearch serving", "addr", ln.Addr().String(), "scheme", scheme, "shards", len(s.Topology.Snapshot().All))
+	if s.Replica != nil {
+		// Registered once listening, so Consul's first check can pass.
+		s.Replica.Start(ctx)
+	}
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
@@ -239,11 +263,20 @@ func loadTLS(c config.TLS) (*tls.Config, error) {
 	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
 }
 
-// drain stops accepting, lets in-flight requests finish within
-// shutdown_timeout, and only then returns: a SIGTERM'd Shearch exits 0
-// without cutting anyone's answer short.
+// drain hands off cleanly: out of Consul first (the other replicas take
+// this one's share), /readyz at 503, still serving for shutdown_delay so
+// load balancers stop sending here; then it stops accepting and lets
+// in-flight requests finish within shutdown_timeout, and only then
+// returns: a SIGTERM'd Shearch exits 0 without cutting anyone's answer.
 func (s *Service) drain(hs *http.Server) error {
+	if s.Replica != nil {
+		s.Replica.Leave()
+	}
 	s.Server.Drain()
+	if d := s.Config.ShutdownDelay.Duration; d > 0 {
+		s.Log.Info("shutting down: /readyz answers 503; still serving while load balancers notice", "shutdown_delay", d.String())
+		time.Sleep(d)
+	}
 	timeout := s.Config.ShutdownTimeout.Duration
 	if timeout <= 0 {
 		timeout = 30 * time.Second

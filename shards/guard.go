@@ -84,8 +84,9 @@ type Guards struct {
 	log     *slog.Logger
 	Metrics *Metrics
 
-	mu sync.Mutex
-	m  map[string]*Guard
+	mu    sync.Mutex
+	m     map[string]*Guard
+	share *Share // nil: the whole bounds (share.go)
 }
 
 // NewGuards makes the per-shard guards; log may be nil.
@@ -132,6 +133,7 @@ func (gs *Guards) For(shard string) *Guard {
 	g.metrics.breakerOpen.WithLabelValues(shard).Set(0)
 	g.metrics.inFlight.WithLabelValues(shard).Set(0)
 	g.metrics.waiting.WithLabelValues(shard).Set(0)
+	gs.initShareLocked(g)
 	gs.m[shard] = g
 	return g
 }
@@ -147,6 +149,8 @@ type Guard struct {
 	budget  retryBudget
 	// broken is the last sent request's outcome: unreachable or too slow.
 	broken atomic.Bool
+	// maxWaiting is this replica's share of search.max_waiting (share.go).
+	maxWaiting atomic.Int64
 	// latency is a moving average of the shard's answer time in
 	// nanoseconds, for Retry-After.
 	latency atomic.Int64
@@ -357,7 +361,7 @@ func (g *Guard) attempt(ctx context.Context, send func(context.Context) (int, []
 func (g *Guard) acquire(ctx context.Context) error {
 	g.metrics.waiting.WithLabelValues(g.shard).Inc()
 	defer g.metrics.waiting.WithLabelValues(g.shard).Dec()
-	refusal, err := g.slots.acquire(ctx, TicketFrom(ctx), g.cfg.MaxWaiting, g.cfg.MaxWait)
+	refusal, err := g.slots.acquire(ctx, TicketFrom(ctx), int(g.maxWaiting.Load()), g.cfg.MaxWait)
 	switch {
 	case errors.Is(err, context.Canceled):
 		return err
@@ -365,7 +369,7 @@ func (g *Guard) acquire(ctx context.Context) error {
 		return g.overloaded("the request's time ran out while it waited for a slot")
 	case refusal == refusedQueueFull:
 		limit, _, _ := g.slots.state()
-		return g.overloaded(fmt.Sprintf("%d requests already wait for one of its %d slots (search.max_waiting)", g.cfg.MaxWaiting, limit))
+		return g.overloaded(fmt.Sprintf("%d requests already wait for one of its %d slots (search.max_waiting)", g.maxWaiting.Load(), limit))
 	case refusal == refusedWait:
 		return g.overloaded(fmt.Sprintf("no slot free within %s (search.max_wait)", g.cfg.MaxWait))
 	}

@@ -11,6 +11,7 @@ type Metrics struct {
 	waiting     *prometheus.GaugeVec
 	breakerOpen *prometheus.GaugeVec
 	retries     *prometheus.CounterVec
+	share       shareMetrics
 }
 
 // NewMetrics makes the shard series.
@@ -28,10 +29,11 @@ func NewMetrics() *Metrics {
 			Help: "1 while a shard's circuit breaker is open or probing."}, []string{"shard"}),
 		retries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "shearch_shard_retries_total",
 			Help: "Requests sent again after a connection error."}, []string{"shard"}),
+		share: newShareMetrics(),
 	}
 }
 
 // Collectors lists the series for registration.
 func (m *Metrics) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.requests, m.duration, m.inFlight, m.waiting, m.breakerOpen, m.retries}
+	return []prometheus.Collector{m.requests, m.duration, m.inFlight, m.waiting, m.breakerOpen, m.retries, m.share.replicas, m.share.slots}
 }

@@ -38,6 +38,9 @@ type TopologyConfig struct {
 	// CacheFile keeps the last discovered shards across restarts, so a
 	// restart during a Route53 outage still knows the fleet. Empty: no cache.
 	CacheFile string
+	// Shared, when set, keeps the Route53 shards in Consul KV for the other
+	// replicas, and reads theirs when Route53 is down at start (shared.go).
+	Shared *SharedConfig
 	// ConsulWait is how long one blocking Consul query may wait (5m).
 	ConsulWait time.Duration
 	// Route53Options tune the SDK client (tests, the dev stand-in).
@@ -49,6 +52,7 @@ type sourceData struct {
 	configured bool
 	have       bool // shards is known-good data, live or cached
 	fromCache  bool
+	cacheFrom  string // CacheConsulKV or CacheFile, while fromCache
 	shards     []Shard
 	health     map[string]Health
 	problems   []DiscoveryProblem
@@ -59,7 +63,7 @@ type sourceData struct {
 
 func (d *sourceData) status() SourceStatus {
 	st := SourceStatus{Source: d.source, Shards: len(d.shards), LastSuccess: d.lastOK, LastError: d.lastErr,
-		LastErrorAt: d.lastErrAt, FromCache: d.fromCache}
+		LastErrorAt: d.lastErrAt, FromCache: d.fromCache, Cache: d.cacheFrom}
 	switch {
 	case d.have && d.lastErr == "":
 		st.State = "ok"
@@ -97,6 +101,8 @@ type Topology struct {
 	consulState sourceData
 	consulIndex uint64
 	cached      *cacheFile
+	shared      *sharedStore
+	sharedCache *cacheFile // what Consul KV held at start
 	cacheBytes  []byte
 	problemKeys map[string]bool
 
@@ -145,6 +151,13 @@ func NewTopology(cfg TopologyConfig, logger *slog.Logger) (*Topology, error) {
 		}
 		t.consul, t.consulState.configured = c, true
 	}
+	if cfg.Shared != nil && cfg.Route53 != nil {
+		s, err := newSharedStore(*cfg.Shared)
+		if err != nil {
+			return nil, err
+		}
+		t.shared = s
+	}
 	if cfg.Route53 == nil && cfg.Consul == nil && len(cfg.Static) == 0 {
 		return nil, errors.New("no shards: configure shards.static, route53 or consul")
 	}
@@ -190,6 +203,7 @@ func (t *Topology) Start(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	t.cancel = cancel
 	t.mu.Unlock()
+	t.loadShared(ctx)
 	err := t.Refresh(ctx)
 	if len(t.Snapshot().All) == 0 {
 		cancel()
@@ -206,6 +220,9 @@ func (t *Topology) Start(ctx context.Context) error {
 	}
 	if t.consul != nil {
 		t.wg.Go(func() { t.consulLoop(ctx) })
+	}
+	if t.shared != nil {
+		t.wg.Go(func() { t.shared.writeLoop(ctx, func(msg string, args ...any) { t.log.Warn(msg, args...) }) })
 	}
 	return nil
 }
@@ -348,16 +365,19 @@ func (t *Topology) recordLocked(d *sourceData, name string, shards []Shard, heal
 		if d.lastErr != "" {
 			t.log.Info("discovery source recovered", "source", name, "shards", len(shards))
 		}
-		d.have, d.fromCache, d.shards, d.health, d.problems = true, false, shards, health, problems
+		d.have, d.fromCache, d.cacheFrom, d.shards, d.health, d.problems = true, false, "", shards, health, problems
 		d.lastOK, d.lastErr = now, ""
 		return
 	}
 	repeated := d.lastErr == err.Error()
 	d.lastErr, d.lastErrAt = err.Error(), now
+	if t.useSharedLocked(d, name, err) {
+		return
+	}
 	if !d.have && t.cached != nil {
 		d.shards = t.cacheShards(d.source)
 		if d.shards != nil {
-			d.have, d.fromCache = true, true
+			d.have, d.fromCache, d.cacheFrom = true, true, CacheFile
 			if d.source == SourceConsul {
 				d.health = t.cached.ConsulHealth
 			}
@@ -424,6 +444,7 @@ func (t *Topology) rebuildLocked() {
 	}
 	t.snap.Store(next)
 	t.writeCacheLocked(next)
+	t.offerSharedLocked()
 }
 
 // merge applies precedence static > route53 > consul for a shard's place;

@@ -6,9 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -43,6 +48,7 @@ func main() {
 					&cli.IntFlag{Name: "nodes", Value: 300},
 					&cli.StringFlag{Name: "fixture", Usage: "load Chef JSON from this directory instead of a synthetic fleet"},
 					&cli.StringFlag{Name: "tokens-file", Usage: "bearer tokens (\"TOKEN\" reads, \"TOKEN write\" also writes); without it anyone reads and no one writes"},
+					&cli.IntFlag{Name: "replicas", Value: 1, Usage: "run this many Shearch replicas, registered in consul, with HAProxy in front on --listen"},
 				},
 				Action: dev,
 			},
@@ -99,6 +105,9 @@ func dev(c *cli.Context) error {
 	defer d.Stop()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	d.Config.Auth.TokensFile = c.String("tokens-file")
+	if n := c.Int("replicas"); n > 1 {
+		return devReplicas(ctx, d, n, c.String("listen"), log)
+	}
 	svc, err := service.New(d.Config, log)
 	if err != nil {
 		return err
@@ -106,4 +115,54 @@ func dev(c *cli.Context) error {
 	return svc.Serve(ctx, c.String("listen"), func(addr string) {
 		fmt.Fprint(os.Stderr, devfleet.Banner(d, addr))
 	})
+}
+
+// devReplicas serves n replicas of the dev fleet's Shearch on free ports,
+// each registered in the dev consul agent and sharing the shard bounds,
+// with HAProxy (deploy/haproxy.cfg) in front of them on listen.
+func devReplicas(ctx context.Context, d *devfleet.Dev, n int, listen string, log *slog.Logger) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var addrs []string
+	errc := make(chan error, n)
+	for i := range n {
+		port, err := devfleet.FreePort("127.0.0.1")
+		if err != nil {
+			return err
+		}
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		cfg := *d.Config
+		cfg.Listen = addr
+		cfg.CacheFile = filepath.Join(d.Dir, "topology-"+strconv.Itoa(i+1)+".json")
+		cfg.Replica = config.Replica{Advertise: addr, Service: "shearch", CheckInterval: config.Duration{Duration: time.Second}}
+		svc, err := service.New(&cfg, log.With("replica", addr))
+		if err != nil {
+			return err
+		}
+		ready := make(chan struct{})
+		go func() { errc <- svc.Serve(ctx, addr, func(string) { close(ready) }) }()
+		select {
+		case <-ready:
+		case err := <-errc:
+			return err
+		}
+		addrs = append(addrs, addr)
+	}
+	h, err := devfleet.StartHAProxyOn(listen, addrs)
+	if err != nil {
+		return err
+	}
+	defer h.Stop()
+	banner := devfleet.Banner(d, listen)
+	banner = strings.Replace(banner, "shearch dev is serving on http://"+listen+"\n",
+		fmt.Sprintf("shearch dev is serving %d replicas behind HAProxy on %s\n  replicas    http://%s\n", n, h.URL, strings.Join(addrs, ", http://")), 1)
+	fmt.Fprint(os.Stderr, banner)
+	var first error
+	for range n {
+		if err := <-errc; err != nil && first == nil {
+			first = err
+			cancel()
+		}
+	}
+	return first
 }
