@@ -26,14 +26,8 @@ func (e *Engine) Pins(ctx context.Context, stack string, deny bool) (*result.Pin
 	answers := e.fanOut(ctx, targets, func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
 		return c.Search(ctx, "environment", "*:*", nil)
 	})
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if err := classify(answers); err != nil {
-		return nil, err
-	}
-	summary := summarize(answers)
-	if err := checkFailures(summary, deny); err != nil {
+	summary, err := settle(ctx, answers, deny)
+	if err != nil {
 		return nil, err
 	}
 	// shard -> environment -> cookbook -> constraint
@@ -150,14 +144,8 @@ func (e *Engine) Cookbooks(ctx context.Context, stack string, num int, deny bool
 		}
 		return rows, nil
 	})
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if err := classify(answers); err != nil {
-		return nil, err
-	}
-	summary := summarize(answers)
-	if err := checkFailures(summary, deny); err != nil {
+	summary, err := settle(ctx, answers, deny)
+	if err != nil {
 		return nil, err
 	}
 	sets := map[string]map[string]bool{}

@@ -48,14 +48,8 @@ func (e *Engine) Get(ctx context.Context, stack string, path shards.Path, deny b
 		r.Name = path.Name()
 		return []shards.Row{r}, nil
 	})
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if err := classify(answers); err != nil {
-		return nil, err
-	}
-	summary := summarize(answers)
-	if err := checkFailures(summary, deny); err != nil {
+	summary, err := settle(ctx, answers, deny)
+	if err != nil {
 		return nil, err
 	}
 	var holders []string
@@ -98,14 +92,8 @@ func (e *Engine) List(ctx context.Context, stack string, path shards.Path, deny 
 		}
 		return rows, nil
 	})
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if err := classify(answers); err != nil {
-		return nil, err
-	}
-	summary := summarize(answers)
-	if err := checkFailures(summary, deny); err != nil {
+	summary, err := settle(ctx, answers, deny)
+	if err != nil {
 		return nil, err
 	}
 	res := &ListResult{Names: map[string][]string{}, Shards: summary}
@@ -122,6 +110,20 @@ func (e *Engine) List(ctx context.Context, stack string, path shards.Path, deny 
 
 // checkFailures applies the partial-response strategy: with deny, any
 // failed shard fails the request; without it, only all of them do.
+// settle turns a read fan-out's answers into their summary, or the error
+// that ends the request: the caller left, every shard refused alike, or a
+// shard failed under partial=deny (or all of them did).
+func settle(ctx context.Context, answers []shardAnswer, deny bool) (ShardsSummary, error) {
+	if err := ctx.Err(); err != nil {
+		return ShardsSummary{}, err
+	}
+	if err := classify(answers); err != nil {
+		return ShardsSummary{}, err
+	}
+	summary := summarize(answers)
+	return summary, checkFailures(summary, deny)
+}
+
 func checkFailures(s ShardsSummary, deny bool) error {
 	var err *Error
 	if deny && s.Failed > 0 {
