@@ -3,11 +3,14 @@
 package gnife
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -43,6 +46,7 @@ const (
 	ExitNoSubcommand = 10  // no such command (Knife.subcommand_not_found!)
 	ExitSearch       = 99  // search failed
 	ExitNotFound     = 100 // any other HTTP error, such as 404
+	ExitInterrupted  = 130 // Ctrl-C or SIGTERM: 128+SIGINT, as a shell reports Ruby's knife killed by it
 )
 
 // ExitError ends a command with a code after its message (if any) has
@@ -65,9 +69,12 @@ func exitf(code int, format string, a ...any) *ExitError {
 // Env is what every command needs: streams, the Shearch client and the
 // clock (status ages depend on it).
 type Env struct {
-	IO     IOStreams
-	Client *api.Client
-	Now    func() time.Time
+	IO IOStreams
+	// Context ends when the user interrupts (Ctrl-C, SIGTERM): the request
+	// under way is torn down, so Shearch stops its shard requests too.
+	Context context.Context
+	Client  *api.Client
+	Now     func() time.Time
 	// Stack and Deny are gnife's additions, valid on every command.
 	Stack string
 	Deny  bool
@@ -131,6 +138,10 @@ func Run(args []string, streams IOStreams, env *Env) int {
 	if env.cmdNotFound {
 		return ExitNoSubcommand
 	}
+	if err != nil && env.Context != nil && env.Context.Err() != nil {
+		fmt.Fprintln(streams.ErrOut, "ERROR: interrupted")
+		return ExitInterrupted
+	}
 	return exitCode(err, streams)
 }
 
@@ -167,7 +178,10 @@ func exitCode(err error, streams IOStreams) int {
 
 // Main is cmd/gnife's whole body.
 func Main() {
-	os.Exit(Run(os.Args[1:], IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}, nil))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := Run(os.Args[1:], IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}, &Env{Context: ctx})
+	stop()
+	os.Exit(code)
 }
 
 // NewApp builds the command tree. Completion reads it too.

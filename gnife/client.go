@@ -35,7 +35,12 @@ func (e *Env) client() (*api.Client, error) {
 	return c, nil
 }
 
-func (e *Env) ctx() context.Context { return context.Background() }
+func (e *Env) ctx() context.Context {
+	if e.Context != nil {
+		return e.Context
+	}
+	return context.Background()
+}
 
 // moveLines prints the client's failover lines as gnife's warnings:
 // "WARNING: Shearch at A did not answer (why); trying B".
