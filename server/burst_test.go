@@ -158,3 +158,28 @@ func waitUntil(t *testing.T, cond func() bool) {
 	}
 	t.Fatal("condition not met within 10s")
 }
+
+// A shard that answers after 4 s, with shards.timeout 2s: the answer
+// comes once its 2 s of shard time are spent, names it as timed out, and
+// holds the other shards' rows.
+func TestSlowShardTimesOutOnItsOwnTime(t *testing.T) {
+	c := startBurstCluster(t)
+	p := proxiedOver(t, c, 0, 2*time.Second, shards.GuardConfig{})
+	p.proxies[1].Latency = 4 * time.Second
+	begin := time.Now()
+	res, err := http.Get(searchURL(p.srv.URL, "name:web-03*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	took := time.Since(begin)
+	errs := res.Header.Get("X-Shearch-Errors")
+	if res.StatusCode != 200 || !strings.Contains(errs, "chef-2") || !strings.Contains(errs, "timed out after 2s (shards.timeout)") {
+		t.Errorf("HTTP %d, X-Shearch-Errors %q: want a 200 naming chef-2 timed out after 2s\n%.300s", res.StatusCode, errs, body)
+	}
+	// 2 s of shard time, then the answer: well before the shard's 4 s.
+	if took < 2*time.Second || took > 3500*time.Millisecond {
+		t.Errorf("answered in %s, want 2 s plus a margin", took.Round(time.Millisecond))
+	}
+}
