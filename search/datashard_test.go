@@ -36,8 +36,10 @@ type dataShard struct {
 	searches, gets atomic.Int64
 	mu             sync.Mutex
 	queries        []string
-	// gate, when set, holds object reads by name until it is closed.
-	gate chan struct{}
+	// gate, when set, holds object reads by name until it is closed;
+	// a read by name that names failName fails at once.
+	gate     chan struct{}
+	failName string
 }
 
 // newDataShard holds n nodes named prefix-00000..., each about size bytes,
@@ -112,8 +114,15 @@ func (f *dataShard) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.queries = append(f.queries, q)
 	f.mu.Unlock()
+	if f.failName != "" && strings.HasPrefix(q, "name:") && strings.Contains(q, f.failName) {
+		w.WriteHeader(http.StatusInternalServerError)
+		return
+	}
 	if f.gate != nil && strings.HasPrefix(q, "name:") {
-		<-f.gate
+		select {
+		case <-f.gate:
+		case <-r.Context().Done():
+		}
 	}
 	start, _ := strconv.Atoi(r.URL.Query().Get("start"))
 	rows, _ := strconv.Atoi(r.URL.Query().Get("rows"))

@@ -147,3 +147,22 @@ func TestOwnersMapNotKeptHalfBuilt(t *testing.T) {
 		t.Errorf("the owners pass ran %d times over two searches, the first failing on one shard; want 2 (a half map is not kept)", ownersPasses)
 	}
 }
+
+// A page whose objects come in several chunks fails as a whole when one
+// chunk fails: the others are stopped, not waited for.
+func TestFailedChunkStopsTheOthers(t *testing.T) {
+	a := newDataShard(t, "a", 1500, 2000, nil)
+	e := dataEngine(t, a)
+	e.FetchChunk = 5
+	a.gate = make(chan struct{})
+	defer close(a.gate)
+	a.failName = "a-01203"
+	begin := time.Now()
+	_, err := e.Search(context.Background(), Request{Index: "node", Query: "*:*", Start: 1200, Rows: 10})
+	if err == nil {
+		t.Fatal("a page with a failed chunk succeeded")
+	}
+	if took := time.Since(begin); took > 3*time.Second {
+		t.Errorf("the page failed after %s: the other chunk was waited for", took)
+	}
+}
