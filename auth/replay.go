@@ -86,7 +86,11 @@ func (a *Authenticator) CheckReplay(r *http.Request) error {
 	if err != nil {
 		return chefUnauthorized(r.Header.Get("X-Ops-Userid"), "%v", err)
 	}
-	fresh, err := a.replay.use(s.signature, a.opts.Now(), s.timestamp.Add(a.opts.MaxSkew))
+	// The signed string holds the timestamp's whole second, so the same
+	// signature passes the clock check with any fraction of that second
+	// (T.999Z): the entry lives until the last of them is refused.
+	expires := s.timestamp.Truncate(time.Second).Add(a.opts.MaxSkew + time.Second)
+	fresh, err := a.replay.use(s.signature, a.opts.Now(), expires)
 	if err != nil {
 		return &Error{Status: http.StatusServiceUnavailable,
 			Message: fmt.Sprintf("too many Chef-signed writes within %s to tell replays apart: retry in a minute (the operator can raise auth.replay_cache_size)", a.opts.MaxSkew),

@@ -62,3 +62,27 @@ func TestSetWriters(t *testing.T) {
 		t.Fatal("a refused writers list replaced the old one")
 	}
 }
+
+// A replay cannot outlive its cache entry by moving X-Ops-Timestamp within
+// its second: the signed string holds whole seconds, so T.999Z verifies
+// with T's signature and passes the clock check almost a second after T's
+// entry was forgotten.
+func TestReplayFractionalTimestamp(t *testing.T) {
+	k := knifeRequests(t)[0]
+	var now time.Time
+	a := newAuth(t, Options{ChefKeysDir: keysDir(t, map[string][]byte{"alice": alicePub(t)}), Now: func() time.Time { return now }})
+	now = k.at(t).Add(time.Minute)
+	if _, err := a.Authenticate(k.request()); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.CheckReplay(k.request()); err != nil {
+		t.Fatalf("first use: %v", err)
+	}
+	now = k.at(t).Add(DefaultMaxSkew + 500*time.Millisecond)
+	r := k.request()
+	r.Header.Set("X-Ops-Timestamp", k.at(t).Add(999*time.Millisecond).UTC().Format(time.RFC3339Nano))
+	if _, err := a.Authenticate(r); err != nil {
+		t.Fatalf("the moved timestamp no longer verifies, nothing to replay: %v", err)
+	}
+	wantStatus(t, "replay with the timestamp moved within its second", a.CheckReplay(r), 401, "replayed signature")
+}
