@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -50,7 +51,10 @@ func newReplayCache(max int) *replayCache {
 // use records sig, valid until expires; it says false when sig was
 // already used, and errFull when the cache holds max live signatures.
 func (c *replayCache) use(sig []byte, now, expires time.Time) (bool, error) {
-	k := sha256.Sum256(sig)
+	// RSA signatures are numbers: one with its leading zero bytes dropped
+	// (go-chef's 1.0 signer sends such) or put back verifies alike, so
+	// both forms are one entry.
+	k := sha256.Sum256(bytes.TrimLeft(sig, "\x00"))
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if exp, ok := c.seen[k]; ok && now.Before(exp) {

@@ -1,10 +1,19 @@
 package auth
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"fmt"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-chef/chef"
 )
 
 // A signature is good once within the skew window; the window's
@@ -85,4 +94,57 @@ func TestReplayFractionalTimestamp(t *testing.T) {
 		t.Fatalf("the moved timestamp no longer verifies, nothing to replay: %v", err)
 	}
 	wantStatus(t, "replay with the timestamp moved within its second", a.CheckReplay(r), 401, "replayed signature")
+}
+
+// A signature with its leading zero bytes dropped (go-chef's 1.0 signer
+// sends such) or put back is the same signature: replaying it in the
+// other form is still a replay.
+func TestReplayPaddedSignature(t *testing.T) {
+	key, _ := rsa.GenerateKey(rand.Reader, 2048)
+	priv := string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}))
+	pub := pem.EncodeToMemory(&pem.Block{Type: "RSA PUBLIC KEY", Bytes: x509.MarshalPKCS1PublicKey(&key.PublicKey)})
+	a := newAuth(t, Options{ChefKeysDir: keysDir(t, map[string][]byte{"deploy": pub})})
+	c, err := chef.NewClient(&chef.Config{Name: "deploy", Key: priv, BaseURL: "http://127.0.0.1:1/", AuthenticationVersion: "1.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// (255/256)^4000 < 1e-6: a short one turns up.
+	for i := 0; i < 4000; i++ {
+		r, err := c.NewRequest("DELETE", fmt.Sprintf("nodes/n%d", i), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sig, err := joinSignature(r.Header)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(sig) == key.Size() {
+			continue
+		}
+		if _, err := a.Authenticate(r); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.CheckReplay(r); err != nil {
+			t.Fatalf("first use: %v", err)
+		}
+		padded := append(make([]byte, key.Size()-len(sig)), sig...)
+		r2 := r.Clone(r.Context())
+		for h := range r2.Header {
+			if strings.HasPrefix(h, "X-Ops-Authorization-") {
+				r2.Header.Del(h)
+			}
+		}
+		b64 := base64.StdEncoding.EncodeToString(padded)
+		for n := 1; len(b64) > 0; n++ {
+			line := b64[:min(60, len(b64))]
+			b64 = b64[len(line):]
+			r2.Header.Set(fmt.Sprintf("X-Ops-Authorization-%d", n), line)
+		}
+		if _, err := a.Authenticate(r2); err != nil {
+			t.Fatalf("the padded signature no longer verifies, nothing to replay: %v", err)
+		}
+		wantStatus(t, "replay with the signature padded", a.CheckReplay(r2), 401, "replayed signature")
+		return
+	}
+	t.Fatal("no short signature in 4000 go-chef requests")
 }
