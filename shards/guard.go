@@ -249,6 +249,12 @@ func (g *Guard) Do(ctx context.Context, idempotent bool, send func(context.Conte
 		}
 		time.AfterFunc(g.drainTime(), g.slots.release)
 	}()
+	if err := ctx.Err(); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		// The client left as the slot came (or before): nothing is sent,
+		// so nothing keeps the shard busy and the slot is free at once.
+		g.metrics.requests.WithLabelValues(g.shard, "canceled").Inc()
+		return nil, err
+	}
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < minBudget {
 		// The client request's own time (Shearch's bound, not the
 		// shard's) is spent: sending now would only be cut short.

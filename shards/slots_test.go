@@ -186,3 +186,28 @@ func TestAbandonedRequestKeepsSlotWhileShardWorks(t *testing.T) {
 		t.Errorf("%d slots held after a completed request", open)
 	}
 }
+
+// A request whose client left before it was sent (it got its slot as the
+// client went, or at once with the client gone) never reached the shard:
+// its slot is free at once, not held as if the shard were working on it.
+func TestCanceledBeforeSendFreesSlotAtOnce(t *testing.T) {
+	g := NewGuards(GuardConfig{MaxInFlight: 1}, nil).For("chef-1")
+	g.latency.Store(int64(2 * time.Second))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	sent := false
+	_, err := g.Do(ctx, true, func(ctx context.Context) (int, []byte, error) {
+		// As net/http does: a cancelled context sends nothing.
+		if ctx.Err() != nil {
+			return 0, nil, ctx.Err()
+		}
+		sent = true
+		return 200, nil, nil
+	})
+	if !errors.Is(err, context.Canceled) || sent {
+		t.Fatalf("a request of a client that left: sent %v, %v", sent, err)
+	}
+	if _, open, _ := g.State(); open != 0 {
+		t.Errorf("%d slots held by a request that was never sent, want 0", open)
+	}
+}
