@@ -158,6 +158,11 @@ func (s *sorter) spill() error {
 	var buf []byte
 	for i := range s.rows {
 		buf = appendRow(buf[:0], s.rows[i])
+		if s.spilled+int64(len(buf)) > s.maxSpilled {
+			// Refused before it is written: the bound holds on disk and
+			// in the shared budget, not only once the run is done.
+			return errSpillBound(s.maxSpilled)
+		}
 		if err := s.budget.take(int64(len(buf))); err != nil {
 			return err
 		}
@@ -170,14 +175,15 @@ func (s *sorter) spill() error {
 	if err := s.w.Flush(); err != nil {
 		return errorf(http.StatusInsufficientStorage, "writing a sorted run to search.spill_dir: %v; free space there or point search.spill_dir elsewhere", err)
 	}
-	if s.spilled > s.maxSpilled {
-		return errorf(http.StatusInsufficientStorage, "the answer is larger than search.spill_max_bytes (%d bytes) once sorted: narrow the query, or stream it with order=none", s.maxSpilled)
-	}
 	s.runs = append(s.runs, spillRun{off: start, size: s.spilled - start})
 	s.spilledTo(s.spilled - start)
 	clear(s.rows) // let the rows' bytes go
 	s.rows, s.held = s.rows[:0], 0
 	return nil
+}
+
+func errSpillBound(max int64) error {
+	return errorf(http.StatusInsufficientStorage, "the answer is larger than search.spill_max_bytes (%d bytes) once sorted: narrow the query, or stream it with order=none", max)
 }
 
 // appendRow encodes a row as its six fields, each a length and bytes.
