@@ -302,7 +302,13 @@ func (e *Engine) Search(ctx context.Context, req Request) (*Result, error) {
 	}
 	shards.Admit(ctx)
 	n := m.ord.len()
-	lo, hi := window(n, req.Start, req.Rows)
+	rows := req.Rows
+	if rows == 0 && e.maxRows() < shards.DefaultPageSize {
+		// Rows left out is Chef's default page, which search.max_rows
+		// bounds as it bounds any other.
+		rows = e.maxRows()
+	}
+	lo, hi := window(n, req.Start, rows)
 	if req.Cursor != "" {
 		after, err := decodeCursor(req.Cursor)
 		if err != nil {
@@ -310,7 +316,7 @@ func (e *Engine) Search(ctx context.Context, req Request) (*Result, error) {
 		}
 		// Keyset paging: the next page starts after the last name seen,
 		// so rows added or removed meanwhile never shift it.
-		lo, hi = window(n, m.ord.after(after), req.Rows)
+		lo, hi = window(n, m.ord.after(after), rows)
 	}
 	res := &Result{Total: n, Start: req.Start, Shards: m.shards, Cached: cached}
 	// Rows of shards that had more than a page carry names only: their
