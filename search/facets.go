@@ -49,6 +49,11 @@ const MaxFacetValueText = 256
 // string header and map slot, in each of the two counts.
 const facetKeyCost = 48
 
+// facetCountsCost is about what one attribute's FacetCounts costs before
+// any value is kept: the struct, its empty map and its slot in the
+// group's map of attributes.
+const facetCountsCost = 144
+
 func (e *Engine) maxFacetBytes() int64 {
 	if e.MaxFacetBytes > 0 {
 		return e.MaxFacetBytes
@@ -213,7 +218,9 @@ func (fc *facetCounter) group(out *Facets, value string, attrs []string) *ShardF
 	if g := out.By[value]; g != nil {
 		return g
 	}
-	cost := int64(len(value) + facetKeyCost)
+	// A group also holds a count, with its map, for every attribute: 32
+	// of them are kilobytes a group, whatever its name and values take.
+	cost := int64(len(value) + facetKeyCost + len(attrs)*facetCountsCost)
 	if len(out.By) >= fc.limit || cost > fc.left {
 		return nil
 	}
