@@ -41,3 +41,22 @@ func TestClip(t *testing.T) {
 		t.Error("ohaiOf")
 	}
 }
+
+// A node sets its own attributes: a rollout attribute holding 100,000
+// distinct values is joined in one allocation, not one per value (which
+// copied the growing text each time, quadratic in a node's size: seconds
+// of CPU per node per rollout request).
+func TestJoinValuesLinear(t *testing.T) {
+	vals := make([]string, 100000)
+	for i := range vals {
+		vals[i] = "v" + strings.Repeat("x", i%7)
+	}
+	var got string
+	allocs := testing.AllocsPerRun(1, func() { got = joinValues(vals) })
+	if got != strings.Join(vals, ",") {
+		t.Fatal("joinValues does not join with commas")
+	}
+	if allocs > 2 {
+		t.Fatalf("joining %d values took %.0f allocations", len(vals), allocs)
+	}
+}

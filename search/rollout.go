@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -218,19 +219,7 @@ func countNode(fc *facetCounter, g *result.RolloutGroup, vals []string, missing,
 	}
 }
 
-func joinValues(vals []string) string {
-	if len(vals) == 1 {
-		return vals[0]
-	}
-	s := ""
-	for i, v := range vals {
-		if i > 0 {
-			s += ","
-		}
-		s += v
-	}
-	return s
-}
+func joinValues(vals []string) string { return strings.Join(vals, ",") }
 
 func shareOf(n, total int) float64 {
 	if total == 0 {
