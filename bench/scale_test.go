@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -165,9 +166,14 @@ func overhead(b *testing.B, fleet []*fakeshard.Shard, list []shards.Shard) {
 		b.Run(mode.name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				ctx := context.Background()
-				var direct, through []time.Duration
+				var direct, through, all []time.Duration
 				for r := 0; r < rounds+1; r++ {
 					d, err := slowestShard(ctx, fleet, q, mode.partial)
+					if err != nil {
+						b.Fatal(err)
+					}
+					// The floor: the slowest shard sending every match.
+					a, err := slowestShardRows(ctx, fleet, q, mode.partial, 1000)
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -181,10 +187,12 @@ func overhead(b *testing.B, fleet []*fakeshard.Shard, list []shards.Shard) {
 						b.Fatalf("a 20-row page had %d rows", n)
 					}
 					if r > 0 { // the first round warms the shards' query caches
-						direct, through = append(direct, d), append(through, t)
+						direct, through, all = append(direct, d), append(through, t), append(all, a)
 					}
 				}
-				md, mt := median(direct), median(through)
+				md, mt, ma := median(direct), median(through), median(all)
+				b.ReportMetric(float64(ma)/float64(md), "floor-ratio")
+				b.Logf("FIGURE 8x40k %s floor: the slowest shard sending every match %.1f ms, %.2fx its 20-row page", mode.name, float64(ma.Microseconds())/1000, float64(ma)/float64(md))
 				b.ReportMetric(float64(mt.Microseconds())/1000, "shearch-ms")
 				b.ReportMetric(float64(md.Microseconds())/1000, "slowest-shard-ms")
 				b.ReportMetric(float64(mt)/float64(md), "ratio")
@@ -197,6 +205,12 @@ func overhead(b *testing.B, fleet []*fakeshard.Shard, list []shards.Shard) {
 // slowestShard asks every shard for the page at once and returns the
 // longest single answer.
 func slowestShard(ctx context.Context, fleet []*fakeshard.Shard, q string, partial map[string][]string) (time.Duration, error) {
+	return slowestShardRows(ctx, fleet, q, partial, 20)
+}
+
+// slowestShardRows is slowestShard for a page of rows rows: with a full
+// page, every match, which a global name order needs of every shard.
+func slowestShardRows(ctx context.Context, fleet []*fakeshard.Shard, q string, partial map[string][]string, rows int) (time.Duration, error) {
 	var mu sync.Mutex
 	var slowest time.Duration
 	var firstErr error
@@ -206,7 +220,7 @@ func slowestShard(ctx context.Context, fleet []*fakeshard.Shard, q string, parti
 		go func() {
 			defer wg.Done()
 			begin := time.Now()
-			_, err := chefPage(ctx, s.URL()+"/search/node?q="+url.QueryEscape(q)+"&start=0&rows=20", partial)
+			_, err := chefPage(ctx, s.URL()+"/search/node?q="+url.QueryEscape(q)+"&start=0&rows="+strconv.Itoa(rows), partial)
 			t := time.Since(begin)
 			mu.Lock()
 			defer mu.Unlock()
