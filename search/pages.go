@@ -251,11 +251,10 @@ func (e *Engine) fillObjects(ctx context.Context, rows []Row) ([]Row, error) {
 	for _, s := range e.Topology.Shards("all") {
 		targets[s.Name] = s
 	}
-	// One failed chunk stops the others: the page fails as a whole.
-	g, ctx := errgroup.WithContext(shards.WithShardTimeout(ctx, e.shardTimeout()))
-	g.SetLimit(e.limit())
-	chunk := e.fetchChunk()
-	for shard, idx := range need {
+	// Every client first: a shard that left fails the page before any
+	// read starts, so no read is left running behind the error.
+	clients := make(map[string]*shards.Client, len(need))
+	for shard := range need {
 		s, ok := targets[shard]
 		if !ok {
 			return nil, errorf(http.StatusBadGateway, "shard %s left the topology while paging; retry", shard)
@@ -264,6 +263,14 @@ func (e *Engine) fillObjects(ctx context.Context, rows []Row) ([]Row, error) {
 		if err != nil {
 			return nil, err
 		}
+		clients[shard] = c
+	}
+	// One failed chunk stops the others: the page fails as a whole.
+	g, ctx := errgroup.WithContext(shards.WithShardTimeout(ctx, e.shardTimeout()))
+	g.SetLimit(e.limit())
+	chunk := e.fetchChunk()
+	for shard, idx := range need {
+		c := clients[shard]
 		for lo := 0; lo < len(idx); lo += chunk {
 			part := idx[lo:min(lo+chunk, len(idx))]
 			g.Go(func() error { return fetchChunk(ctx, c, out, part, !e.FetchByGet) })
