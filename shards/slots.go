@@ -36,11 +36,7 @@ func TicketFrom(ctx context.Context) *Ticket {
 // Admit marks ctx's request as started: it has work under way already
 // (an answer shared with another caller, or a cached merge), so what it
 // still asks of the shards goes first.
-func Admit(ctx context.Context) {
-	if t := TicketFrom(ctx); t != nil {
-		t.admitted.Store(true)
-	}
-}
+func Admit(ctx context.Context) { TicketFrom(ctx).admit() }
 
 func (t *Ticket) isAdmitted() bool { return t != nil && t.admitted.Load() }
 
@@ -68,8 +64,8 @@ type slotWaiter struct {
 
 func newSlots(limit int) *slots { return &slots{limit: max(limit, 1)} }
 
-// errQueueFull and errWaitTooLong say why acquire gave up; the guard turns
-// them into its overload error.
+// slotRefusal says why acquire gave up; the guard turns it into its
+// overload error.
 type slotRefusal int
 
 const (
