@@ -81,7 +81,7 @@ burst:
 ## (names, then whole requests through Shearch to a recording shard), and
 ## the JSON check of shard rows against encoding/json.Valid
 fuzz:
-	$(GO) test ./search/query/ -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZTIME)
+	$(GO) test ./query/ -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZTIME)
 	$(GO) test ./shards/ -run='^$$' -fuzz=FuzzShardPath -fuzztime=$(FUZZTIME)
 	$(GO) test ./shards/ -run='^$$' -fuzz=FuzzValid -fuzztime=$(FUZZTIME)
 	$(GO) test ./server/ -run='^$$' -fuzz=FuzzRequestPaths -fuzztime=$(FUZZTIME)

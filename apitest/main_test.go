@@ -19,8 +19,8 @@ import (
 	"github.com/shearch/shearch/api"
 	"github.com/shearch/shearch/auth"
 	"github.com/shearch/shearch/devfleet"
+	"github.com/shearch/shearch/query"
 	"github.com/shearch/shearch/search"
-	"github.com/shearch/shearch/search/query"
 	"github.com/shearch/shearch/server"
 	"github.com/shearch/shearch/shards"
 )

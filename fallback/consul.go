@@ -13,8 +13,8 @@ import (
 
 	consulapi "github.com/hashicorp/consul/api"
 
+	"github.com/shearch/shearch/query"
 	"github.com/shearch/shearch/search"
-	"github.com/shearch/shearch/search/query"
 	"github.com/shearch/shearch/shards"
 )
 

@@ -22,8 +22,8 @@ import (
 	"github.com/shearch/shearch/devfleet"
 	"github.com/shearch/shearch/devfleet/consulagent"
 	"github.com/shearch/shearch/fallback"
+	"github.com/shearch/shearch/query"
 	"github.com/shearch/shearch/search"
-	"github.com/shearch/shearch/search/query"
 )
 
 // fleet is three real goiardi shards holding the fixture, a real consul

@@ -5,7 +5,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/shearch/shearch/search/query"
+	"github.com/shearch/shearch/query"
 )
 
 // Entry is what the Consul catalog holds about one Chef node (DESIGN.md,

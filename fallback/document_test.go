@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/shearch/shearch/fallback"
-	"github.com/shearch/shearch/search/query"
+	"github.com/shearch/shearch/query"
 )
 
 var web01 = fallback.Entry{

@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"sync"
 
-	"github.com/shearch/shearch/search/query"
+	"github.com/shearch/shearch/query"
 	"github.com/shearch/shearch/shards"
 )
 

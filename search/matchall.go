@@ -1,6 +1,6 @@
 package search
 
-import "github.com/shearch/shearch/search/query"
+import "github.com/shearch/shearch/query"
 
 // matchesAll says whether a query matches every object (`*:*`): its
 // answer then holds every copy of every node with its ohai_time, so the

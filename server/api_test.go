@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/shearch/shearch/api"
+	"github.com/shearch/shearch/query"
 	"github.com/shearch/shearch/search"
-	"github.com/shearch/shearch/search/query"
 	"github.com/shearch/shearch/server"
 	"github.com/shearch/shearch/shards"
 )

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shearch/shearch/query"
 	"github.com/shearch/shearch/search"
-	"github.com/shearch/shearch/search/query"
 	"github.com/shearch/shearch/server"
 )
 

@@ -16,9 +16,9 @@ import (
 	"github.com/shearch/shearch/auth"
 	"github.com/shearch/shearch/config"
 	"github.com/shearch/shearch/fallback"
+	"github.com/shearch/shearch/query"
 	"github.com/shearch/shearch/replica"
 	"github.com/shearch/shearch/search"
-	"github.com/shearch/shearch/search/query"
 	"github.com/shearch/shearch/server"
 	"github.com/shearch/shearch/shards"
 )

@@ -7,7 +7,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/shearch/shearch/search/query"
+	"github.com/shearch/shearch/query"
 )
 
 // Bounds of the per-collection caches: a benchmark asks a handful of

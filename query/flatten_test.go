@@ -74,7 +74,7 @@ func TestFlattenErchef(t *testing.T) {
 
 func TestFlattenNodeFixture(t *testing.T) {
 	var node map[string]any
-	decodeNumbers(t, "../../testdata/fixture/nodes/web-01.prod.example.com.json", &node)
+	decodeNumbers(t, "../testdata/fixture/nodes/web-01.prod.example.com.json", &node)
 	doc := Flatten("node", node)
 	for _, c := range []struct {
 		q    string

@@ -11,6 +11,10 @@
 // optional modifier, combined with Lucene's rules (so "a OR b AND c" requires
 // b and c, as it does on Chef Server). Nodes keep their text as written,
 // backslash escapes included; treat them as read-only.
+//
+// It imports nothing of Shearch, only the standard library: the engine, the
+// Consul fallback, the fake shard and knife's presenters all speak this
+// language, so it must stay a leaf that any of them can import.
 package query
 
 import (

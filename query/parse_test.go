@@ -10,7 +10,7 @@ import (
 )
 
 // The shared corpus lives at the repository root; tests read it in place.
-const corpusDir = "../../testdata/chef-queries/"
+const corpusDir = "../testdata/chef-queries/"
 
 type queryCase struct {
 	Q      string `json:"q"`
