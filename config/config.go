@@ -150,7 +150,7 @@ type Consul struct {
 	NodeFallback bool   `yaml:"node_fallback"`
 	// Whoever can register a service picks its tags, so a tagged service
 	// must also be named as a shard should be and live where shards live
-	// (shards/consultrust.go); empty lists admit no Consul shard.
+	// (internal/discovery/consultrust.go); empty lists admit no Consul shard.
 	ShardNames    []string `yaml:"shard_names"`
 	ShardNetworks []string `yaml:"shard_networks"`
 	// ShardCAFile is the CA (PEM) a Consul shard's TLS must chain to.

@@ -10,6 +10,7 @@ import (
 	consulapi "github.com/hashicorp/consul/api"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/shearch/shearch/internal/discovery"
 	"github.com/shearch/shearch/shards"
 )
 
@@ -83,7 +84,7 @@ func RegisterShard(ctx context.Context, c *consulapi.Client, service string, s s
 	reg := &consulapi.CatalogRegistration{
 		Node: "chef-server-" + s.Name, Address: host,
 		Service: &consulapi.AgentService{ID: service + "-" + s.Name, Service: service, Address: host, Port: port,
-			Tags: []string{shards.DefaultShardTag, "stack:" + s.Stack, "shard:" + s.Name}},
+			Tags: []string{discovery.DefaultShardTag, "stack:" + s.Stack, "shard:" + s.Name}},
 		Check: &consulapi.AgentCheck{CheckID: "chef-api-" + s.Name, Name: "Chef API", Status: consulapi.HealthPassing,
 			ServiceID: service + "-" + s.Name},
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/shearch/shearch/config"
 	"github.com/shearch/shearch/devfleet/consulagent"
 	"github.com/shearch/shearch/devfleet/route53stub"
+	"github.com/shearch/shearch/internal/discovery"
 	"github.com/shearch/shearch/shards"
 )
 
@@ -133,7 +134,7 @@ func StartDev(ctx context.Context, o DevOptions) (d *Dev, err error) {
 			if err := Load(gctx, admin, parts[i]); err != nil {
 				return err
 			}
-			if err := RegisterShard(gctx, cc, shards.DefaultShardService, s.Shard("prod")); err != nil {
+			if err := RegisterShard(gctx, cc, discovery.DefaultShardService, s.Shard("prod")); err != nil {
 				return err
 			}
 			return RegisterNodes(gctx, cc, s.Name, parts[i].Nodes)
@@ -169,7 +170,7 @@ func StartDev(ctx context.Context, o DevOptions) (d *Dev, err error) {
 		Route53: config.Route53{Endpoint: r53URL, Region: "us-east-1", ZoneID: DevZone, URLTemplate: "http://{target}:" + port,
 			Refresh: config.Duration{Duration: 10 * time.Second}, Records: []config.Route53Record{{Name: DevRecord, Stack: "prod"}}},
 		// goiardi serves plain HTTP on loopback here; production shards are https.
-		Consul: config.Consul{Address: d.Consul.Addr(), ShardService: shards.DefaultShardService, ShardTag: shards.DefaultShardTag,
+		Consul: config.Consul{Address: d.Consul.Addr(), ShardService: discovery.DefaultShardService, ShardTag: discovery.DefaultShardTag,
 			ShardScheme: "http", NodeFallback: true, ShardNames: []string{"chef-*"}, ShardNetworks: []string{"127.0.0.0/8"}},
 		CacheFile: filepath.Join(d.Dir, "topology.json"),
 		// goiardi's term search is slow (see search.object_fetch).

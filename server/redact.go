@@ -4,7 +4,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/shearch/shearch/shards"
+	"github.com/shearch/shearch/api"
 )
 
 // RedactURL hides the credentials a shard URL may carry (a static shard
@@ -31,11 +31,11 @@ func RedactURL(raw string) string {
 // URL's user info in a shard's last error (an error message may quote
 // the URL it failed on).
 func redactTopology(v any) any {
-	st, ok := v.(shards.TopologyStatus)
+	st, ok := v.(api.Topology)
 	if !ok {
 		return v
 	}
-	rows := make([]shards.ShardStatus, len(st.Shards))
+	rows := make([]api.TopologyShard, len(st.Shards))
 	for i, row := range st.Shards {
 		if u, err := url.Parse(row.URL); err == nil && u.User != nil {
 			if info := u.User.String(); info != "" {

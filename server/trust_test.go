@@ -11,12 +11,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shearch/shearch/api"
 	"github.com/shearch/shearch/auth"
 	"github.com/shearch/shearch/devfleet"
 	"github.com/shearch/shearch/devfleet/fakeshard"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/server"
-	"github.com/shearch/shearch/shards"
 )
 
 // oneNodeServer is a Shearch over one fake shard holding web-01.
@@ -99,7 +99,7 @@ func TestShardsRedactsCredentials(t *testing.T) {
 		return string(b)
 	}
 	for _, topo := range []func() any{nil, func() any {
-		return shards.TopologyStatus{Shards: []shards.ShardStatus{{Name: "chef-1", URL: list[0].URL,
+		return api.Topology{Shards: []api.TopologyShard{{Name: "chef-1", URL: list[0].URL,
 			LastError: `Get "https://svc:s3cret-pw@chef-1.example/organizations/acme/search/node": connection refused`}}}
 	}} {
 		s.Topology = topo

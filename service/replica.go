@@ -1,14 +1,15 @@
 package service
 
 import (
+	"github.com/shearch/shearch/internal/discovery"
 	"github.com/shearch/shearch/replica"
 	"github.com/shearch/shearch/shards"
 )
 
 // shardsView is the body of GET /v1/shards: the topology, and this
-// replica's part of the fleet-wide shard bounds. It stays a
-// shards.TopologyStatus so the server's redaction of shard URLs applies.
-func shardsView(topo *shards.Topology, guards *shards.Guards, m *replica.Member) shards.TopologyStatus {
+// replica's part of the fleet-wide shard bounds. It stays an api.Topology
+// (discovery.Status) so the server's redaction of shard URLs applies.
+func shardsView(topo *discovery.Topology, guards *shards.Guards, m *replica.Member) discovery.Status {
 	st := topo.Snapshot().Status()
 	if m != nil {
 		rs := m.Status()

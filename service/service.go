@@ -16,6 +16,7 @@ import (
 	"github.com/shearch/shearch/auth"
 	"github.com/shearch/shearch/config"
 	"github.com/shearch/shearch/fallback"
+	"github.com/shearch/shearch/internal/discovery"
 	"github.com/shearch/shearch/query"
 	"github.com/shearch/shearch/replica"
 	"github.com/shearch/shearch/search"
@@ -26,7 +27,7 @@ import (
 // Service is a configured Shearch.
 type Service struct {
 	Config   *config.Config
-	Topology *shards.Topology
+	Topology *discovery.Topology
 	Engine   *search.Engine
 	Server   *server.Server
 	Log      *slog.Logger
@@ -55,8 +56,8 @@ func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
 	if err != nil {
 		return nil, &ConfigError{err}
 	}
-	tc := shards.TopologyConfig{
-		Defaults:  shards.ShardDefaults{ClientName: cfg.Shards.ClientName, ClientKey: cfg.Shards.ClientKey, Timeout: cfg.Shards.Timeout.Duration},
+	tc := discovery.Config{
+		Defaults:  discovery.ShardDefaults{ClientName: cfg.Shards.ClientName, ClientKey: cfg.Shards.ClientKey, Timeout: cfg.Shards.Timeout.Duration},
 		CacheFile: cfg.CacheFile,
 	}
 	for _, s := range cfg.Shards.Static {
@@ -77,17 +78,17 @@ func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
 		}
 	}
 	if len(cfg.Route53.Records) > 0 {
-		r := &shards.Route53Config{Endpoint: cfg.Route53.Endpoint, ZoneID: cfg.Route53.ZoneID, URLTemplate: cfg.Route53.URLTemplate,
+		r := &discovery.Route53Config{Endpoint: cfg.Route53.Endpoint, ZoneID: cfg.Route53.ZoneID, URLTemplate: cfg.Route53.URLTemplate,
 			Refresh: cfg.Route53.Refresh.Duration, Region: cfg.Route53.Region}
 		for _, rec := range cfg.Route53.Records {
-			r.Records = append(r.Records, shards.Route53Record{Name: rec.Name, Stack: rec.Stack})
+			r.Records = append(r.Records, discovery.Route53Record{Name: rec.Name, Stack: rec.Stack})
 		}
 		tc.Route53 = r
 	}
 	if cfg.Consul.Address != "" {
-		tc.Consul = &shards.ConsulConfig{Address: cfg.Consul.Address, ShardService: cfg.Consul.ShardService,
+		tc.Consul = &discovery.ConsulConfig{Address: cfg.Consul.Address, ShardService: cfg.Consul.ShardService,
 			ShardTag: cfg.Consul.ShardTag, ShardScheme: cfg.Consul.ShardScheme,
-			Trust: shards.ConsulTrust{Names: cfg.Consul.ShardNames, Networks: cfg.Consul.ShardNetworks, CAFile: cfg.Consul.ShardCAFile}}
+			Trust: discovery.ConsulTrust{Names: cfg.Consul.ShardNames, Networks: cfg.Consul.ShardNetworks, CAFile: cfg.Consul.ShardCAFile}}
 		if cfg.Consul.ShardCAFile != "" {
 			if err := shards.CheckCAFile(cfg.Consul.ShardCAFile); err != nil {
 				return nil, &ConfigError{err}
@@ -98,9 +99,9 @@ func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
 		return nil, &ConfigError{errors.New("no shards: list shards.static, or configure route53 records or consul")}
 	}
 	if cfg.Replica.Advertise != "" {
-		tc.Shared = &shards.SharedConfig{Address: cfg.Consul.Address, Writer: cfg.Replica.Advertise}
+		tc.Shared = &discovery.SharedConfig{Address: cfg.Consul.Address, Writer: cfg.Replica.Advertise}
 	}
-	topo, err := shards.NewTopology(tc, log)
+	topo, err := discovery.NewTopology(tc, log)
 	if err != nil {
 		return nil, &ConfigError{err}
 	}
@@ -192,7 +193,7 @@ func checkKey(path, key string) error {
 
 // snapshotLister reads the current topology on every request, so a
 // refresh takes effect without a restart.
-type snapshotLister struct{ t *shards.Topology }
+type snapshotLister struct{ t *discovery.Topology }
 
 func (l snapshotLister) Shards(stack string) []shards.Shard { return l.t.Snapshot().Shards(stack) }
 

@@ -1,4 +1,4 @@
-package shards_test
+package discovery_test
 
 import (
 	"context"
@@ -10,11 +10,12 @@ import (
 
 	"github.com/shearch/shearch/devfleet/consulagent"
 	"github.com/shearch/shearch/devfleet/route53stub"
+	"github.com/shearch/shearch/internal/discovery"
 	"github.com/shearch/shearch/shards"
 )
 
 // loopbackTrust admits the test shards: chef-* on loopback or 10/8.
-var loopbackTrust = shards.ConsulTrust{Names: []string{"chef-*"}, Networks: []string{"127.0.0.0/8", "10.0.0.0/8"}}
+var loopbackTrust = discovery.ConsulTrust{Names: []string{"chef-*"}, Networks: []string{"127.0.0.0/8", "10.0.0.0/8"}}
 
 // consul starts a real dev agent for the test. A missing binary fails the
 // test: these tests are the proof that Consul discovery works.
@@ -38,13 +39,13 @@ func consul(t *testing.T) (*consulagent.Agent, *consulapi.Client) {
 // means no check at all.
 func register(t *testing.T, c *consulapi.Client, id, addr string, port int, status string, tags ...string) {
 	t.Helper()
-	registerTagged(t, c, id, addr, port, status, append([]string{shards.DefaultShardTag}, tags...)...)
+	registerTagged(t, c, id, addr, port, status, append([]string{discovery.DefaultShardTag}, tags...)...)
 }
 
 // registerTagged adds a chef-server instance with exactly these tags.
 func registerTagged(t *testing.T, c *consulapi.Client, id, addr string, port int, status string, tags ...string) {
 	t.Helper()
-	reg := &consulapi.AgentServiceRegistration{ID: id, Name: shards.DefaultShardService, Address: addr, Port: port, Tags: tags}
+	reg := &consulapi.AgentServiceRegistration{ID: id, Name: discovery.DefaultShardService, Address: addr, Port: port, Tags: tags}
 	if status != "" {
 		reg.Check = &consulapi.AgentServiceCheck{CheckID: "check-" + id, TTL: "10m", Status: status}
 	}
@@ -53,9 +54,9 @@ func registerTagged(t *testing.T, c *consulapi.Client, id, addr string, port int
 	}
 }
 
-func consulSource(t *testing.T, a *consulagent.Agent) *shards.ConsulSource {
+func consulSource(t *testing.T, a *consulagent.Agent) *discovery.Consul {
 	t.Helper()
-	src, err := shards.NewConsulSource(shards.ConsulConfig{Address: a.Addr(), Timeout: 5 * time.Second, ShardScheme: "http", Trust: loopbackTrust})
+	src, err := discovery.NewConsul(discovery.ConsulConfig{Address: a.Addr(), Timeout: 5 * time.Second, ShardScheme: "http", Trust: loopbackTrust})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +98,7 @@ func TestConsulDiscoversShardServices(t *testing.T) {
 		t.Fatal(err)
 	}
 	src := consulSource(t, a)
-	var res shards.ConsulResult
+	var res discovery.ConsulResult
 	eventually(t, "five chef-server instances in the catalog", func() (bool, string) {
 		var err error
 		res, err = src.Discover(t.Context(), 0, 0)
@@ -141,14 +142,14 @@ func TestConsulBlockingQueryWakesOnChange(t *testing.T) {
 	a, c := consul(t)
 	register(t, c, "chef-1", "127.0.0.2", 4647, consulapi.HealthPassing, "stack:prod", "shard:chef-1")
 	src := consulSource(t, a)
-	var first shards.ConsulResult
+	var first discovery.ConsulResult
 	eventually(t, "chef-1 registered", func() (bool, string) {
 		var err error
 		first, err = src.Discover(t.Context(), 0, 0)
 		return err == nil && len(first.Shards) == 1, describe(first.Shards)
 	})
 	type result struct {
-		res  shards.ConsulResult
+		res  discovery.ConsulResult
 		err  error
 		took time.Duration
 	}
@@ -193,8 +194,8 @@ func TestTopologyUsesConsulWhenRoute53DownWithoutCache(t *testing.T) {
 	s.Close()
 
 	logger, logs := newLogger()
-	topo, err := shards.NewTopology(shards.TopologyConfig{
-		Route53: r53Config(url), Consul: &shards.ConsulConfig{Address: a.Addr(), ShardScheme: "http", Trust: loopbackTrust},
+	topo, err := discovery.NewTopology(discovery.Config{
+		Route53: r53Config(url), Consul: &discovery.ConsulConfig{Address: a.Addr(), ShardScheme: "http", Trust: loopbackTrust},
 		CacheFile: t.TempDir() + "/shards.json",
 	}, logger)
 	if err != nil {
@@ -234,8 +235,8 @@ func TestTopologyRoute53ShardsGetConsulHealth(t *testing.T) {
 		return err == nil && len(res.Shards) == 2 && len(res.Problems) == 1, describe(res.Shards)
 	})
 	s := stub(t, route53stub.Options{})
-	topo, err := shards.NewTopology(shards.TopologyConfig{
-		Route53: r53Config(s.URL()), Consul: &shards.ConsulConfig{Address: a.Addr(), ShardScheme: "http", Trust: loopbackTrust},
+	topo, err := discovery.NewTopology(discovery.Config{
+		Route53: r53Config(s.URL()), Consul: &discovery.ConsulConfig{Address: a.Addr(), ShardScheme: "http", Trust: loopbackTrust},
 	}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -267,8 +268,8 @@ func TestTopologyBothSourcesDownNamesBoth(t *testing.T) {
 	s := stub(t, route53stub.Options{})
 	url := s.URL()
 	s.Close()
-	topo, err := shards.NewTopology(shards.TopologyConfig{
-		Route53: r53Config(url), Consul: &shards.ConsulConfig{Address: addr, Timeout: 2 * time.Second, ShardScheme: "http", Trust: loopbackTrust},
+	topo, err := discovery.NewTopology(discovery.Config{
+		Route53: r53Config(url), Consul: &discovery.ConsulConfig{Address: addr, Timeout: 2 * time.Second, ShardScheme: "http", Trust: loopbackTrust},
 		CacheFile: t.TempDir() + "/shards.json",
 	}, nil)
 	if err != nil {
@@ -298,8 +299,8 @@ func TestTopologyFollowsConsulInBackground(t *testing.T) {
 		return err == nil && len(res.Shards) == 1, describe(res.Shards)
 	})
 	logger, logs := newLogger()
-	topo, err := shards.NewTopology(shards.TopologyConfig{
-		Consul: &shards.ConsulConfig{Address: a.Addr(), ShardScheme: "http", Trust: loopbackTrust}, ConsulWait: time.Minute,
+	topo, err := discovery.NewTopology(discovery.Config{
+		Consul: &discovery.ConsulConfig{Address: a.Addr(), ShardScheme: "http", Trust: loopbackTrust}, ConsulWait: time.Minute,
 	}, logger)
 	if err != nil {
 		t.Fatal(err)
@@ -341,8 +342,8 @@ func TestConsulShardSchemeAndTag(t *testing.T) {
 	t.Parallel()
 	a, c := consul(t)
 	registerTagged(t, c, "chef-1", "127.0.0.2", 4647, consulapi.HealthPassing, "edge", "stack:prod", "shard:chef-1")
-	registerTagged(t, c, "chef-2", "127.0.0.3", 4647, consulapi.HealthPassing, shards.DefaultShardTag, "stack:prod", "shard:chef-2")
-	src, err := shards.NewConsulSource(shards.ConsulConfig{Address: a.Addr(), ShardTag: "edge", Trust: loopbackTrust})
+	registerTagged(t, c, "chef-2", "127.0.0.3", 4647, consulapi.HealthPassing, discovery.DefaultShardTag, "stack:prod", "shard:chef-2")
+	src, err := discovery.NewConsul(discovery.ConsulConfig{Address: a.Addr(), ShardTag: "edge", Trust: loopbackTrust})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -350,7 +351,7 @@ func TestConsulShardSchemeAndTag(t *testing.T) {
 		res, err := src.Discover(t.Context(), 0, 0)
 		return err == nil && describe(res.Shards) == "chef-1 prod https://127.0.0.2:4647 w=- consul passing", describe(res.Shards)
 	})
-	if _, err := shards.NewConsulSource(shards.ConsulConfig{Address: a.Addr(), ShardScheme: "ftp"}); err == nil {
+	if _, err := discovery.NewConsul(discovery.ConsulConfig{Address: a.Addr(), ShardScheme: "ftp"}); err == nil {
 		t.Fatal("shard_scheme ftp accepted")
 	}
 }

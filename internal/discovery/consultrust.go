@@ -1,16 +1,12 @@
-package shards
+package discovery
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"net"
-	"net/http"
-	"os"
 	"path"
 	"strings"
-	"sync"
-	"time"
+
+	"github.com/shearch/shearch/shards"
 )
 
 // Whoever can register a service in Consul picks its tags, so the shard
@@ -77,7 +73,7 @@ func (tr ConsulTrust) inNetworks(addr string) bool {
 
 // trusted re-checks a shard against the current rules (a cached one was
 // found under older ones) and pins its CA.
-func (tr ConsulTrust) trusted(s Shard) (Shard, bool) {
+func (tr ConsulTrust) trusted(s shards.Shard) (shards.Shard, bool) {
 	host := s.URL
 	if i := strings.Index(host, "://"); i >= 0 {
 		host = host[i+3:]
@@ -93,48 +89,12 @@ func (tr ConsulTrust) trusted(s Shard) (Shard, bool) {
 }
 
 // trustedOf keeps the shards of list that pass, their CA pinned.
-func (tr ConsulTrust) trustedOf(list []Shard) []Shard {
-	var out []Shard
+func (tr ConsulTrust) trustedOf(list []shards.Shard) []shards.Shard {
+	var out []shards.Shard
 	for _, s := range list {
 		if s, ok := tr.trusted(s); ok {
 			out = append(out, s)
 		}
 	}
 	return out
-}
-
-// pinnedTransports are the transports of shards whose TLS must chain to
-// a given CA file, one per file, read once.
-var pinnedTransports sync.Map // CA file -> *http.Transport
-
-// transportFor is the shared transport, or the one pinned to caFile.
-func transportFor(caFile string) (*http.Transport, error) {
-	if caFile == "" {
-		return sharedTransport, nil
-	}
-	if t, ok := pinnedTransports.Load(caFile); ok {
-		return t.(*http.Transport), nil
-	}
-	pem, err := os.ReadFile(caFile)
-	if err != nil {
-		return nil, fmt.Errorf("consul.shard_ca_file: cannot read %s: %v", caFile, err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("consul.shard_ca_file %s holds no PEM certificate", caFile)
-	}
-	t := &http.Transport{
-		Proxy:               http.ProxyFromEnvironment,
-		MaxIdleConnsPerHost: 32,
-		IdleConnTimeout:     90 * time.Second,
-		TLSClientConfig:     &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
-	}
-	actual, _ := pinnedTransports.LoadOrStore(caFile, t)
-	return actual.(*http.Transport), nil
-}
-
-// CheckCAFile reads a CA file as a shard client would, for start-up.
-func CheckCAFile(caFile string) error {
-	_, err := transportFor(caFile)
-	return err
 }

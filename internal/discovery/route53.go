@@ -1,4 +1,4 @@
-package shards
+package discovery
 
 import (
 	"context"
@@ -7,7 +7,6 @@ import (
 	"github.com/shearch/shearch/api"
 	"net/url"
 	"regexp"
-	"slices"
 	"strings"
 	"time"
 
@@ -16,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
+
+	"github.com/shearch/shearch/shards"
 )
 
 // Route53Record is one weighted record set to read, and the stack its
@@ -53,20 +54,20 @@ type Route53Config struct {
 // DefaultURLTemplate is used when the config gives none.
 const DefaultURLTemplate = "https://{target}"
 
-// DiscoveryProblem is one record a source found but could not turn into a
+// Problem is one record a source found but could not turn into a
 // shard. Problems are reported next to the good shards, never fatal: one bad
 // record must not hide the rest of the fleet.
-type DiscoveryProblem = api.DiscoveryProblem
+type Problem = api.DiscoveryProblem
 
-// Route53Source discovers shards from weighted CNAME record sets.
-type Route53Source struct {
+// Route53 discovers shards from weighted CNAME record sets.
+type Route53 struct {
 	cfg    Route53Config
 	client *route53.Client
 }
 
-// NewRoute53Source checks the configuration and builds the SDK client. It
+// NewRoute53 checks the configuration and builds the SDK client. It
 // makes no request, so a Route53 outage does not stop Shearch from starting.
-func NewRoute53Source(ctx context.Context, cfg Route53Config, optFns ...func(*route53.Options)) (*Route53Source, error) {
+func NewRoute53(ctx context.Context, cfg Route53Config, optFns ...func(*route53.Options)) (*Route53, error) {
 	if cfg.ZoneID == "" {
 		return nil, errors.New("route53: zone_id is empty")
 	}
@@ -119,10 +120,10 @@ func NewRoute53Source(ctx context.Context, cfg Route53Config, optFns ...func(*ro
 			o.BaseEndpoint = aws.String(cfg.Endpoint)
 		}
 	}}, optFns...)
-	return &Route53Source{cfg: cfg, client: route53.NewFromConfig(awsCfg, all...)}, nil
+	return &Route53{cfg: cfg, client: route53.NewFromConfig(awsCfg, all...)}, nil
 }
 
-func (s *Route53Source) String() string {
+func (s *Route53) String() string {
 	if s.cfg.Endpoint != "" {
 		return "route53 zone " + s.cfg.ZoneID + " at " + s.cfg.Endpoint
 	}
@@ -131,12 +132,12 @@ func (s *Route53Source) String() string {
 
 // Discover reads every configured record set. Any failed call fails the whole
 // discovery: a half-read set would look like shards disappearing.
-func (s *Route53Source) Discover(ctx context.Context) ([]Shard, []DiscoveryProblem, error) {
+func (s *Route53) Discover(ctx context.Context) ([]shards.Shard, []Problem, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
 	var (
-		found    []Shard
-		problems []DiscoveryProblem
+		found    []shards.Shard
+		problems []Problem
 		owner    = map[string]string{} // set identifier -> record name
 	)
 	for _, rec := range s.cfg.Records {
@@ -148,11 +149,11 @@ func (s *Route53Source) Discover(ctx context.Context) ([]Shard, []DiscoveryProbl
 		for _, rr := range sets {
 			sh, problem := s.toShard(name, rec.Stack, rr)
 			if problem != "" {
-				problems = append(problems, DiscoveryProblem{Source: SourceRoute53, Where: name, Shard: aws.ToString(rr.SetIdentifier), Problem: problem})
+				problems = append(problems, Problem{Source: shards.SourceRoute53, Where: name, Shard: aws.ToString(rr.SetIdentifier), Problem: problem})
 				continue
 			}
 			if other, dup := owner[sh.Name]; dup {
-				problems = append(problems, DiscoveryProblem{Source: SourceRoute53, Where: name, Shard: sh.Name,
+				problems = append(problems, Problem{Source: shards.SourceRoute53, Where: name, Shard: sh.Name,
 					Problem: "duplicate set identifier: already used by a record of " + other + "; skipped"})
 				continue
 			}
@@ -166,7 +167,7 @@ func (s *Route53Source) Discover(ctx context.Context) ([]Shard, []DiscoveryProbl
 // listWeighted pages through the CNAME records of one name. Route53 lists the
 // whole zone in order from the start point, so the walk stops at the first
 // record of another name or type.
-func (s *Route53Source) listWeighted(ctx context.Context, name string) ([]r53types.ResourceRecordSet, error) {
+func (s *Route53) listWeighted(ctx context.Context, name string) ([]r53types.ResourceRecordSet, error) {
 	in := &route53.ListResourceRecordSetsInput{
 		HostedZoneId:    aws.String(s.cfg.ZoneID),
 		StartRecordName: aws.String(name),
@@ -202,53 +203,36 @@ func (s *Route53Source) listWeighted(ctx context.Context, name string) ([]r53typ
 
 var (
 	shardNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
-	stackRE     = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]*$`)
 	labelRE     = regexp.MustCompile(`^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$`)
 )
 
 // toShard turns one record into a shard, or says why it cannot.
-func (s *Route53Source) toShard(name, stack string, rr r53types.ResourceRecordSet) (Shard, string) {
+func (s *Route53) toShard(name, stack string, rr r53types.ResourceRecordSet) (shards.Shard, string) {
 	id := aws.ToString(rr.SetIdentifier)
 	switch {
 	case id == "":
-		return Shard{}, "not a weighted record (no set identifier); skipped"
+		return shards.Shard{}, "not a weighted record (no set identifier); skipped"
 	case rr.Weight == nil:
-		return Shard{}, "routing policy is not weighted (no weight); skipped"
+		return shards.Shard{}, "routing policy is not weighted (no weight); skipped"
 	case !shardNameRE.MatchString(id):
-		return Shard{}, fmt.Sprintf("set identifier %q is not usable as a shard name; skipped", id)
+		return shards.Shard{}, fmt.Sprintf("set identifier %q is not usable as a shard name; skipped", id)
 	case len(rr.ResourceRecords) != 1:
-		return Shard{}, fmt.Sprintf("has %d values, want one CNAME target; skipped", len(rr.ResourceRecords))
+		return shards.Shard{}, fmt.Sprintf("has %d values, want one CNAME target; skipped", len(rr.ResourceRecords))
 	}
-	if err := CheckStack(stack, s.cfg.Stacks); err != nil {
-		return Shard{}, err.Error() + "; skipped"
+	if err := shards.CheckStack(stack, s.cfg.Stacks); err != nil {
+		return shards.Shard{}, err.Error() + "; skipped"
 	}
 	target := strings.TrimSuffix(aws.ToString(rr.ResourceRecords[0].Value), ".")
 	if !validHostName(target) {
-		return Shard{}, fmt.Sprintf("target %q is not a host name; skipped", target)
+		return shards.Shard{}, fmt.Sprintf("target %q is not a host name; skipped", target)
 	}
 	raw := strings.ReplaceAll(s.cfg.URLTemplate, "{target}", target)
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return Shard{}, fmt.Sprintf("url %q built from url_template is not an http(s) URL; skipped", raw)
+		return shards.Shard{}, fmt.Sprintf("url %q built from url_template is not an http(s) URL; skipped", raw)
 	}
 	w := *rr.Weight
-	return Shard{Name: id, URL: raw, Stack: stack, Weight: &w, Source: SourceRoute53, Health: HealthUnknown}, ""
-}
-
-// CheckStack says whether a stack name can be used: not empty, not "all"
-// (which means every stack in queries), and one of known when known is set.
-func CheckStack(stack string, known []string) error {
-	switch {
-	case stack == "":
-		return errors.New("no stack configured")
-	case stack == "all":
-		return errors.New(`stack "all" is reserved (it means every stack)`)
-	case !stackRE.MatchString(stack):
-		return fmt.Errorf("unknown stack %q: stack names are lower-case letters, digits, '.', '_' and '-'", stack)
-	case len(known) > 0 && !slices.Contains(known, stack):
-		return fmt.Errorf("unknown stack %q (known: %s)", stack, strings.Join(known, ", "))
-	}
-	return nil
+	return shards.Shard{Name: id, URL: raw, Stack: stack, Weight: &w, Source: shards.SourceRoute53, Health: shards.HealthUnknown}, ""
 }
 
 func validHostName(h string) bool {

@@ -1,4 +1,4 @@
-package shards
+package discovery
 
 import (
 	"bytes"
@@ -12,6 +12,8 @@ import (
 	"time"
 
 	consulapi "github.com/hashicorp/consul/api"
+
+	"github.com/shearch/shearch/shards"
 )
 
 // SharedConfig keeps the Route53 shards a replica last discovered in Consul
@@ -41,9 +43,9 @@ const (
 
 // sharedEntry is the value of one stack's key.
 type sharedEntry struct {
-	UpdatedAt time.Time `json:"updated_at"`
-	Writer    string    `json:"writer,omitempty"`
-	Route53   []Shard   `json:"route53"`
+	UpdatedAt time.Time      `json:"updated_at"`
+	Writer    string         `json:"writer,omitempty"`
+	Route53   []shards.Shard `json:"route53"`
 }
 
 type sharedStore struct {
@@ -52,7 +54,7 @@ type sharedStore struct {
 
 	mu      sync.Mutex
 	written map[string][]byte // stack -> shards JSON last written or read
-	pending map[string][]Shard
+	pending map[string][]shards.Shard
 	wake    chan struct{}
 }
 
@@ -74,7 +76,7 @@ func newSharedStore(cfg SharedConfig) (*sharedStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("consul %s (shared topology): %v", ac.Address, err)
 	}
-	return &sharedStore{cfg: cfg, kv: c.KV(), written: map[string][]byte{}, pending: map[string][]Shard{},
+	return &sharedStore{cfg: cfg, kv: c.KV(), written: map[string][]byte{}, pending: map[string][]shards.Shard{},
 		wake: make(chan struct{}, 1)}, nil
 }
 
@@ -116,8 +118,8 @@ func (s *sharedStore) load(ctx context.Context) (*cacheFile, error) {
 
 // offer queues the live Route53 shards for writing, per stack, when they
 // differ from what the KV holds; the writer goroutine sends them.
-func (s *sharedStore) offer(live []Shard) {
-	byStack := map[string][]Shard{}
+func (s *sharedStore) offer(live []shards.Shard) {
+	byStack := map[string][]shards.Shard{}
 	for _, sh := range live {
 		// Key paths are this machine's; a reader fills in its own defaults.
 		sh.ClientName, sh.ClientKey = "", ""
@@ -157,7 +159,7 @@ func (s *sharedStore) writeLoop(ctx context.Context, log func(msg string, args .
 		}
 		s.mu.Lock()
 		pending := s.pending
-		s.pending = map[string][]Shard{}
+		s.pending = map[string][]shards.Shard{}
 		s.mu.Unlock()
 		for _, stack := range slices.Sorted(maps.Keys(pending)) {
 			list := pending[stack]
@@ -189,7 +191,7 @@ func (s *sharedStore) writeLoop(ctx context.Context, log func(msg string, args .
 	}
 }
 
-func (s *sharedStore) put(ctx context.Context, stack string, list []Shard) error {
+func (s *sharedStore) put(ctx context.Context, stack string, list []shards.Shard) error {
 	b, err := json.Marshal(sharedEntry{UpdatedAt: time.Now().UTC(), Writer: s.cfg.Writer, Route53: list})
 	if err != nil {
 		return err
@@ -219,7 +221,7 @@ func (t *Topology) loadShared(ctx context.Context) {
 // useSharedLocked serves Route53's shards from the shared topology when
 // Route53 has not answered since start.
 func (t *Topology) useSharedLocked(d *sourceData, name string, err error) bool {
-	if d.have || d.source != SourceRoute53 || t.sharedCache == nil || t.sharedCache.Route53 == nil {
+	if d.have || d.source != shards.SourceRoute53 || t.sharedCache == nil || t.sharedCache.Route53 == nil {
 		return false
 	}
 	d.have, d.fromCache, d.cacheFrom, d.shards = true, true, CacheConsulKV, t.sharedCache.Route53

@@ -1,4 +1,4 @@
-package shards_test
+package discovery_test
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/shearch/shearch/devfleet/route53stub"
+	"github.com/shearch/shearch/internal/discovery"
 	"github.com/shearch/shearch/shards"
 )
 
@@ -48,19 +49,19 @@ func upsert(t *testing.T, s *route53stub.Server, recs ...route53stub.Record) {
 
 // r53Config points the real SDK client at the stand-in with static test
 // credentials, one attempt per call so an outage fails fast.
-func r53Config(endpoint string, records ...shards.Route53Record) *shards.Route53Config {
+func r53Config(endpoint string, records ...discovery.Route53Record) *discovery.Route53Config {
 	if len(records) == 0 {
-		records = []shards.Route53Record{{Name: "chef.prod.example.com", Stack: "prod"}}
+		records = []discovery.Route53Record{{Name: "chef.prod.example.com", Stack: "prod"}}
 	}
-	return &shards.Route53Config{
+	return &discovery.Route53Config{
 		Endpoint: endpoint, ZoneID: testZone, Records: records, URLTemplate: "http://{target}:4647",
 		Region: "us-east-1", AccessKeyID: "AKIDTEST", SecretAccessKey: "secret", MaxAttempts: 1,
 	}
 }
 
-func r53Source(t *testing.T, cfg *shards.Route53Config) *shards.Route53Source {
+func r53Source(t *testing.T, cfg *discovery.Route53Config) *discovery.Route53 {
 	t.Helper()
-	src, err := shards.NewRoute53Source(t.Context(), *cfg)
+	src, err := discovery.NewRoute53(t.Context(), *cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,8 +151,8 @@ func TestRoute53PagesOneRecordAtATime(t *testing.T) {
 		route53stub.Record{Name: "example.com.", Type: "TXT", Target: `"v=spf1"`, TTL: 60},
 	)
 	src := r53Source(t, r53Config(s.URL(),
-		shards.Route53Record{Name: "chef.prod.example.com.", Stack: "prod"},
-		shards.Route53Record{Name: "chef.dev.example.com.", Stack: "dev"}))
+		discovery.Route53Record{Name: "chef.prod.example.com.", Stack: "prod"},
+		discovery.Route53Record{Name: "chef.dev.example.com.", Stack: "dev"}))
 	before := s.ListCalls()
 	got, problems, err := src.Discover(t.Context())
 	if err != nil || len(problems) > 0 {
@@ -182,10 +183,10 @@ func TestRoute53BadRecordsReportedAndSkipped(t *testing.T) {
 		rec("chef.qa.example.com.", "chef-q1", 5, "127.0.0.13"),
 	)
 	cfg := r53Config(s.URL(),
-		shards.Route53Record{Name: "chef.prod.example.com.", Stack: "prod"},
-		shards.Route53Record{Name: "chef.dev.example.com.", Stack: "dev"},
-		shards.Route53Record{Name: "chef.nostack.example.com.", Stack: ""},
-		shards.Route53Record{Name: "chef.qa.example.com.", Stack: "qa"})
+		discovery.Route53Record{Name: "chef.prod.example.com.", Stack: "prod"},
+		discovery.Route53Record{Name: "chef.dev.example.com.", Stack: "dev"},
+		discovery.Route53Record{Name: "chef.nostack.example.com.", Stack: ""},
+		discovery.Route53Record{Name: "chef.qa.example.com.", Stack: "qa"})
 	cfg.Stacks = []string{"prod", "dev"}
 	got, problems, err := r53Source(t, cfg).Discover(t.Context())
 	if err != nil {
@@ -213,7 +214,7 @@ func TestRoute53BadRecordsReportedAndSkipped(t *testing.T) {
 	}
 }
 
-func wantProblems(t *testing.T, got []shards.DiscoveryProblem, want ...string) {
+func wantProblems(t *testing.T, got []discovery.Problem, want ...string) {
 	t.Helper()
 	var g []string
 	for _, p := range got {
@@ -246,19 +247,19 @@ func TestRoute53Failures(t *testing.T) {
 func TestRoute53ConfigErrors(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		mutate func(*shards.Route53Config)
+		mutate func(*discovery.Route53Config)
 		want   string
 	}{
-		{func(c *shards.Route53Config) { c.ZoneID = "" }, "zone_id"},
-		{func(c *shards.Route53Config) { c.Records = nil }, "no records"},
-		{func(c *shards.Route53Config) { c.URLTemplate = "http://chef:4647" }, "{target}"},
-		{func(c *shards.Route53Config) {
-			c.Records = append(c.Records, shards.Route53Record{Name: "CHEF.prod.example.com."})
+		{func(c *discovery.Route53Config) { c.ZoneID = "" }, "zone_id"},
+		{func(c *discovery.Route53Config) { c.Records = nil }, "no records"},
+		{func(c *discovery.Route53Config) { c.URLTemplate = "http://chef:4647" }, "{target}"},
+		{func(c *discovery.Route53Config) {
+			c.Records = append(c.Records, discovery.Route53Record{Name: "CHEF.prod.example.com."})
 		}, "listed twice"},
 	} {
 		cfg := r53Config("http://127.0.0.1:1")
 		tc.mutate(cfg)
-		if _, err := shards.NewRoute53Source(t.Context(), *cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, err := discovery.NewRoute53(t.Context(), *cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("err = %v, want it to mention %q", err, tc.want)
 		}
 	}

@@ -1,4 +1,4 @@
-package shards_test
+package discovery_test
 
 import (
 	"crypto/ecdsa"
@@ -23,6 +23,7 @@ import (
 
 	"github.com/shearch/shearch/devfleet"
 	"github.com/shearch/shearch/devfleet/fakeshard"
+	"github.com/shearch/shearch/internal/discovery"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/shards"
 )
@@ -77,7 +78,7 @@ func otherCA(t *testing.T) []byte {
 	return der
 }
 
-type snapshotLister struct{ t *shards.Topology }
+type snapshotLister struct{ t *discovery.Topology }
 
 func (l snapshotLister) Shards(stack string) []shards.Shard { return l.t.Snapshot().Shards(stack) }
 
@@ -117,13 +118,13 @@ func TestConsulRogueShardsRefused(t *testing.T) {
 	register(t, c, "chef-1-twin", "10.66.0.2", rp, consulapi.HealthCritical, "stack:prod", "shard:chef-1")
 
 	shardsCA := writeCA(t, dir, "shards-ca.pem", legitSrv.Certificate().Raw)
-	trust := shards.ConsulTrust{Names: []string{"chef-*"}, Networks: []string{"127.0.0.1/32", ".chef.internal"}, CAFile: shardsCA}
-	cfg := shards.ConsulConfig{Address: a.Addr(), Timeout: 5 * time.Second, Trust: trust}
-	src, err := shards.NewConsulSource(cfg)
+	trust := discovery.ConsulTrust{Names: []string{"chef-*"}, Networks: []string{"127.0.0.1/32", ".chef.internal"}, CAFile: shardsCA}
+	cfg := discovery.ConsulConfig{Address: a.Addr(), Timeout: 5 * time.Second, Trust: trust}
+	src, err := discovery.NewConsul(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var res shards.ConsulResult
+	var res discovery.ConsulResult
 	eventually(t, "five chef-server instances in the catalog", func() (bool, string) {
 		res, err = src.Discover(t.Context(), 0, 0)
 		return err == nil && len(res.Shards)+len(res.Problems) == 5, describe(res.Shards)
@@ -140,7 +141,7 @@ func TestConsulRogueShardsRefused(t *testing.T) {
 	}
 
 	// Both lists empty: Consul adds no shard at all.
-	open, err := shards.NewConsulSource(shards.ConsulConfig{Address: a.Addr(), Timeout: 5 * time.Second})
+	open, err := discovery.NewConsul(discovery.ConsulConfig{Address: a.Addr(), Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,9 +152,9 @@ func TestConsulRogueShardsRefused(t *testing.T) {
 
 	// A search over the topology asks the trusted shard alone, over TLS
 	// that chains to the pinned CA.
-	search1 := func(trust shards.ConsulTrust) (*search.Result, error) {
-		topo, err := shards.NewTopology(shards.TopologyConfig{Defaults: shards.ShardDefaults{ClientName: "admin", ClientKey: key, Timeout: 5 * time.Second},
-			Consul: &shards.ConsulConfig{Address: a.Addr(), Timeout: 5 * time.Second, Trust: trust}}, nil)
+	search1 := func(trust discovery.ConsulTrust) (*search.Result, error) {
+		topo, err := discovery.NewTopology(discovery.Config{Defaults: discovery.ShardDefaults{ClientName: "admin", ClientKey: key, Timeout: 5 * time.Second},
+			Consul: &discovery.ConsulConfig{Address: a.Addr(), Timeout: 5 * time.Second, Trust: trust}}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

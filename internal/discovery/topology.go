@@ -1,4 +1,14 @@
-package shards
+// Package discovery finds the fleet's shards (static config, Route53
+// weighted records, Consul services) and merges them into versioned
+// topology snapshots, kept across restarts in a cache file and shared
+// between replicas in Consul KV.
+//
+// It is internal because only Shearch's own assembly (service, devfleet)
+// builds a Topology: the Go client and gnife see the topology only as
+// api.Topology over HTTP. It imports shards for the Shard type and its
+// naming rules, and must never import the engine (search) or the HTTP
+// layer (server), which get their shards from it through service.
+package discovery
 
 import (
 	"bytes"
@@ -19,6 +29,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/route53"
+
+	"github.com/shearch/shearch/shards"
 )
 
 // ShardDefaults fill what discovered shards cannot say about themselves.
@@ -28,10 +40,10 @@ type ShardDefaults struct {
 	Timeout    time.Duration
 }
 
-// TopologyConfig says where shards come from. A nil Route53 or Consul means
+// Config says where shards come from. A nil Route53 or Consul means
 // that source is not used.
-type TopologyConfig struct {
-	Static   []Shard
+type Config struct {
+	Static   []shards.Shard
 	Defaults ShardDefaults
 	Route53  *Route53Config
 	Consul   *ConsulConfig
@@ -48,14 +60,14 @@ type TopologyConfig struct {
 }
 
 type sourceData struct {
-	source     Source
+	source     shards.Source
 	configured bool
 	have       bool // shards is known-good data, live or cached
 	fromCache  bool
 	cacheFrom  string // CacheConsulKV or CacheFile, while fromCache
-	shards     []Shard
-	health     map[string]Health
-	problems   []DiscoveryProblem
+	shards     []shards.Shard
+	health     map[string]shards.Health
+	problems   []Problem
 	lastOK     time.Time
 	lastErr    string
 	lastErrAt  time.Time
@@ -80,19 +92,19 @@ func (d *sourceData) status() SourceStatus {
 // cacheFile is what survives a restart; static shards are not in it, they
 // come from the config.
 type cacheFile struct {
-	Version      uint64            `json:"version"`
-	UpdatedAt    time.Time         `json:"updated_at"`
-	Route53      []Shard           `json:"route53"`
-	Consul       []Shard           `json:"consul"`
-	ConsulHealth map[string]Health `json:"consul_health"`
+	Version      uint64                   `json:"version"`
+	UpdatedAt    time.Time                `json:"updated_at"`
+	Route53      []shards.Shard           `json:"route53"`
+	Consul       []shards.Shard           `json:"consul"`
+	ConsulHealth map[string]shards.Health `json:"consul_health"`
 }
 
 // Topology merges static, Route53 and Consul shards into versioned snapshots.
 type Topology struct {
-	cfg    TopologyConfig
+	cfg    Config
 	log    *slog.Logger
-	r53    *Route53Source
-	consul *ConsulSource
+	r53    *Route53
+	consul *Consul
 	errs   *shardErrors
 	snap   atomic.Pointer[Snapshot]
 
@@ -112,7 +124,7 @@ type Topology struct {
 
 // NewTopology checks the static shards, builds the sources and reads the
 // cache file. It asks no source anything; Start or Refresh do.
-func NewTopology(cfg TopologyConfig, logger *slog.Logger) (*Topology, error) {
+func NewTopology(cfg Config, logger *slog.Logger) (*Topology, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
@@ -131,21 +143,21 @@ func NewTopology(cfg TopologyConfig, logger *slog.Logger) (*Topology, error) {
 		if u, err := url.Parse(s.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return nil, fmt.Errorf("shards.static: shard %s: url %q is not an http(s) URL", s.Name, s.URL)
 		}
-		if err := CheckStack(s.Stack, nil); err != nil {
+		if err := shards.CheckStack(s.Stack, nil); err != nil {
 			return nil, fmt.Errorf("shards.static: shard %s: %w", s.Name, err)
 		}
 	}
 	t := &Topology{cfg: cfg, log: logger, errs: &shardErrors{m: map[string]shardError{}},
-		r53State: sourceData{source: SourceRoute53}, consulState: sourceData{source: SourceConsul}}
+		r53State: sourceData{source: shards.SourceRoute53}, consulState: sourceData{source: shards.SourceConsul}}
 	if cfg.Route53 != nil {
-		r, err := NewRoute53Source(context.Background(), *cfg.Route53, cfg.Route53Options...)
+		r, err := NewRoute53(context.Background(), *cfg.Route53, cfg.Route53Options...)
 		if err != nil {
 			return nil, err
 		}
 		t.r53, t.r53State.configured = r, true
 	}
 	if cfg.Consul != nil {
-		c, err := NewConsulSource(*cfg.Consul)
+		c, err := NewConsul(*cfg.Consul)
 		if err != nil {
 			return nil, err
 		}
@@ -243,8 +255,8 @@ func (t *Topology) Close() {
 func (t *Topology) Refresh(ctx context.Context) error {
 	var (
 		wg                sync.WaitGroup
-		r53Shards         []Shard
-		r53Problems       []DiscoveryProblem
+		r53Shards         []shards.Shard
+		r53Problems       []Problem
 		r53Err, consulErr error
 		consulRes         ConsulResult
 	)
@@ -301,12 +313,12 @@ func (t *Topology) route53Loop(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
-		shards, problems, err := t.r53.Discover(ctx)
+		found, problems, err := t.r53.Discover(ctx)
 		if ctx.Err() != nil {
 			return
 		}
 		t.mu.Lock()
-		t.recordLocked(&t.r53State, t.r53.String(), shards, nil, problems, err)
+		t.recordLocked(&t.r53State, t.r53.String(), found, nil, problems, err)
 		t.rebuildLocked()
 		t.mu.Unlock()
 	}
@@ -359,13 +371,13 @@ func (t *Topology) recordConsulLocked(res ConsulResult, err error) {
 
 // recordLocked stores one discovery outcome. A failure keeps what the source
 // last said; a source that never answered falls back to the cache file.
-func (t *Topology) recordLocked(d *sourceData, name string, shards []Shard, health map[string]Health, problems []DiscoveryProblem, err error) {
+func (t *Topology) recordLocked(d *sourceData, name string, found []shards.Shard, health map[string]shards.Health, problems []Problem, err error) {
 	now := time.Now()
 	if err == nil {
 		if d.lastErr != "" {
-			t.log.Info("discovery source recovered", "source", name, "shards", len(shards))
+			t.log.Info("discovery source recovered", "source", name, "shards", len(found))
 		}
-		d.have, d.fromCache, d.cacheFrom, d.shards, d.health, d.problems = true, false, "", shards, health, problems
+		d.have, d.fromCache, d.cacheFrom, d.shards, d.health, d.problems = true, false, "", found, health, problems
 		d.lastOK, d.lastErr = now, ""
 		return
 	}
@@ -378,7 +390,7 @@ func (t *Topology) recordLocked(d *sourceData, name string, shards []Shard, heal
 		d.shards = t.cacheShards(d.source)
 		if d.shards != nil {
 			d.have, d.fromCache, d.cacheFrom = true, true, CacheFile
-			if d.source == SourceConsul {
+			if d.source == shards.SourceConsul {
 				d.health = t.cached.ConsulHealth
 			}
 			t.log.Warn("discovery source unreachable; using cached shards", "source", name, "cache", t.cfg.CacheFile,
@@ -397,8 +409,8 @@ func (t *Topology) recordLocked(d *sourceData, name string, shards []Shard, heal
 	}
 }
 
-func (t *Topology) cacheShards(src Source) []Shard {
-	if src == SourceRoute53 {
+func (t *Topology) cacheShards(src shards.Source) []shards.Shard {
+	if src == shards.SourceRoute53 {
 		return t.cached.Route53
 	}
 	// Cached under older rules, perhaps: they must pass today's.
@@ -416,7 +428,7 @@ func (t *Topology) rebuildLocked() {
 		// Continue the cached numbering so versions never repeat across restarts.
 		next.Version = t.cached.Version
 	}
-	var problems []DiscoveryProblem
+	var problems []Problem
 	next.All, next.origins, problems = t.merge()
 	for _, d := range []*sourceData{&t.r53State, &t.consulState} {
 		if !d.configured {
@@ -429,7 +441,7 @@ func (t *Topology) rebuildLocked() {
 	}
 	next.Problems = problems
 	t.logProblems(problems)
-	var old []Shard
+	var old []shards.Shard
 	if prev != nil {
 		old = prev.All
 	}
@@ -449,22 +461,22 @@ func (t *Topology) rebuildLocked() {
 
 // merge applies precedence static > route53 > consul for a shard's place;
 // health always comes from Consul, whoever found the shard.
-func (t *Topology) merge() ([]Shard, map[string][]Source, []DiscoveryProblem) {
-	byName := map[string]*Shard{}
-	origins := map[string][]Source{}
-	var problems []DiscoveryProblem
-	add := func(list []Shard, src Source) {
+func (t *Topology) merge() ([]shards.Shard, map[string][]shards.Source, []Problem) {
+	byName := map[string]*shards.Shard{}
+	origins := map[string][]shards.Source{}
+	var problems []Problem
+	add := func(list []shards.Shard, src shards.Source) {
 		for _, s := range list {
 			s.Source = src
 			cur, ok := byName[s.Name]
 			if !ok {
 				byName[s.Name] = &s
-				origins[s.Name] = []Source{src}
+				origins[s.Name] = []shards.Source{src}
 				continue
 			}
 			origins[s.Name] = append(origins[s.Name], src)
 			if cur.Stack != s.Stack {
-				problems = append(problems, DiscoveryProblem{Source: src, Where: "merge", Shard: s.Name,
+				problems = append(problems, Problem{Source: src, Where: "merge", Shard: s.Name,
 					Problem: fmt.Sprintf("stack %q disagrees with %s's %q; %s wins", s.Stack, cur.Source, cur.Stack, cur.Source)})
 			}
 			if cur.Weight == nil && s.Weight != nil {
@@ -472,30 +484,30 @@ func (t *Topology) merge() ([]Shard, map[string][]Source, []DiscoveryProblem) {
 			}
 		}
 	}
-	add(t.cfg.Static, SourceStatic)
+	add(t.cfg.Static, shards.SourceStatic)
 	if t.r53State.have {
-		add(t.r53State.shards, SourceRoute53)
+		add(t.r53State.shards, shards.SourceRoute53)
 	}
 	if t.consulState.have {
-		add(t.consulState.shards, SourceConsul)
+		add(t.consulState.shards, shards.SourceConsul)
 	}
 	d := t.cfg.Defaults
-	all := make([]Shard, 0, len(byName))
+	all := make([]shards.Shard, 0, len(byName))
 	for _, s := range byName {
-		s.Health = cmp.Or(t.consulState.health[s.Name], HealthUnknown)
+		s.Health = cmp.Or(t.consulState.health[s.Name], shards.HealthUnknown)
 		s.ClientName = cmp.Or(s.ClientName, d.ClientName)
 		s.ClientKey = cmp.Or(s.ClientKey, d.ClientKey)
 		s.Timeout = cmp.Or(s.Timeout, d.Timeout)
 		all = append(all, *s)
 	}
-	slices.SortFunc(all, func(a, b Shard) int { return cmp.Or(cmp.Compare(a.Stack, b.Stack), cmp.Compare(a.Name, b.Name)) })
+	slices.SortFunc(all, func(a, b shards.Shard) int { return cmp.Or(cmp.Compare(a.Stack, b.Stack), cmp.Compare(a.Name, b.Name)) })
 	return all, origins, problems
 }
 
 // diffShards names each difference between two sorted topologies, for the
 // change log line.
-func diffShards(old, next []Shard) []string {
-	before := map[string]Shard{}
+func diffShards(old, next []shards.Shard) []string {
+	before := map[string]shards.Shard{}
 	for _, s := range old {
 		before[s.Name] = s
 	}
@@ -546,7 +558,7 @@ func weightText(w *int64) string {
 
 // logProblems logs discovery problems when they appear and when they clear,
 // not on every refresh.
-func (t *Topology) logProblems(problems []DiscoveryProblem) {
+func (t *Topology) logProblems(problems []Problem) {
 	now := map[string]bool{}
 	var added []string
 	for _, p := range problems {

@@ -1,4 +1,4 @@
-package shards_test
+package discovery_test
 
 import (
 	"encoding/json"
@@ -9,13 +9,14 @@ import (
 	"time"
 
 	"github.com/shearch/shearch/devfleet/route53stub"
+	"github.com/shearch/shearch/internal/discovery"
 	"github.com/shearch/shearch/shards"
 )
 
-func startTopology(t *testing.T, cfg shards.TopologyConfig) (*shards.Topology, *logBuffer) {
+func startTopology(t *testing.T, cfg discovery.Config) (*discovery.Topology, *logBuffer) {
 	t.Helper()
 	logger, logs := newLogger()
-	topo, err := shards.NewTopology(cfg, logger)
+	topo, err := discovery.NewTopology(cfg, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +32,7 @@ func startTopology(t *testing.T, cfg shards.TopologyConfig) (*shards.Topology, *
 func TestTopologySeesWeightChangeAndNewRecord(t *testing.T) {
 	t.Parallel()
 	s := stub(t, route53stub.Options{PageSize: 1})
-	topo, logs := startTopology(t, shards.TopologyConfig{Route53: r53Config(s.URL())})
+	topo, logs := startTopology(t, discovery.Config{Route53: r53Config(s.URL())})
 	before := topo.Snapshot()
 	wantShards(t, before.Shards("prod"),
 		"chef-1 prod http://127.0.0.2:4647 w=20 route53 unknown",
@@ -89,7 +90,7 @@ func TestTopologyKeepsLastKnownGoodAndCache(t *testing.T) {
 	t.Parallel()
 	s := stub(t, route53stub.Options{})
 	cache := filepath.Join(t.TempDir(), "state", "shards.json")
-	cfg := shards.TopologyConfig{Route53: r53Config(s.URL()), CacheFile: cache}
+	cfg := discovery.Config{Route53: r53Config(s.URL()), CacheFile: cache}
 	topo, logs := startTopology(t, cfg)
 	good := topo.Snapshot()
 	if good.Stale || len(good.All) != 3 {
@@ -121,7 +122,7 @@ func TestTopologyKeepsLastKnownGoodAndCache(t *testing.T) {
 
 	// A restart during the outage: only the cache knows the shards.
 	logger, logs2 := newLogger()
-	restarted, err := shards.NewTopology(cfg, logger)
+	restarted, err := discovery.NewTopology(cfg, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,15 +166,15 @@ func TestTopologyStaticPrecedenceAndStatus(t *testing.T) {
 	t.Parallel()
 	s := stub(t, route53stub.Options{})
 	upsert(t, s, rec("chef.dev.example.com.", "chef-d1", 5, "127.0.0.10"))
-	cfg := shards.TopologyConfig{
+	cfg := discovery.Config{
 		Route53: r53Config(s.URL(),
-			shards.Route53Record{Name: "chef.prod.example.com.", Stack: "prod"},
-			shards.Route53Record{Name: "chef.dev.example.com.", Stack: "dev"}),
+			discovery.Route53Record{Name: "chef.prod.example.com.", Stack: "prod"},
+			discovery.Route53Record{Name: "chef.dev.example.com.", Stack: "dev"}),
 		Static: []shards.Shard{
 			{Name: "chef-1", URL: "http://127.0.0.99:4647", Stack: "prod", ClientName: "pivotal"},
 			{Name: "chef-s", URL: "http://127.0.0.98:4647", Stack: "dev"},
 		},
-		Defaults: shards.ShardDefaults{ClientName: "admin", ClientKey: "/keys/admin.pem", Timeout: 7 * time.Second},
+		Defaults: discovery.ShardDefaults{ClientName: "admin", ClientKey: "/keys/admin.pem", Timeout: 7 * time.Second},
 	}
 	topo, _ := startTopology(t, cfg)
 	snap := topo.Snapshot()
@@ -232,7 +233,7 @@ func TestTopologyIgnoresCorruptCache(t *testing.T) {
 	if err := os.WriteFile(cache, []byte("{not json"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	topo, logs := startTopology(t, shards.TopologyConfig{Route53: r53Config(s.URL()), CacheFile: cache})
+	topo, logs := startTopology(t, discovery.Config{Route53: r53Config(s.URL()), CacheFile: cache})
 	if len(topo.Snapshot().All) != 3 || !strings.Contains(logs.String(), "ignoring unreadable shard cache") {
 		t.Fatalf("%s\n%s", describe(topo.Snapshot().All), logs)
 	}
@@ -256,7 +257,7 @@ func TestNewTopologyRejectsBadStatic(t *testing.T) {
 		{[]shards.Shard{{Name: "a", URL: "http://x", Stack: "p"}, {Name: "a", URL: "http://y", Stack: "p"}}, "listed twice"},
 		{nil, "no shards"},
 	} {
-		if _, err := shards.NewTopology(shards.TopologyConfig{Static: tc.static}, nil); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, err := discovery.NewTopology(discovery.Config{Static: tc.static}, nil); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: err = %v, want %q", tc.static, err, tc.want)
 		}
 	}

@@ -1,4 +1,4 @@
-package shards
+package discovery
 
 import (
 	"strings"
@@ -11,7 +11,7 @@ import (
 // path, a port, a query, a scheme) never becomes a shard URL: Shearch
 // would sign admin requests to wherever it points.
 func TestConsulAddressMustBeAHost(t *testing.T) {
-	c := &ConsulSource{cfg: ConsulConfig{ShardTag: DefaultShardTag, ShardScheme: "https",
+	c := &Consul{cfg: ConsulConfig{ShardTag: DefaultShardTag, ShardScheme: "https",
 		Trust: ConsulTrust{Names: []string{"chef-*"}, Networks: []string{"10.0.0.0/8", "::1/128", ".internal"}}}}
 	entry := func(addr string) *consulapi.ServiceEntry {
 		return &consulapi.ServiceEntry{

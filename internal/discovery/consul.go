@@ -1,4 +1,4 @@
-package shards
+package discovery
 
 import (
 	"cmp"
@@ -11,6 +11,8 @@ import (
 	"time"
 
 	consulapi "github.com/hashicorp/consul/api"
+
+	"github.com/shearch/shearch/shards"
 )
 
 // DefaultShardService is the Consul service Chef servers register as.
@@ -41,24 +43,24 @@ type ConsulConfig struct {
 
 // ConsulResult is one read of the shard service.
 type ConsulResult struct {
-	Shards []Shard
+	Shards []shards.Shard
 	// Health is by shard name, for every instance carrying a shard: tag, so
 	// shards found elsewhere (Route53, static) get Consul's view too.
-	Health   map[string]Health
-	Problems []DiscoveryProblem
+	Health   map[string]shards.Health
+	Problems []Problem
 	// Index is Consul's X-Consul-Index: pass it back as waitIndex to block
 	// until the service changes.
 	Index uint64
 }
 
-// ConsulSource discovers shards, and their health, from Consul.
-type ConsulSource struct {
+// Consul discovers shards, and their health, from Consul.
+type Consul struct {
 	cfg    ConsulConfig
 	client *consulapi.Client
 }
 
-// NewConsulSource builds the client; it makes no request.
-func NewConsulSource(cfg ConsulConfig) (*ConsulSource, error) {
+// NewConsul builds the client; it makes no request.
+func NewConsul(cfg ConsulConfig) (*Consul, error) {
 	if cfg.ShardService == "" {
 		cfg.ShardService = DefaultShardService
 	}
@@ -84,10 +86,10 @@ func NewConsulSource(cfg ConsulConfig) (*ConsulSource, error) {
 	if err != nil {
 		return nil, fmt.Errorf("consul: %w", err)
 	}
-	return &ConsulSource{cfg: cfg, client: c}, nil
+	return &Consul{cfg: cfg, client: c}, nil
 }
 
-func (c *ConsulSource) String() string {
+func (c *Consul) String() string {
 	return "consul service " + c.cfg.ShardService + " at " + c.cfg.Address
 }
 
@@ -95,7 +97,7 @@ func (c *ConsulSource) String() string {
 // query: it returns when the service changes past that index or after wait.
 // Stale reads are allowed: any server's view is good enough for discovery,
 // and it keeps working while the cluster has no leader.
-func (c *ConsulSource) Discover(ctx context.Context, waitIndex uint64, wait time.Duration) (ConsulResult, error) {
+func (c *Consul) Discover(ctx context.Context, waitIndex uint64, wait time.Duration) (ConsulResult, error) {
 	timeout := c.cfg.Timeout
 	q := &consulapi.QueryOptions{AllowStale: true}
 	if waitIndex > 0 {
@@ -111,7 +113,7 @@ func (c *ConsulSource) Discover(ctx context.Context, waitIndex uint64, wait time
 	if err != nil {
 		return ConsulResult{}, fmt.Errorf("%s: %w", c, err)
 	}
-	res := ConsulResult{Health: map[string]Health{}, Index: meta.LastIndex}
+	res := ConsulResult{Health: map[string]shards.Health{}, Index: meta.LastIndex}
 	slices.SortFunc(entries, func(a, b *consulapi.ServiceEntry) int {
 		return cmp.Or(cmp.Compare(nodeName(a), nodeName(b)), cmp.Compare(a.Service.ID, b.Service.ID))
 	})
@@ -120,7 +122,7 @@ func (c *ConsulSource) Discover(ctx context.Context, waitIndex uint64, wait time
 		where := nodeName(e) + "/" + e.Service.ID
 		sh, problem := c.toShard(e)
 		if problem != "" {
-			res.Problems = append(res.Problems, DiscoveryProblem{Source: SourceConsul, Where: where, Shard: sh.Name, Problem: problem})
+			res.Problems = append(res.Problems, Problem{Source: shards.SourceConsul, Where: where, Shard: sh.Name, Problem: problem})
 			// An instance too broken to be a shard still says how its
 			// shard is doing, which matters when Route53 found that shard.
 			if _, known := res.Health[sh.Name]; !known && shardNameRE.MatchString(sh.Name) && sh.Health != "" {
@@ -129,7 +131,7 @@ func (c *ConsulSource) Discover(ctx context.Context, waitIndex uint64, wait time
 			continue
 		}
 		if kept[sh.Name] {
-			res.Problems = append(res.Problems, DiscoveryProblem{Source: SourceConsul, Where: where, Shard: sh.Name,
+			res.Problems = append(res.Problems, Problem{Source: shards.SourceConsul, Where: where, Shard: sh.Name,
 				Problem: "another instance already registered this shard; skipped"})
 			continue
 		}
@@ -142,14 +144,14 @@ func (c *ConsulSource) Discover(ctx context.Context, waitIndex uint64, wait time
 
 // HealthOf gives Consul's health for each named shard; names Consul does not
 // know are HealthUnknown.
-func (c *ConsulSource) HealthOf(ctx context.Context, names []string) (map[string]Health, error) {
+func (c *Consul) HealthOf(ctx context.Context, names []string) (map[string]shards.Health, error) {
 	res, err := c.Discover(ctx, 0, 0)
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]Health, len(names))
+	out := make(map[string]shards.Health, len(names))
 	for _, n := range names {
-		out[n] = cmp.Or(res.Health[n], HealthUnknown)
+		out[n] = cmp.Or(res.Health[n], shards.HealthUnknown)
 	}
 	return out, nil
 }
@@ -163,7 +165,7 @@ func nodeName(e *consulapi.ServiceEntry) string {
 
 // toShard reads one instance. A shard with a bad stack still returns its name
 // so the problem can say which shard it is.
-func (c *ConsulSource) toShard(e *consulapi.ServiceEntry) (Shard, string) {
+func (c *Consul) toShard(e *consulapi.ServiceEntry) (shards.Shard, string) {
 	var name, stack string
 	var tagProblems []string
 	for _, t := range e.Service.Tags {
@@ -184,7 +186,7 @@ func (c *ConsulSource) toShard(e *consulapi.ServiceEntry) (Shard, string) {
 			stack = v
 		}
 	}
-	sh := Shard{Name: name, Stack: stack, Source: SourceConsul, Health: consulHealth(e.Checks)}
+	sh := shards.Shard{Name: name, Stack: stack, Source: shards.SourceConsul, Health: consulHealth(e.Checks)}
 	switch {
 	case !slices.Contains(e.Service.Tags, c.cfg.ShardTag):
 		// Consul filtered on the tag already; this holds if it did not.
@@ -196,7 +198,7 @@ func (c *ConsulSource) toShard(e *consulapi.ServiceEntry) (Shard, string) {
 	case !shardNameRE.MatchString(name):
 		return sh, fmt.Sprintf("shard tag %q is not usable as a shard name; skipped", name)
 	}
-	if err := CheckStack(stack, nil); err != nil {
+	if err := shards.CheckStack(stack, nil); err != nil {
 		return sh, err.Error() + " (tag stack:<stack>); skipped"
 	}
 	addr := e.Service.Address
@@ -226,14 +228,14 @@ func (c *ConsulSource) toShard(e *consulapi.ServiceEntry) (Shard, string) {
 
 // consulHealth maps Consul's aggregate to ours; maintenance counts as
 // critical because the operator took the shard out on purpose.
-func consulHealth(checks consulapi.HealthChecks) Health {
+func consulHealth(checks consulapi.HealthChecks) shards.Health {
 	switch checks.AggregatedStatus() {
 	case consulapi.HealthPassing:
-		return HealthPassing
+		return shards.HealthPassing
 	case consulapi.HealthWarning:
-		return HealthWarning
+		return shards.HealthWarning
 	case consulapi.HealthCritical, consulapi.HealthMaint:
-		return HealthCritical
+		return shards.HealthCritical
 	}
-	return HealthUnknown
+	return shards.HealthUnknown
 }

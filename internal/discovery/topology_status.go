@@ -1,16 +1,18 @@
-package shards
+package discovery
 
 import (
-	"github.com/shearch/shearch/api"
 	"sync"
 	"time"
+
+	"github.com/shearch/shearch/api"
+	"github.com/shearch/shearch/shards"
 )
 
 // What /v1/shards shows is the client's wire types.
 type (
-	SourceStatus   = api.SourceStatus
-	ShardStatus    = api.TopologyShard
-	TopologyStatus = api.Topology
+	SourceStatus = api.SourceStatus
+	ShardStatus  = api.TopologyShard
+	Status       = api.Topology
 )
 
 // Snapshot is one immutable version of the topology.
@@ -18,19 +20,19 @@ type Snapshot struct {
 	Version   uint64
 	UpdatedAt time.Time
 	// All holds every shard, sorted by stack then name.
-	All      []Shard
+	All      []shards.Shard
 	Sources  []SourceStatus
-	Problems []DiscoveryProblem
+	Problems []Problem
 	// Stale is true while any source is served from last-known-good.
 	Stale bool
 
-	origins map[string][]Source
+	origins map[string][]shards.Source
 	errs    *shardErrors
 }
 
 // Shards returns the shards of one stack; "all" means every stack.
-func (s Snapshot) Shards(stack string) []Shard {
-	var out []Shard
+func (s Snapshot) Shards(stack string) []shards.Shard {
+	var out []shards.Shard
 	for _, sh := range s.All {
 		if stack == "all" || sh.Stack == stack {
 			out = append(out, sh)
@@ -40,22 +42,22 @@ func (s Snapshot) Shards(stack string) []Shard {
 }
 
 // Shard finds a shard by name.
-func (s Snapshot) Shard(name string) (Shard, bool) {
+func (s Snapshot) Shard(name string) (shards.Shard, bool) {
 	for _, sh := range s.All {
 		if sh.Name == name {
 			return sh, true
 		}
 	}
-	return Shard{}, false
+	return shards.Shard{}, false
 }
 
 // Status is the snapshot as /v1/shards shows it, with each shard's last
 // request error as reported through Topology.ReportShardError.
-func (s Snapshot) Status() TopologyStatus {
-	st := TopologyStatus{Version: s.Version, UpdatedAt: s.UpdatedAt, AgeSeconds: time.Since(s.UpdatedAt).Seconds(),
+func (s Snapshot) Status() Status {
+	st := Status{Version: s.Version, UpdatedAt: s.UpdatedAt, AgeSeconds: time.Since(s.UpdatedAt).Seconds(),
 		Stale: s.Stale, Shards: []ShardStatus{}, Sources: s.Sources, Problems: s.Problems}
 	if st.Problems == nil {
-		st.Problems = []DiscoveryProblem{}
+		st.Problems = []Problem{}
 	}
 	if st.Sources == nil {
 		st.Sources = []SourceStatus{}
