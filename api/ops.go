@@ -68,7 +68,7 @@ func (c *Client) Repair(ctx context.Context, actions []RepairAction) (*RepairRep
 	if len(actions) == 0 {
 		return &RepairReport{Stack: c.cfg.Stack, Applied: []RepairDone{}, Skipped: []RepairSkip{}}, nil
 	}
-	r, err := c.newRequest(http.MethodPost, "/v1/consistency/repair", nil, map[string]any{"actions": actions})
+	r, err := c.newRequest(http.MethodPost, "/v1/consistency/repair", nil, RepairRequest{Actions: actions})
 	if err != nil {
 		return nil, err
 	}

@@ -310,6 +310,15 @@ type RepairPlan struct {
 	Shards       ShardSummary `json:"shards"`
 }
 
+// RepairRequest is the body of POST /v1/consistency/repair: the actions
+// to apply, as RepairPlan listed them (none: the whole current plan).
+// Stack names the stack when the request is Chef-signed, since the
+// signature covers the body and not the query.
+type RepairRequest struct {
+	Stack   string         `json:"stack,omitempty"`
+	Actions []RepairAction `json:"actions"`
+}
+
 // RepairDone is one applied action and every shard's outcome.
 type RepairDone struct {
 	RepairAction

@@ -13,7 +13,6 @@ import (
 	"github.com/shearch/shearch/api"
 	"github.com/shearch/shearch/devfleet"
 	"github.com/shearch/shearch/devfleet/fleettest"
-	search "github.com/shearch/shearch/search/result"
 )
 
 // gnife facets prints, per attribute, the API's counts as a table sorted
@@ -65,11 +64,11 @@ func TestFacetsMatchAPI(t *testing.T) {
 	}
 
 	out, _, code = run("facets", "node", "*:*", "-a", "platform", "-a", "tags", "-a", "kernel.release", "-a", "cpu.total", "-F", "json")
-	var got search.Facets
+	var got api.Facets
 	if err := json.Unmarshal([]byte(out), &got); code != 0 || err != nil {
 		t.Fatalf("-F json: exit %d, %v:\n%s", code, err, out)
 	}
-	for _, r := range []*search.Facets{&got, want} {
+	for _, r := range []*api.Facets{&got, want} {
 		for i := range r.Shards.Details {
 			r.Shards.Details[i].TookMS = 0
 		}

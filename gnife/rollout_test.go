@@ -1,13 +1,11 @@
 package gnife
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand"
-	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -19,7 +17,6 @@ import (
 	"github.com/shearch/shearch/auth"
 	"github.com/shearch/shearch/devfleet"
 	"github.com/shearch/shearch/devfleet/fleettest"
-	search "github.com/shearch/shearch/search/result"
 	"github.com/shearch/shearch/shards"
 )
 
@@ -129,47 +126,27 @@ func TestRolloutFleet(t *testing.T) {
 	t.Run("rollout gate", func(t *testing.T) { rolloutGate(t, f) })
 }
 
-type exportRow struct {
-	Name  string         `json:"name"`
-	Shard string         `json:"shard"`
-	Data  map[string]any `json:"data"`
+// exported is one row of the export with its node decoded once, as the
+// counts below read it many times.
+type exported struct {
+	api.Row
+	Obj map[string]any
 }
 
-// export reads the whole result of q as whole nodes from the NDJSON
-// stream.
-func (f *rolloutFleet) export(t *testing.T, q string) []exportRow {
+// export reads the whole result of q as whole nodes through the client's
+// NDJSON stream.
+func (f *rolloutFleet) export(t *testing.T, q string) []exported {
 	t.Helper()
-	req, _ := http.NewRequest("GET", f.HTTP.URL+"/v1/search/node?q="+q, nil)
-	req.Header.Set("Accept", "application/x-ndjson")
-	req.Header.Set("Authorization", "Bearer "+rolloutToken)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	var rows []exportRow
-	sc := bufio.NewScanner(res.Body)
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	for sc.Scan() {
-		var line struct {
-			exportRow
-			Summary any      `json:"summary"`
-			Error   []string `json:"error"`
+	var rows []exported
+	for r, err := range f.Client.Rows(context.Background(), "node", q, nil) {
+		if err != nil {
+			t.Fatalf("ndjson export of %s: %v", q, err)
 		}
-		dec := json.NewDecoder(strings.NewReader(sc.Text()))
-		dec.UseNumber()
-		if err := dec.Decode(&line); err != nil {
-			t.Fatalf("ndjson line %q: %v", sc.Text(), err)
+		var obj map[string]any
+		if err := r.Decode(&obj); err != nil {
+			t.Fatal(err)
 		}
-		if line.Error != nil {
-			t.Fatalf("ndjson export failed: %v", line.Error)
-		}
-		if line.Summary == nil {
-			rows = append(rows, line.exportRow)
-		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
+		rows = append(rows, exported{r, obj})
 	}
 	return rows
 }
@@ -200,12 +177,12 @@ func facetsByGroupMatchExport(t *testing.T, f *rolloutFleet) {
 		for _, r := range rows {
 			g := r.Shard
 			if by != "shard" {
-				g = r.Data["chef_environment"].(string)
+				g = r.Obj["chef_environment"].(string)
 			}
 			if want[g] == nil {
 				want[g] = map[string]int{}
 			}
-			want[g][chefVersion(r.Data).(string)]++
+			want[g][chefVersion(r.Obj).(string)]++
 			totals[g]++
 		}
 		got := map[string]map[string]int{}
@@ -259,22 +236,22 @@ func rolloutGate(t *testing.T, f *rolloutFleet) {
 
 	out, errOut, code := f.gnife("rollout", "role:web", "--attr", "chef_packages.chef.version", "--want", "17.10.0",
 		"--by", "chef_environment", "--min-share", "0.9", "-F", "json")
-	var res search.Rollout
+	var res api.Rollout
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatalf("rollout -F json: exit %d, %v, stderr %q:\n%s", code, err, errOut, out)
 	}
 	for _, r := range rows {
-		env := r.Data["chef_environment"].(string)
+		env := r.Obj["chef_environment"].(string)
 		c := byEnv[env]
 		if c == nil {
 			c = &count{}
 			byEnv[env] = c
 		}
 		c.total++
-		if chefVersion(r.Data) == "17.10.0" {
+		if chefVersion(r.Obj) == "17.10.0" {
 			c.reached++
 		}
-		auto := r.Data["automatic"].(map[string]any)
+		auto := r.Obj["automatic"].(map[string]any)
 		var ohai float64
 		if n, ok := auto["ohai_time"].(json.Number); ok {
 			ohai, _ = n.Float64()
@@ -305,7 +282,7 @@ func rolloutGate(t *testing.T, f *rolloutFleet) {
 
 	// --by shard: the shard whose copy was kept.
 	out, _, _ = f.gnife("rollout", "role:web", "--attr", "chef_packages.chef.version", "--want", "17.10.0", "--by", "shard", "-F", "json")
-	var byShard search.Rollout
+	var byShard api.Rollout
 	if err := json.Unmarshal([]byte(out), &byShard); err != nil {
 		t.Fatalf("--by shard: %v\n%s", err, out)
 	}
@@ -313,7 +290,7 @@ func rolloutGate(t *testing.T, f *rolloutFleet) {
 	for _, r := range rows {
 		c := wantShard[r.Shard]
 		c[1]++
-		if chefVersion(r.Data) == "17.10.0" {
+		if chefVersion(r.Obj) == "17.10.0" {
 			c[0]++
 		}
 		wantShard[r.Shard] = c
@@ -329,18 +306,18 @@ func rolloutGate(t *testing.T, f *rolloutFleet) {
 	// --stale 30m counts the nodes that have not checked in for 30 minutes.
 	out, _, _ = f.gnife("rollout", "role:web", "--attr", "chef_packages.chef.version", "--want", "17.10.0",
 		"--by", "chef_environment", "--stale", "30m", "-F", "json")
-	var res30 search.Rollout
+	var res30 api.Rollout
 	if err := json.Unmarshal([]byte(out), &res30); err != nil {
 		t.Fatalf("--stale 30m: %v\n%s", err, out)
 	}
 	want30 := map[string]int{}
 	for _, r := range rows {
 		var ohai float64
-		if n, ok := r.Data["automatic"].(map[string]any)["ohai_time"].(json.Number); ok {
+		if n, ok := r.Obj["automatic"].(map[string]any)["ohai_time"].(json.Number); ok {
 			ohai, _ = n.Float64()
 		}
 		if ohai < float64(res30.Now-1800) {
-			want30[r.Data["chef_environment"].(string)]++
+			want30[r.Obj["chef_environment"].(string)]++
 		}
 	}
 	got30 := map[string]int{}

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/shearch/shearch/api"
 	"github.com/shearch/shearch/auth"
 	"github.com/shearch/shearch/search"
 )
@@ -314,12 +315,7 @@ func (s *Server) repairPlan(w http.ResponseWriter, r *http.Request) {
 // returned them), or the whole current plan when the body has none.
 func (s *Server) repair(w http.ResponseWriter, r *http.Request) {
 	c, _ := auth.FromContext(r.Context())
-	var req struct {
-		// Stack in the body is signed with it: the way a Chef-signed
-		// repair names another stack than the default.
-		Stack   string                `json:"stack"`
-		Actions []search.RepairAction `json:"actions"`
-	}
+	var req api.RepairRequest
 	if r.ContentLength != 0 {
 		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
 			if berr := s.bodyError(err); berr != nil {
