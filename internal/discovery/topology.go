@@ -11,17 +11,13 @@
 package discovery
 
 import (
-	"bytes"
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
 	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -87,16 +83,6 @@ func (d *sourceData) status() SourceStatus {
 		st.State = "pending"
 	}
 	return st
-}
-
-// cacheFile is what survives a restart; static shards are not in it, they
-// come from the config.
-type cacheFile struct {
-	Version      uint64                   `json:"version"`
-	UpdatedAt    time.Time                `json:"updated_at"`
-	Route53      []shards.Shard           `json:"route53"`
-	Consul       []shards.Shard           `json:"consul"`
-	ConsulHealth map[string]shards.Health `json:"consul_health"`
 }
 
 // Topology merges static, Route53 and Consul shards into versioned snapshots.
@@ -178,27 +164,6 @@ func NewTopology(cfg Config, logger *slog.Logger) (*Topology, error) {
 	t.rebuildLocked()
 	t.mu.Unlock()
 	return t, nil
-}
-
-func (t *Topology) loadCache() {
-	if t.cfg.CacheFile == "" {
-		return
-	}
-	data, err := os.ReadFile(t.cfg.CacheFile)
-	if errors.Is(err, os.ErrNotExist) {
-		return
-	}
-	var c cacheFile
-	if err == nil {
-		err = json.Unmarshal(data, &c)
-	}
-	if err != nil {
-		// A broken cache only costs the outage protection; it must not stop
-		// a start-up that live sources can serve.
-		t.log.Warn("ignoring unreadable shard cache", "file", t.cfg.CacheFile, "error", err)
-		return
-	}
-	t.cached = &c
 }
 
 // Snapshot returns the current topology; it takes no lock.
@@ -409,14 +374,6 @@ func (t *Topology) recordLocked(d *sourceData, name string, found []shards.Shard
 	}
 }
 
-func (t *Topology) cacheShards(src shards.Source) []shards.Shard {
-	if src == shards.SourceRoute53 {
-		return t.cached.Route53
-	}
-	// Cached under older rules, perhaps: they must pass today's.
-	return t.consul.cfg.Trust.trustedOf(t.cached.Consul)
-}
-
 // rebuildLocked merges the sources and publishes a new snapshot; the version
 // moves only when the shards themselves changed.
 func (t *Topology) rebuildLocked() {
@@ -582,49 +539,4 @@ func (t *Topology) logProblems(problems []Problem) {
 		t.log.Info("discovery problems cleared", "cleared", strings.Join(cleared, "; "))
 	}
 	t.problemKeys = now
-}
-
-// writeCacheLocked persists the sources' shards when they differ from what
-// the file holds. The file is replaced by rename, so a crash mid-write never
-// leaves a torn cache behind.
-func (t *Topology) writeCacheLocked(s *Snapshot) {
-	if t.cfg.CacheFile == "" || (!t.r53State.have && !t.consulState.have) {
-		return
-	}
-	c := cacheFile{Version: s.Version, UpdatedAt: s.UpdatedAt.UTC()}
-	if t.r53State.have {
-		c.Route53 = t.r53State.shards
-	}
-	if t.consulState.have {
-		c.Consul, c.ConsulHealth = t.consulState.shards, t.consulState.health
-	}
-	data, err := json.MarshalIndent(c, "", "  ")
-	if err != nil || bytes.Equal(data, t.cacheBytes) {
-		return
-	}
-	if err := writeFileAtomic(t.cfg.CacheFile, data); err != nil {
-		t.log.Warn("cannot write shard cache", "file", t.cfg.CacheFile, "error", err)
-		return
-	}
-	t.cacheBytes = data
-	t.cached = &c
-}
-
-func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	_, err = f.Write(data)
-	// Sync before rename: otherwise a crash can leave the new name pointing
-	// at an empty file.
-	if err = errors.Join(err, f.Sync(), f.Close()); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
