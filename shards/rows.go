@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
-	"path"
 	"sync"
 	"unsafe"
 )
@@ -166,23 +164,25 @@ func (s *scanner) rows(partial bool, fn func(Row) error) (int, error) {
 		if c != '{' {
 			return n, fmt.Errorf("a row is not an object (starts with %q)", c)
 		}
-		raw, err := s.value()
-		if err != nil {
-			return n, err
-		}
-		if !validJSON(raw) {
-			return n, errors.New("a row is not valid JSON")
-		}
-		n++
 		var row Row
 		if partial {
-			row = s.partialRow(raw)
+			if row, err = s.nextPartial(); err != nil {
+				return n, err
+			}
 		} else {
+			raw, err := s.value()
+			if err != nil {
+				return n, err
+			}
+			if !validJSON(raw) {
+				return n, errors.New("a row is not valid JSON")
+			}
 			// raw is in the reader's buffer: the row keeps a copy.
 			data := make([]byte, len(raw))
 			copy(data, raw)
 			row = wholeRow(data)
 		}
+		n++
 		if err := fn(row); err != nil {
 			return n, &rowError{err}
 		}
@@ -413,69 +413,6 @@ func wholeRow(raw json.RawMessage) Row {
 	return r
 }
 
-// partialRow reads {"url": .., "data": {..}}, takes Shearch's own keys out
-// of data and keeps the rest as it came. raw may be the reader's buffer:
-// the row copies what it keeps.
-//
-// A partial row is small (a node's name and ipaddress: about 100 bytes),
-// so its allocations, not its bytes, were its cost: the stripped hash,
-// the name and ohai_time are one allocation, the hash first and the two
-// strings after it. The strings are made with unsafe.String over bytes
-// that nothing else references (Data's capacity ends before them, so even
-// an append to Data cannot reach them) and that are never written after
-// the row is built; a string conversion would be one more allocation and
-// copy a row, and rows are most of what a search allocates. Either string
-// keeps the whole allocation alive, which is the row's own size.
-func (s *scanner) partialRow(raw []byte) Row {
-	var u, top, name, ohai []byte
-	data := s.strip[:0]
-	stripped := false
-	members(raw, func(k, v []byte) bool {
-		switch string(k) {
-		case "name":
-			top = v // a server that ignored the partial body
-		case "url":
-			u = v
-		case "data":
-			data, name, ohai, stripped = appendStripped(data, v)
-		}
-		return true
-	})
-	s.strip = data
-	if !stripped {
-		data = append(data[:0], "{}"...)
-	}
-	nameText := rawString(name)
-	if len(nameText) == 0 {
-		// Escapes in the name, or no name in the hash (a server that
-		// ignored the partial body): rare, so not worth saving on.
-		n := unquote(name)
-		if n == "" && len(u) == 0 {
-			n = unquote(top)
-		} else if n == "" {
-			if pu, err := url.Parse(unquote(u)); err == nil {
-				n = path.Base(pu.Path)
-			}
-		}
-		nameText = []byte(n)
-	}
-	if !isNumber(ohai) {
-		ohai = nil
-	}
-	buf := make([]byte, len(data)+len(nameText)+len(ohai))
-	d := copy(buf, data)
-	copy(buf[d:], nameText)
-	copy(buf[d+len(nameText):], ohai)
-	r := Row{Data: buf[:d:d]}
-	if len(nameText) > 0 {
-		r.Name = unsafe.String(&buf[d], len(nameText))
-	}
-	if len(ohai) > 0 {
-		r.Ohai = unsafe.String(&buf[d+len(nameText)], len(ohai))
-	}
-	return r
-}
-
 // rawString returns the text of a JSON string without its quotes when it
 // holds no escapes, else nil.
 func rawString(v []byte) []byte {
@@ -486,43 +423,6 @@ func rawString(v []byte) []byte {
 }
 
 func isString(v []byte) bool { return len(v) >= 2 && v[0] == '"' }
-
-// appendStripped appends the partial-search hash obj to out without
-// nameKey and ohaiKey, and returns their raw values. ok is false when obj
-// is not an object (a null hash); out is then unchanged.
-func appendStripped(out, obj []byte) (_ []byte, name, ohai []byte, ok bool) {
-	if len(obj) == 0 || obj[0] != '{' {
-		return out, nil, nil, false
-	}
-	out = append(out, '{')
-	first := true
-	members(obj, func(k, v []byte) bool {
-		switch string(k) {
-		case nameKey:
-			name = v
-			return true
-		case ohaiKey:
-			ohai = v
-			return true
-		}
-		if !first {
-			out = append(out, ',')
-		}
-		first = false
-		if bytes.ContainsAny(k, "\"\\") || bytes.ContainsFunc(k, func(r rune) bool { return r < ' ' }) {
-			q, _ := json.Marshal(string(k))
-			out = append(out, q...)
-		} else {
-			out = append(out, '"')
-			out = append(out, k...)
-			out = append(out, '"')
-		}
-		out = append(out, ':')
-		out = append(out, v...)
-		return true
-	})
-	return append(out, '}'), name, ohai, true
-}
 
 // members calls fn with each top-level key (raw, between its quotes) and
 // value of the JSON object b, until fn returns false. b is valid JSON
