@@ -197,6 +197,19 @@ func overhead(b *testing.B, fleet []*fakeshard.Shard, list []shards.Shard) {
 				b.ReportMetric(float64(md.Microseconds())/1000, "slowest-shard-ms")
 				b.ReportMetric(float64(mt)/float64(md), "ratio")
 				b.Logf("FIGURE 8x40k %s: shearch %.1f ms, slowest shard %.1f ms, ratio %.2f", mode.name, float64(mt.Microseconds())/1000, float64(md.Microseconds())/1000, float64(mt)/float64(md))
+				// Shearch's own CPU a page: the neighbours on a shared
+				// machine inflate it far less than the wall clock.
+				const cpuPages = 40
+				cpu0, _, err := p.usage()
+				for r := 0; r < cpuPages && err == nil; r++ {
+					_, err = page(ctx, p.URL, q, mode.partial)
+				}
+				cpu1, _, uerr := p.usage()
+				if err = errors.Join(err, uerr); err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric((cpu1-cpu0)*1000/cpuPages, "shearch-cpu-ms/page")
+				b.Logf("FIGURE 8x40k %s: shearch CPU %.2f ms a page (%d pages)", mode.name, (cpu1-cpu0)*1000/cpuPages, cpuPages)
 			}
 		})
 	}
