@@ -130,8 +130,43 @@ func (s *sorter) count() int {
 
 func sortRows(rows []Row) {
 	// Name then shard is a total order among one answer's rows, so an
-	// unstable sort is enough.
-	slices.SortFunc(rows, compareRows)
+	// unstable sort is enough. The sort moves indices, and each row is
+	// then moved once: a Row is 104 bytes with five pointers, and while
+	// the GC marks (most of a busy fan-out) every move of one goes
+	// through write barriers. Sorting the rows themselves was as much of
+	// Shearch's CPU on a 20-row partial page of 8x500 matches as decoding
+	// them; BenchmarkSortRows: 4.1 ms against 1.6 ms while the GC marks,
+	// 0.81 against 0.56 ms when it does not.
+	idx := make([]int32, len(rows))
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	slices.SortFunc(idx, func(a, b int32) int {
+		ra, rb := &rows[a], &rows[b] // not compareRows: it copies two Rows a call
+		if c := strings.Compare(ra.Name, rb.Name); c != 0 {
+			return c
+		}
+		return strings.Compare(ra.Shard, rb.Shard)
+	})
+	// rows[j] takes rows[idx[j]]: follow each cycle of the permutation,
+	// marking the places done.
+	for i := range rows {
+		if idx[i] < 0 {
+			continue
+		}
+		tmp := rows[i]
+		j := i
+		for {
+			k := int(idx[j])
+			idx[j] = -1
+			if k == i {
+				rows[j] = tmp
+				break
+			}
+			rows[j] = rows[k]
+			j = k
+		}
+	}
 }
 
 func compareRows(a, b Row) int {
