@@ -17,8 +17,8 @@ import (
 // hash without Shearch's keys. Found with value, checked with validJSON
 // and then taken apart with members, a row was scanned four times: with
 // 4,000 rows of a 20-row page over 8 shards, that was most of Shearch's
-// CPU past the slowest shard (BenchmarkDecodeRows/partial-1000: 790 ns a
-// row before, see BENCHMARKS.md for after). A row cut by the buffer's
+// CPU past the slowest shard (BenchmarkDecodeRows/partial-1000: 810-860
+// ns a row before, 400-435 ns after; BENCHMARKS.md, issue 19). A row cut by the buffer's
 // end, or one that fails, is brought whole by value and read again, so a
 // bad row is told apart from a cut one.
 func (s *scanner) nextPartial() (Row, error) {
