@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"sync"
 
+	"github.com/shearch/shearch/internal/extsort"
 	"github.com/shearch/shearch/query"
 	"github.com/shearch/shearch/shards"
 )
@@ -22,7 +23,7 @@ import (
 // rows the shards found. A whole node keeps its name and ohai_time only,
 // as a large shard's rows do in the first fan-out: the page's objects are
 // read again when it is served, so a fleet's matches are never held.
-func (e *Engine) searchLocally(ctx context.Context, targets []shards.Shard, req Request, partial map[string][]string, srt *sorter) ([]shardAnswer, error) {
+func (e *Engine) searchLocally(ctx context.Context, targets []shards.Shard, req Request, partial map[string][]string, srt *extsort.Sorter) ([]shardAnswer, error) {
 	q, err := query.Parse(req.Query)
 	if err != nil {
 		return nil, errorf(http.StatusBadRequest, "%v", err)
@@ -56,19 +57,19 @@ func (e *Engine) searchLocally(ctx context.Context, targets []shards.Shard, req 
 			if len(batch) < addBatch {
 				return nil
 			}
-			err := srt.add(batch...)
+			err := srt.Add(batch...)
 			batch = batch[:0]
 			return localError(err)
 		})
 		if err == nil {
-			err = localError(srt.add(batch...))
+			err = localError(srt.Add(batch...))
 		}
 		mu.Lock()
 		counts[name] = n
 		mu.Unlock()
 		return nil, err
 	})
-	if err := srt.failure(); err != nil {
+	if err := srt.Err(); err != nil {
 		return nil, err
 	}
 	for i := range answers {

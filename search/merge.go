@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"math/big"
 	"strings"
+
+	"github.com/shearch/shearch/internal/extsort"
 )
 
 // merge puts every shard's rows in one global order (name, then shard)
@@ -32,7 +34,7 @@ func merge(index string, answers []shardAnswer) ([]Row, []Duplicate) {
 		// The shard's rows now live in all: let them go, a fleet's worth.
 		a.rows = nil
 	}
-	sortRows(all)
+	extsort.Sort(all)
 	// Kept rows are written over the sorted ones: never ahead of the read.
 	out := all[:0]
 	dups := []Duplicate{}

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/shearch/shearch/internal/extsort"
 	"github.com/shearch/shearch/search/result"
 	"github.com/shearch/shearch/shards"
 )
@@ -159,7 +160,7 @@ func (e *Engine) fetchMerged(ctx context.Context, req Request) (*mergedRows, err
 		return nil, err
 	}
 	defer g.close()
-	b := newOrderBuilder(e.MaxAnswerBytes, g.srt.count())
+	b := newOrderBuilder(e.MaxAnswerBytes, g.srt.Count())
 	for more := true; more; {
 		var rows []Row
 		if rows, more, err = g.batch(ctx, streamBatch); err != nil {
@@ -174,7 +175,7 @@ func (e *Engine) fetchMerged(ctx context.Context, req Request) (*mergedRows, err
 	m := &mergedRows{ord: b.done(), shards: g.sum, dups: g.duplicates()}
 	m.size = m.ord.size()
 	for _, d := range m.dups {
-		m.size += rowOverhead + len(d.Name) + 16*len(d.Stale)
+		m.size += extsort.RowOverhead + len(d.Name) + 16*len(d.Stale)
 	}
 	return m, nil
 }

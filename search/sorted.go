@@ -6,6 +6,7 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/shearch/shearch/internal/extsort"
 	"github.com/shearch/shearch/shards"
 )
 
@@ -18,7 +19,7 @@ const addBatch = 256
 type gathered struct {
 	e   *Engine
 	req Request
-	srt *sorter
+	srt *extsort.Sorter
 	sum ShardsSummary
 	// failed shards' own rows are left out: the fallback stands in.
 	failed map[string]bool
@@ -76,18 +77,18 @@ func (e *Engine) gather(ctx context.Context, req Request) (*gathered, error) {
 			if len(batch) < addBatch {
 				return nil
 			}
-			err := g.srt.add(batch...)
+			err := g.srt.Add(batch...)
 			batch = batch[:0]
 			return localError(err)
 		})
 		if err == nil {
-			err = localError(g.srt.add(batch...))
+			err = localError(g.srt.Add(batch...))
 		}
 		return nil, err
 	})
 	// The sorter's own failure (search.spill_dir, search.spill_max_bytes)
 	// is the answer, once: it is no shard's fault.
-	if err := g.srt.failure(); err != nil {
+	if err := g.srt.Err(); err != nil {
 		return nil, err
 	}
 	for i := range answers {
@@ -103,7 +104,7 @@ func (e *Engine) gather(ctx context.Context, req Request) (*gathered, error) {
 		}
 		// Every shard refused the query: what the sorter holds is
 		// nothing, or a failing shard's first pages. Start afresh.
-		g.srt.close()
+		g.srt.Close()
 		g.srt = e.newSorter()
 		if answers, err = e.searchLocally(ctx, targets, req, req.Partial, g.srt); err != nil {
 			return nil, err
@@ -142,7 +143,7 @@ func (e *Engine) gather(ctx context.Context, req Request) (*gathered, error) {
 			return nil, err
 		}
 	}
-	if g.next, err = g.srt.sorted(); err != nil {
+	if g.next, err = g.srt.Sorted(); err != nil {
 		return nil, err
 	}
 	ok = true
@@ -151,13 +152,13 @@ func (e *Engine) gather(ctx context.Context, req Request) (*gathered, error) {
 
 // addAnswer hands an answer's rows held in memory (the fallback) to the
 // sorter.
-func addAnswer(srt *sorter, a *shardAnswer) error {
+func addAnswer(srt *extsort.Sorter, a *shardAnswer) error {
 	src := SourceChef
 	if a.fromFallback {
 		src = SourceConsul
 	}
 	for _, r := range a.rows {
-		if err := srt.add(Row{Name: r.Name, Shard: a.shard.Name, Source: src, URL: r.URL, Data: r.Data, Ohai: r.Ohai}); err != nil {
+		if err := srt.Add(Row{Name: r.Name, Shard: a.shard.Name, Source: src, URL: r.URL, Data: r.Data, Ohai: r.Ohai}); err != nil {
 			return err
 		}
 	}
@@ -263,7 +264,7 @@ func (g *gathered) duplicates() []Duplicate {
 	return g.dups
 }
 
-func (g *gathered) close() { g.srt.close() }
+func (g *gathered) close() { g.srt.Close() }
 
 // streamSorted is Stream in name order without holding the answer: rows
 // come out of the sorter merged, a batch at a time, each batch's objects

@@ -10,11 +10,12 @@ import (
 	"time"
 
 	"github.com/shearch/shearch/devfleet"
+	"github.com/shearch/shearch/internal/fault"
 
 	"github.com/shearch/shearch/search"
 )
 
-// The spill bound is a local limit: it must come back as one 507 naming
+// The spill bound is a local limit: it must come back as one NoSpace (507) naming
 // search.spill_max_bytes, whatever the number of shards and partial=deny,
 // and must not be blamed on the shards.
 func TestSpillBoundOneError(t *testing.T) {
@@ -29,9 +30,8 @@ func TestSpillBoundOneError(t *testing.T) {
 			}
 		}
 		_, err := f.engine.Stream(context.Background(), search.Request{Index: "node", Query: "*:*", Deny: deny}, nil, func(search.Row) error { return nil })
-		var se *search.Error
-		if !errors.As(err, &se) || se.Status != 507 || strings.Count(err.Error(), "spill_max_bytes") != 1 || len(blamed) > 0 {
-			t.Errorf("deny=%v: err %v (status %v); shards blamed: %v", deny, err, se, blamed)
+		if !fault.Is(err, fault.NoSpace) || strings.Count(err.Error(), "spill_max_bytes") != 1 || len(blamed) > 0 {
+			t.Errorf("deny=%v: err %v (kind %v); shards blamed: %v", deny, err, fault.KindOf(err), blamed)
 		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/shearch/shearch/auth"
+	"github.com/shearch/shearch/internal/fault"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/search/result"
 	"github.com/shearch/shearch/shards"
@@ -387,7 +388,10 @@ func setShardHeaders(w http.ResponseWriter, s search.ShardsSummary) {
 
 func (s *Server) fail(w http.ResponseWriter, err error) {
 	var se *search.Error
-	if errors.As(err, &se) {
+	if fe := (*fault.Error)(nil); errors.As(err, &fe) {
+		se = &search.Error{Status: faultStatus(fe.Kind), Message: fe.Message, Shards: fe.Shards, RetryAfter: fe.RetryAfter}
+	}
+	if se != nil || errors.As(err, &se) {
 		if se.Shards != nil {
 			setShardHeaders(w, *se.Shards)
 		}

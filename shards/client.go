@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/go-chef/chef"
+
+	"github.com/shearch/shearch/internal/bytesize"
 )
 
 // DefaultPageSize is what Chef Server uses when rows is not given.
@@ -144,15 +146,7 @@ func (e *AnswerTooLargeError) Error() string {
 }
 
 // FormatBytes writes a byte count as configs give it: 64 MiB, 16 KiB.
-func FormatBytes(n int64) string {
-	switch {
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%d KiB", n>>10)
-	}
-	return fmt.Sprintf("%d bytes", n)
-}
+func FormatBytes(n int64) string { return bytesize.Format(n) }
 
 // do reads at most limit bytes of the answer; more is an
 // AnswerTooLargeError, without reading the rest.

@@ -1,4 +1,4 @@
-package search
+package extsort
 
 import (
 	"fmt"
@@ -15,7 +15,7 @@ func sortRowsInput(n int) []Row {
 	rows := make([]Row, n)
 	for i := range rows {
 		rows[i] = Row{Name: fmt.Sprintf("node-%06d.prod.example.com", r.IntN(1000000)), Shard: fmt.Sprintf("s%02d", i%8),
-			Source: SourceChef, Data: []byte(`{"ipaddress":"10.0.0.1","name":"x"}`)}
+			Source: "chef", Data: []byte(`{"ipaddress":"10.0.0.1","name":"x"}`)}
 	}
 	return rows
 }
@@ -28,8 +28,8 @@ func TestSortRows(t *testing.T) {
 			rows[n+i].Shard = "t"
 		}
 		want := slices.Clone(rows)
-		slices.SortStableFunc(want, compareRows)
-		sortRows(rows)
+		slices.SortStableFunc(want, Compare)
+		Sort(rows)
 		for i := range rows {
 			if rows[i].Name != want[i].Name || rows[i].Shard != want[i].Shard {
 				t.Fatalf("n=%d: row %d is %s/%s, want %s/%s", n, i, rows[i].Name, rows[i].Shard, want[i].Name, want[i].Shard)
@@ -39,7 +39,7 @@ func TestSortRows(t *testing.T) {
 }
 
 // BenchmarkSortRows sorts a 20-row partial page's 8x500 rows, as the rows
-// themselves were sorted (rows) and as sortRows does (indices). With
+// themselves were sorted (rows) and as Sort does (indices). With
 // gc-marking, a GC cycle runs all along, as it mostly does under a busy
 // fan-out: that is when moving a row costs write barriers.
 func BenchmarkSortRows(b *testing.B) {
@@ -48,7 +48,7 @@ func BenchmarkSortRows(b *testing.B) {
 		for _, tc := range []struct {
 			name string
 			sort func([]Row)
-		}{{"rows", func(r []Row) { slices.SortFunc(r, compareRows) }}, {"indices", sortRows}} {
+		}{{"rows", func(r []Row) { slices.SortFunc(r, Compare) }}, {"indices", Sort}} {
 			name := tc.name
 			if gc {
 				name += "/gc-marking"
