@@ -87,8 +87,6 @@ type Engine struct {
 	// and 64 MiB): past them the answer is a 413 (bounds.go).
 	MaxRows      int
 	MaxPageBytes int64
-	// MaxFacetBytes bounds the values one facet request keeps (0: 16 MiB).
-	MaxFacetBytes int64
 	// ConsistencyTTL is how long a drift report is served again (0:
 	// never; concurrent scans of a stack are shared all the same).
 	ConsistencyTTL time.Duration
@@ -103,8 +101,6 @@ type Engine struct {
 	owners ownersCache
 	// Writes bounds the write path's memory of which shard holds a node.
 	Writes WriteConfig
-	// Rollout holds the defaults of rollout answers.
-	RolloutDefaults RolloutConfig
 
 	ordersOnce sync.Once
 	orders     *Cache

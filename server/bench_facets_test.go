@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/shearch/shearch/devfleet"
+	"github.com/shearch/shearch/internal/facets"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/server"
 )
@@ -34,7 +35,7 @@ func BenchmarkFacets(b *testing.B) {
 	defer c.Stop()
 	e := &search.Engine{Topology: search.StaticShards(c.ShardList()), DefaultStack: "prod", Timeout: time.Minute}
 	attrs := []string{"platform", "kernel.release", "tags"}
-	partial, _ := search.PartialFor(attrs)
+	partial, _ := facets.PartialFor(attrs)
 
 	direct, err := c.Shards[0].Client()
 	if err != nil {
@@ -56,7 +57,7 @@ func BenchmarkFacets(b *testing.B) {
 	})
 	b.Run("facets-3-attrs", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
-			if _, err := e.Facets(ctx, search.FacetRequest{Request: search.Request{Index: "node", Query: "*:*"}, Attrs: attrs}); err != nil {
+			if _, err := facets.Count(ctx, e, facets.Config{}, facets.Request{Request: search.Request{Index: "node", Query: "*:*"}, Attrs: attrs}); err != nil {
 				b.Fatal(err)
 			}
 		}

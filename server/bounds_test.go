@@ -21,6 +21,7 @@ import (
 	"github.com/shearch/shearch/devfleet/fakeshard"
 	"github.com/shearch/shearch/query"
 	"github.com/shearch/shearch/search"
+	"github.com/shearch/shearch/search/result"
 	"github.com/shearch/shearch/server"
 	"github.com/shearch/shearch/shards"
 )
@@ -86,12 +87,22 @@ func bigFleet(t *testing.T) []shards.Shard {
 // engine first.
 func bigServer(t *testing.T, configure func(*search.Engine)) (string, *search.Engine) {
 	t.Helper()
+	return bigServerWith(t, configure, nil)
+}
+
+// bigServerWith is bigServer with the server's own settings too.
+func bigServerWith(t *testing.T, configure func(*search.Engine), configureServer func(*server.Server)) (string, *search.Engine) {
+	t.Helper()
 	e := &search.Engine{Topology: search.StaticShards(bigFleet(t)), DefaultStack: "prod", Timeout: 30 * time.Second,
 		Validate: func(q string) error { _, err := query.Parse(q); return err }}
 	if configure != nil {
 		configure(e)
 	}
-	srv := httptest.NewServer(server.New(e, nil))
+	s := server.New(e, nil)
+	if configureServer != nil {
+		configureServer(s)
+	}
+	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
 	return srv.URL, e
 }
@@ -288,7 +299,7 @@ func TestFacetBounds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var f search.Facets
+	var f result.Facets
 	json.NewDecoder(res.Body).Decode(&f)
 	res.Body.Close()
 	network := f.Facets["network"]
@@ -302,12 +313,12 @@ func TestFacetBounds(t *testing.T) {
 	}
 
 	// 10,000 names do not fit 64 KiB: the rest count in other.
-	base, _ = bigServer(t, func(e *search.Engine) { e.MaxFacetBytes = 64 << 10 })
+	base, _ = bigServerWith(t, nil, func(s *server.Server) { s.Facets.MaxBytes = 64 << 10 })
 	res, err = http.Get(base + "/v1/facets/node?attr=name")
 	if err != nil {
 		t.Fatal(err)
 	}
-	f = search.Facets{}
+	f = result.Facets{}
 	json.NewDecoder(res.Body).Decode(&f)
 	res.Body.Close()
 	names := f.Facets["name"]

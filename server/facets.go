@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/shearch/shearch/internal/facets"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/server/ui"
 )
@@ -33,7 +34,7 @@ func (s *Server) facets(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	fr := search.FacetRequest{Request: req, Attrs: r.URL.Query()["attr"], By: r.URL.Query().Get("by")}
+	fr := facets.Request{Request: req, Attrs: r.URL.Query()["attr"], By: r.URL.Query().Get("by")}
 	if mv := r.URL.Query().Get("max_values"); mv != "" {
 		n, err := strconv.Atoi(mv)
 		if err != nil || n < 1 || n > MaxFacetValues {
@@ -42,7 +43,7 @@ func (s *Server) facets(w http.ResponseWriter, r *http.Request) {
 		}
 		fr.MaxValues = n
 	}
-	res, err := s.Engine.Facets(r.Context(), fr)
+	res, err := facets.Count(r.Context(), s.Engine, s.Facets, fr)
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -64,13 +65,13 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	attrs := r.URL.Query()["attr"]
-	if len(attrs) > search.MaxFacetAttrs {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("%d attributes asked: at most %d per request", len(attrs), search.MaxFacetAttrs))
+	if len(attrs) > facets.MaxAttrs {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("%d attributes asked: at most %d per request", len(attrs), facets.MaxAttrs))
 		return
 	}
 	// An empty partial body still makes it a partial search: names only,
 	// never whole objects.
-	if req.Partial, err = search.PartialFor(attrs); err != nil {
+	if req.Partial, err = facets.PartialFor(attrs); err != nil {
 		s.fail(w, err)
 		return
 	}
@@ -129,7 +130,7 @@ func (s *Server) streamCSV(w http.ResponseWriter, r *http.Request, req search.Re
 		rec[0], rec[1], rec[2] = csvCell(row.Name), csvCell(row.Shard), csvCell(row.Source)
 		data := row.Object() // a partial row: a few keys
 		for i, a := range attrs {
-			rec[3+i] = csvCell(search.CellText(data[a]))
+			rec[3+i] = csvCell(facets.CellText(data[a]))
 		}
 		if err := cw.Write(rec); err != nil {
 			return err

@@ -23,7 +23,8 @@ import (
 	"github.com/shearch/shearch/api"
 	"github.com/shearch/shearch/devfleet"
 	"github.com/shearch/shearch/devfleet/fleettest"
-	"github.com/shearch/shearch/search"
+	"github.com/shearch/shearch/internal/facets"
+	"github.com/shearch/shearch/search/result"
 )
 
 // lookup finds a dotted path in a whole node as Chef's partial search
@@ -131,7 +132,7 @@ func TestFacetsAndCSVOverSyntheticFleet(t *testing.T) {
 
 	attrs := []string{"platform", "kernel.release", "tags", "cpu.total"}
 	t0 := time.Now()
-	facets, err := f.Client.Facets(ctx, "node", "*:*", attrs, &api.FacetOptions{AllowPartial: true})
+	counted, err := f.Client.Facets(ctx, "node", "*:*", attrs, &api.FacetOptions{AllowPartial: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,13 +140,13 @@ func TestFacetsAndCSVOverSyntheticFleet(t *testing.T) {
 	t0 = time.Now()
 	rows := ndjsonExport(t, f.HTTP.URL, "*:*")
 	t.Logf("full NDJSON export of whole nodes: %d rows in %s", len(rows), time.Since(t0).Round(time.Millisecond))
-	if len(rows) != 5000 || facets.Total != 5000 {
-		t.Fatalf("export has %d rows, facets total %d; want 5000 (the duplicate once)", len(rows), facets.Total)
+	if len(rows) != 5000 || counted.Total != 5000 {
+		t.Fatalf("export has %d rows, facets total %d; want 5000 (the duplicate once)", len(rows), counted.Total)
 	}
 	for _, a := range attrs {
-		want := search.FacetCounts{Values: map[string]int{}}
+		want := result.FacetCounts{Values: map[string]int{}}
 		for _, r := range rows {
-			vals, missing := search.FacetValues(lookup(r, a))
+			vals, missing := facets.Values(lookup(r, a))
 			if missing {
 				want.Missing++
 			}
@@ -153,7 +154,7 @@ func TestFacetsAndCSVOverSyntheticFleet(t *testing.T) {
 				want.Values[v]++
 			}
 		}
-		got := facets.Facets[a]
+		got := counted.Facets[a]
 		if got == nil || !reflect.DeepEqual(got.Values, want.Values) || got.Missing != want.Missing {
 			t.Errorf("facet %s:\n got %+v\nwant %+v", a, got, want)
 		}
@@ -161,11 +162,11 @@ func TestFacetsAndCSVOverSyntheticFleet(t *testing.T) {
 			t.Errorf("facet %s has %d values: the fleet does not exercise it", a, len(want.Values))
 		}
 	}
-	if n := facets.Facets["platform"].Values["stale-os"]; n != 0 {
+	if n := counted.Facets["platform"].Values["stale-os"]; n != 0 {
 		t.Errorf("the stale copy of %s was counted (%d)", name, n)
 	}
 	found := false
-	for _, d := range facets.Duplicates {
+	for _, d := range counted.Duplicates {
 		if d.Name == name {
 			found = true
 			if d.Kept != f.Cluster.Shards[home].Name {
@@ -174,10 +175,10 @@ func TestFacetsAndCSVOverSyntheticFleet(t *testing.T) {
 		}
 	}
 	if !found {
-		t.Errorf("duplicate %s not reported: %+v", name, facets.Duplicates)
+		t.Errorf("duplicate %s not reported: %+v", name, counted.Duplicates)
 	}
 	sum := 0
-	for shard, sf := range facets.ByShard {
+	for shard, sf := range counted.ByShard {
 		sum += sf.Total
 		n := 0
 		for _, c := range sf.Facets["platform"].Values {
@@ -187,8 +188,8 @@ func TestFacetsAndCSVOverSyntheticFleet(t *testing.T) {
 			t.Errorf("by_shard %s: platform counts add to %d, total %d", shard, n, sf.Total)
 		}
 	}
-	if sum != 5000 || len(facets.ByShard) != 3 {
-		t.Errorf("by_shard totals add to %d over %d shards, want 5000 over 3", sum, len(facets.ByShard))
+	if sum != 5000 || len(counted.ByShard) != 3 {
+		t.Errorf("by_shard totals add to %d over %d shards, want 5000 over 3", sum, len(counted.ByShard))
 	}
 
 	checkCSVDownload(t, f.HTTP.URL, attrs[:3])

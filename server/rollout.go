@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/shearch/shearch/search"
+	"github.com/shearch/shearch/internal/facets"
 	"github.com/shearch/shearch/shards"
 )
 
@@ -33,7 +33,7 @@ func (s *Server) rollout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := r.URL.Query()
-	rr := search.RolloutRequest{Request: req, Attr: v.Get("attr"), Want: v.Get("want"), By: v.Get("by"),
+	rr := facets.RolloutRequest{Request: req, Attr: v.Get("attr"), Want: v.Get("want"), By: v.Get("by"),
 		Lagging: v.Get("lagging") == "true"}
 	if st := v.Get("stale"); st != "" {
 		d, err := time.ParseDuration(st)
@@ -59,7 +59,7 @@ func (s *Server) rollout(w http.ResponseWriter, r *http.Request) {
 		}
 		rr.MaxGroups = n
 	}
-	res, err := s.Engine.Rollout(r.Context(), rr)
+	res, err := facets.Rollout(r.Context(), s.Engine, s.Facets, rr)
 	if err != nil {
 		s.fail(w, err)
 		return

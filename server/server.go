@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/shearch/shearch/auth"
+	"github.com/shearch/shearch/internal/facets"
 	"github.com/shearch/shearch/internal/fault"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/search/result"
@@ -47,7 +48,10 @@ type Server struct {
 	MetricsAuth string
 	// Scans bound the drift scans a caller may start (consistency.go).
 	Scans ScanLimits
-	scans scanBudget
+	// Facets bounds facet and rollout answers (search.max_facet_bytes,
+	// search.rollout_*).
+	Facets facets.Config
+	scans  scanBudget
 
 	mux      *http.ServeMux
 	metrics  *metrics

@@ -23,6 +23,7 @@ import (
 
 	"github.com/shearch/shearch/devfleet"
 	"github.com/shearch/shearch/devfleet/fleettest"
+	"github.com/shearch/shearch/internal/facets"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/server"
 	"github.com/shearch/shearch/shards"
@@ -143,7 +144,7 @@ func TestUIInChromium(t *testing.T) {
 	}
 	var want [][]string
 	for _, r := range res.Rows {
-		want = append(want, []string{r.Name, r.Shard, r.Source, search.CellText(r.Object()["ipaddress"])})
+		want = append(want, []string{r.Name, r.Shard, r.Source, facets.CellText(r.Object()["ipaddress"])})
 	}
 	got := cellsOf(t, b, "#rows-table tbody tr")
 	if len(want) < 4 || !reflect.DeepEqual(got, want) {
@@ -291,7 +292,7 @@ func TestUIInChromium(t *testing.T) {
 	var wantConsul [][]string
 	for _, r := range res.Rows {
 		if r.Source == search.SourceConsul {
-			wantConsul = append(wantConsul, []string{r.Name, r.Shard, r.Source, search.CellText(r.Object()["ipaddress"])})
+			wantConsul = append(wantConsul, []string{r.Name, r.Shard, r.Source, facets.CellText(r.Object()["ipaddress"])})
 		}
 	}
 	if gotConsul := cellsOf(t, b, "#rows-table tbody tr.consul"); len(wantConsul) != 1 || !reflect.DeepEqual(gotConsul, wantConsul) {

@@ -17,6 +17,7 @@ import (
 	"github.com/shearch/shearch/config"
 	"github.com/shearch/shearch/fallback"
 	"github.com/shearch/shearch/internal/discovery"
+	"github.com/shearch/shearch/internal/facets"
 	"github.com/shearch/shearch/query"
 	"github.com/shearch/shearch/replica"
 	"github.com/shearch/shearch/search"
@@ -124,10 +125,9 @@ func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
 		SpillDir:       cfg.Search.SpillDir,
 	}
 	eng.MaxAnswerBytes = int64(cfg.Shards.MaxAnswerBytes)
-	eng.MaxRows, eng.MaxPageBytes, eng.MaxFacetBytes = cfg.Search.MaxRows, int64(cfg.Search.MaxPageBytes), int64(cfg.Search.MaxFacetBytes)
+	eng.MaxRows, eng.MaxPageBytes = cfg.Search.MaxRows, int64(cfg.Search.MaxPageBytes)
 	eng.SpillTotalBytes, eng.ConsistencyTTL = int64(cfg.Search.SpillTotalBytes), cfg.Consistency.CacheTTL.Duration
 	eng.Writes.OwnerTTL, eng.Writes.OwnerCacheSize = cfg.Search.NodeOwnerTTL.Duration, cfg.Search.NodeOwnerCacheSize
-	eng.RolloutDefaults = search.RolloutConfig{StaleAfter: cfg.Search.RolloutStaleAfter.Duration, MaxLagging: cfg.Search.RolloutMaxLagging}
 	if cfg.Search.CacheTTL.Duration > 0 {
 		eng.Cache = &search.Cache{TTL: cfg.Search.CacheTTL.Duration, Size: cfg.Search.CacheSize, MaxBytes: int(cfg.Search.CacheBytes)}
 	}
@@ -140,6 +140,8 @@ func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
 	}
 	srv := server.New(eng, log)
 	srv.PublicURL = cfg.PublicURL
+	srv.Facets = facets.Config{MaxBytes: int64(cfg.Search.MaxFacetBytes),
+		Rollout: facets.RolloutConfig{StaleAfter: cfg.Search.RolloutStaleAfter.Duration, MaxLagging: cfg.Search.RolloutMaxLagging}}
 	srv.Limits = server.Limits{MaxQueryBytes: int(cfg.Search.MaxQueryBytes), MaxBodyBytes: int64(cfg.Server.MaxBodyBytes),
 		WriteTimeout: orDefault(cfg.Server.WriteTimeout, config.Defaults().Server.WriteTimeout)}
 	var member *replica.Member

@@ -1,21 +1,21 @@
-package search
+package facets
 
 import (
 	"cmp"
 	"context"
-	"net/http"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/shearch/shearch/internal/fault"
 	"github.com/shearch/shearch/search/result"
 )
 
 // RolloutRequest asks how far a value has got over a query's nodes.
 type RolloutRequest struct {
-	Request
+	result.Request
 	Attr string
 	Want string
 	// By groups the nodes (a path, or "shard"); "" gives only the total.
@@ -28,7 +28,7 @@ type RolloutRequest struct {
 	Lagging    bool
 	MaxLagging int
 	// MaxGroups bounds the distinct groups (default
-	// DefaultFacetMaxValues); the rest count in OtherGroupName.
+	// DefaultMaxValues); the rest count in OtherGroupName.
 	MaxGroups int
 	// Now is the clock staleness is measured against; zero is time.Now.
 	Now time.Time
@@ -40,7 +40,7 @@ const (
 	rolloutGroupKey = "__shearch_group"
 )
 
-// RolloutConfig is the engine's rollout defaults (search.rollout_* keys);
+// RolloutConfig is the rollout defaults (search.rollout_* keys);
 // zero fields use DefaultStaleAfter and DefaultMaxLagging.
 type RolloutConfig struct {
 	StaleAfter time.Duration
@@ -57,9 +57,9 @@ const (
 // ohai_time, and counts per group the nodes holding Want. Each node counts
 // once, as the copy search keeps, and memory holds counts (and the
 // lagging list, bounded), never rows.
-func (e *Engine) Rollout(ctx context.Context, req RolloutRequest) (*result.Rollout, error) {
+func Rollout(ctx context.Context, s Streamer, cfg Config, req RolloutRequest) (*result.Rollout, error) {
 	if req.Attr == "" || req.Want == "" {
-		return nil, errorf(http.StatusBadRequest, "give attr=PATH and want=VALUE, as attr=chef_packages.chef.version&want=17.10.0")
+		return nil, fault.Errorf(fault.BadRequest, "give attr=PATH and want=VALUE, as attr=chef_packages.chef.version&want=17.10.0")
 	}
 	attrSegs, err := AttrPath(req.Attr)
 	if err != nil {
@@ -73,11 +73,11 @@ func (e *Engine) Rollout(ctx context.Context, req RolloutRequest) (*result.Rollo
 			return nil, err
 		}
 	}
-	stale := cmp.Or(req.StaleAfter, e.RolloutDefaults.StaleAfter, DefaultStaleAfter)
-	maxLag := cmp.Or(req.MaxLagging, e.RolloutDefaults.MaxLagging, DefaultMaxLagging)
+	stale := cmp.Or(req.StaleAfter, cfg.Rollout.StaleAfter, DefaultStaleAfter)
+	maxLag := cmp.Or(req.MaxLagging, cfg.Rollout.MaxLagging, DefaultMaxLagging)
 	maxGroups := req.MaxGroups
 	if maxGroups <= 0 {
-		maxGroups = DefaultFacetMaxValues
+		maxGroups = DefaultMaxValues
 	}
 	now := req.Now
 	if now.IsZero() {
@@ -89,12 +89,12 @@ func (e *Engine) Rollout(ctx context.Context, req RolloutRequest) (*result.Rollo
 	groups := map[string]*result.RolloutGroup{}
 	// Group names and each group's current values draw on the request's
 	// value bytes, as facets do (search.max_facet_bytes).
-	fc := &facetCounter{limit: DefaultFacetMaxValues, left: e.maxFacetBytes()}
+	fc := &counter{limit: DefaultMaxValues, left: cfg.maxBytes()}
 	r := req.Request
 	r.Partial, r.Start, r.Rows, r.Cursor = partial, 0, 0, ""
-	res, err := e.Stream(ctx, r, nil, func(row Row) error {
+	res, err := s.Stream(ctx, r, nil, func(row result.Row) error {
 		data := row.Object()
-		vals, missing := FacetValues(data[rolloutAttrKey])
+		vals, missing := Values(data[rolloutAttrKey])
 		reached := false
 		for _, v := range vals {
 			if v == req.Want {
@@ -108,7 +108,7 @@ func (e *Engine) Rollout(ctx context.Context, req RolloutRequest) (*result.Rollo
 		if req.By != "" {
 			g := row.Shard
 			if req.By != GroupShard {
-				g = facetText(data[rolloutGroupKey])
+				g = valueText(data[rolloutGroupKey])
 			}
 			if g == "" {
 				g = result.MissingGroupName
@@ -119,14 +119,14 @@ func (e *Engine) Rollout(ctx context.Context, req RolloutRequest) (*result.Rollo
 			if req.By != "" {
 				g := groups[name]
 				if g == nil {
-					if cost := int64(len(name) + facetKeyCost); len(groups) >= maxGroups || cost > fc.left {
+					if cost := int64(len(name) + keyCost); len(groups) >= maxGroups || cost > fc.left {
 						out.OtherGroups = true
 						name = result.OtherGroupName
 						g = groups[name]
 					}
 					if g == nil {
 						if name != result.OtherGroupName {
-							fc.left -= int64(len(name) + facetKeyCost)
+							fc.left -= int64(len(name) + keyCost)
 						}
 						g = newRolloutGroup(name)
 						groups[name] = g
@@ -170,7 +170,7 @@ func (e *Engine) Rollout(ctx context.Context, req RolloutRequest) (*result.Rollo
 	out.All.Share = shareOf(out.All.Reached, out.All.Total)
 	out.Shards, out.Duplicates = res.Shards, res.Duplicates
 	if out.Duplicates == nil {
-		out.Duplicates = []Duplicate{}
+		out.Duplicates = []result.Duplicate{}
 	}
 	return out, nil
 }
@@ -198,7 +198,7 @@ func clip(s string, n int) string {
 // countNode adds one node to a group. Current values are bounded like
 // facet values (count and bytes); past the bound a value is not listed,
 // though the node is still counted.
-func countNode(fc *facetCounter, g *result.RolloutGroup, vals []string, missing, reached, stale bool) {
+func countNode(fc *counter, g *result.RolloutGroup, vals []string, missing, reached, stale bool) {
 	g.Total++
 	if reached {
 		g.Reached++
@@ -213,7 +213,7 @@ func countNode(fc *facetCounter, g *result.RolloutGroup, vals []string, missing,
 	v := joinValues(vals)
 	if _, ok := g.Values[v]; ok {
 		g.Values[v]++
-	} else if cost := int64(len(v) + facetKeyCost); len(g.Values) < fc.limit && cost <= fc.left {
+	} else if cost := int64(len(v) + keyCost); len(g.Values) < fc.limit && cost <= fc.left {
 		fc.left -= cost
 		g.Values[v] = 1
 	}

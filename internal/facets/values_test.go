@@ -1,16 +1,18 @@
-package search
+package facets
 
 import (
 	"encoding/json"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/shearch/shearch/search/result"
 )
 
 // A row's group is its shard for by=shard, else the group attribute's
 // text as facets count it: one group per row, "" for none.
 func TestGroupOf(t *testing.T) {
-	row := Row{Shard: "chef-2"}
+	row := result.Row{Shard: "chef-2"}
 	for _, c := range []struct {
 		by   string
 		data map[string]any

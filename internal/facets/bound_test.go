@@ -1,4 +1,4 @@
-package search_test
+package facets
 
 import (
 	"context"
@@ -6,7 +6,7 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/shearch/shearch/search"
+	"github.com/shearch/shearch/search/result"
 )
 
 // search.max_facet_bytes bounds what a facet request keeps, its by=
@@ -14,23 +14,23 @@ import (
 // by= over a per-node value (name) with 32 attributes cannot keep groups
 // far past the bound, however few bytes their names and values take.
 func TestFacetGroupsWithinMaxFacetBytes(t *testing.T) {
-	per, _ := spread(3000, 2)
-	f := startFleet(t, 0, per...)
+	src := &fakeStream{shards: []string{"s0", "s1"}}
+	for i := range 3000 {
+		name := fmt.Sprintf("node-%04d", i)
+		src.rows = append(src.rows, partialRow(name, fmt.Sprintf("s%d", i%2), map[string]any{"name": name}))
+	}
 	const budget = 256 << 10
-	f.engine.MaxFacetBytes = budget
-	attrs := make([]string, search.MaxFacetAttrs)
+	cfg := Config{MaxBytes: budget}
+	attrs := make([]string, MaxAttrs)
 	for i := range attrs {
 		attrs[i] = fmt.Sprintf("none%d", i) // absent: counted missing, no value kept
 	}
-	req := search.FacetRequest{Request: search.Request{Index: "node", Query: "*:*"}, Attrs: attrs, By: "name"}
-	if _, err := f.engine.Facets(context.Background(), req); err != nil { // warm the engine's own state
-		t.Fatal(err)
-	}
+	req := Request{Request: result.Request{Index: "node", Query: "*:*"}, Attrs: attrs, By: "name"}
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	res, err := f.engine.Facets(context.Background(), req)
+	res, err := Count(context.Background(), src, cfg, req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,6 +39,9 @@ func TestFacetGroupsWithinMaxFacetBytes(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	kept := int64(after.HeapAlloc) - int64(before.HeapAlloc)
 	t.Logf("%d groups kept (by_truncated %v): %d KiB held for a %d KiB max_facet_bytes", len(res.By), res.ByTruncated, kept>>10, budget>>10)
+	if !res.ByTruncated || res.ByOther == nil || res.ByOther.Total+len(res.By) != 3000 {
+		t.Fatalf("%d groups, by_truncated %v: the bound was not reached, the test proves nothing", len(res.By), res.ByTruncated)
+	}
 	if kept > 4*budget {
 		t.Fatalf("the answer holds %d KiB for a %d KiB search.max_facet_bytes (%d groups of %d attributes)", kept>>10, budget>>10, len(res.By), len(attrs))
 	}

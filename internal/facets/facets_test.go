@@ -1,9 +1,13 @@
-package search
+package facets
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"testing"
+
+	"github.com/shearch/shearch/internal/fault"
+	"github.com/shearch/shearch/search/result"
 )
 
 func TestFacetValues(t *testing.T) {
@@ -24,19 +28,19 @@ func TestFacetValues(t *testing.T) {
 		{map[string]any{"b": 1, "a": "<x>"}, []string{`{"a":"<x>","b":1}`}, false},
 	}
 	for _, c := range cases {
-		got, missing := FacetValues(c.in)
+		got, missing := Values(c.in)
 		if !reflect.DeepEqual(got, c.want) || missing != c.missing {
-			t.Errorf("FacetValues(%#v) = %q, %v; want %q, %v", c.in, got, missing, c.want, c.missing)
+			t.Errorf("Values(%#v) = %q, %v; want %q, %v", c.in, got, missing, c.want, c.missing)
 		}
 	}
 }
 
 func TestFacetCountsBounded(t *testing.T) {
-	c := &FacetCounts{Values: map[string]int{}}
+	c := &result.FacetCounts{Values: map[string]int{}}
 	for _, v := range []any{"a", "b", "a", "c", nil, []any{"a", "d"}} {
 		add(c, v, 2)
 	}
-	want := &FacetCounts{Values: map[string]int{"a": 3, "b": 1}, Missing: 1, Other: 2, Truncated: true}
+	want := &result.FacetCounts{Values: map[string]int{"a": 3, "b": 1}, Missing: 1, Other: 2, Truncated: true}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got %+v, want %+v", c, want)
 	}
@@ -50,8 +54,10 @@ func TestAttrPath(t *testing.T) {
 		t.Errorf("%q %v", p, err)
 	}
 	for _, bad := range []string{"", "a..b", ".a", "a."} {
-		if _, err := AttrPath(bad); err == nil {
-			t.Errorf("AttrPath(%q) accepted", bad)
+		_, err := AttrPath(bad)
+		want := fmt.Sprintf("attribute %q has an empty segment: write levels with single dots, as kernel.release", bad)
+		if err == nil || err.Error() != want || !fault.Is(err, fault.BadRequest) {
+			t.Errorf("AttrPath(%q): %v (kind %v)", bad, err, fault.KindOf(err))
 		}
 	}
 }
