@@ -79,7 +79,7 @@ type Engine struct {
 	SpillBytes int64
 	SpillDir   string
 	// SpillTotalBytes bounds the runs of all requests together (default
-	// 8 GiB; spillbudget.go).
+	// 8 GiB; internal/extsort.Budget).
 	SpillTotalBytes int64
 	// MaxAnswerBytes bounds each shard answer (0: the shards default).
 	MaxAnswerBytes int64
