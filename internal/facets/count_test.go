@@ -25,7 +25,10 @@ func TestRefusedRequests(t *testing.T) {
 		run  func(Streamer) error
 		want string
 	}{
-		{"no attribute", func(s Streamer) error { _, err := Count(context.Background(), s, Config{}, Request{Request: q}); return err },
+		{"no attribute", func(s Streamer) error {
+			_, err := Count(context.Background(), s, Config{}, Request{Request: q})
+			return err
+		},
 			"no attribute given: add attr=PATH, as attr=platform or attr=kernel.release"},
 		{"too many attributes", func(s Streamer) error {
 			_, err := Count(context.Background(), s, Config{}, Request{Request: q, Attrs: many})
