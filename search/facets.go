@@ -7,9 +7,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"math"
-	"net/http"
 	"strings"
 
+	"github.com/shearch/shearch/internal/fault"
 	"github.com/shearch/shearch/search/result"
 )
 
@@ -80,7 +80,7 @@ func AttrPath(attr string) ([]string, error) {
 	parts := strings.Split(attr, ".")
 	for _, p := range parts {
 		if p == "" {
-			return nil, errorf(http.StatusBadRequest, "attribute %q has an empty segment: write levels with single dots, as kernel.release", attr)
+			return nil, fault.Errorf(fault.BadRequest, "attribute %q has an empty segment: write levels with single dots, as kernel.release", attr)
 		}
 	}
 	return parts, nil
@@ -105,10 +105,10 @@ func PartialFor(attrs []string) (map[string][]string, error) {
 // counted as they are emitted, so memory holds counts rather than rows.
 func (e *Engine) Facets(ctx context.Context, req FacetRequest) (*Facets, error) {
 	if len(req.Attrs) == 0 {
-		return nil, errorf(http.StatusBadRequest, "no attribute given: add attr=PATH, as attr=platform or attr=kernel.release")
+		return nil, fault.Errorf(fault.BadRequest, "no attribute given: add attr=PATH, as attr=platform or attr=kernel.release")
 	}
 	if len(req.Attrs) > MaxFacetAttrs {
-		return nil, errorf(http.StatusBadRequest, "%d attributes asked: at most %d per request", len(req.Attrs), MaxFacetAttrs)
+		return nil, fault.Errorf(fault.BadRequest, "%d attributes asked: at most %d per request", len(req.Attrs), MaxFacetAttrs)
 	}
 	attrs := dedupe(req.Attrs)
 	asked := attrs

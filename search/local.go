@@ -2,10 +2,9 @@ package search
 
 import (
 	"context"
-	"errors"
-	"net/http"
 	"sync"
 
+	"github.com/shearch/shearch/internal/fault"
 	"github.com/shearch/shearch/search/query"
 	"github.com/shearch/shearch/shards"
 )
@@ -25,7 +24,7 @@ import (
 func (e *Engine) searchLocally(ctx context.Context, targets []shards.Shard, req Request, partial map[string][]string, srt *sorter) ([]shardAnswer, error) {
 	q, err := query.Parse(req.Query)
 	if err != nil {
-		return nil, errorf(http.StatusBadRequest, "%v", err)
+		return nil, fault.Errorf(fault.BadRequest, "%v", err)
 	}
 	wholeNodes := partial == nil && req.Index == "node"
 	var mu sync.Mutex
@@ -58,10 +57,10 @@ func (e *Engine) searchLocally(ctx context.Context, targets []shards.Shard, req 
 			}
 			err := srt.add(batch...)
 			batch = batch[:0]
-			return localError(err)
+			return err
 		})
 		if err == nil {
-			err = localError(srt.add(batch...))
+			err = srt.add(batch...)
 		}
 		mu.Lock()
 		counts[name] = n
@@ -121,6 +120,5 @@ func partialData(index string, obj, item map[string]any, body map[string][]strin
 
 // refusedByAll reports a 400 that every shard gave.
 func refusedByAll(err error) bool {
-	var se *Error
-	return errors.As(err, &se) && se.Status == http.StatusBadRequest
+	return fault.Is(err, fault.BadRequest)
 }

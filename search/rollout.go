@@ -3,13 +3,13 @@ package search
 import (
 	"cmp"
 	"context"
-	"net/http"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/shearch/shearch/internal/fault"
 	"github.com/shearch/shearch/search/result"
 )
 
@@ -59,7 +59,7 @@ const (
 // lagging list, bounded), never rows.
 func (e *Engine) Rollout(ctx context.Context, req RolloutRequest) (*result.Rollout, error) {
 	if req.Attr == "" || req.Want == "" {
-		return nil, errorf(http.StatusBadRequest, "give attr=PATH and want=VALUE, as attr=chef_packages.chef.version&want=17.10.0")
+		return nil, fault.Errorf(fault.BadRequest, "give attr=PATH and want=VALUE, as attr=chef_packages.chef.version&want=17.10.0")
 	}
 	attrSegs, err := AttrPath(req.Attr)
 	if err != nil {

@@ -5,15 +5,15 @@ import (
 	"container/heap"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"slices"
 	"strings"
 	"sync"
 	"unsafe"
+
+	"github.com/shearch/shearch/internal/fault"
 )
 
 // A stream in name order must see every row before it sends the first,
@@ -108,19 +108,6 @@ func (s *sorter) failure() error {
 	return s.err
 }
 
-// sorterError is the sorter's failure as a shard's read hears it: not the
-// shard's fault (see notTheShard).
-type sorterError struct{ error }
-
-func (e sorterError) Unwrap() error { return e.error }
-
-func localError(err error) error {
-	if err == nil {
-		return nil
-	}
-	return sorterError{err}
-}
-
 // count is how many rows were added.
 func (s *sorter) count() int {
 	s.mu.Lock()
@@ -148,7 +135,7 @@ func (s *sorter) spill() error {
 	if s.file == nil {
 		f, err := os.CreateTemp(s.dir, "shearch-sort-")
 		if err != nil {
-			return errorf(http.StatusInternalServerError, "sorting a large answer needs a temporary file: %v; set search.spill_dir to a writable directory", err)
+			return fault.Errorf(fault.Internal, "sorting a large answer needs a temporary file: %v; set search.spill_dir to a writable directory", err)
 		}
 		os.Remove(f.Name())
 		s.file, s.w = f, bufio.NewWriterSize(f, 256<<10)
@@ -168,12 +155,12 @@ func (s *sorter) spill() error {
 		}
 		s.reserved += int64(len(buf))
 		if _, err := s.w.Write(buf); err != nil {
-			return errorf(http.StatusInsufficientStorage, "writing a sorted run to search.spill_dir: %v; free space there or point search.spill_dir elsewhere", err)
+			return fault.Errorf(fault.NoSpace, "writing a sorted run to search.spill_dir: %v; free space there or point search.spill_dir elsewhere", err)
 		}
 		s.spilled += int64(len(buf))
 	}
 	if err := s.w.Flush(); err != nil {
-		return errorf(http.StatusInsufficientStorage, "writing a sorted run to search.spill_dir: %v; free space there or point search.spill_dir elsewhere", err)
+		return fault.Errorf(fault.NoSpace, "writing a sorted run to search.spill_dir: %v; free space there or point search.spill_dir elsewhere", err)
 	}
 	s.runs = append(s.runs, spillRun{off: start, size: s.spilled - start})
 	s.spilledTo(s.spilled - start)
@@ -183,7 +170,7 @@ func (s *sorter) spill() error {
 }
 
 func errSpillBound(max int64) error {
-	return errorf(http.StatusInsufficientStorage, "the answer is larger than search.spill_max_bytes (%d bytes) once sorted: narrow the query, or stream it with order=none", max)
+	return fault.Errorf(fault.NoSpace, "the answer is larger than search.spill_max_bytes (%d bytes) once sorted: narrow the query, or stream it with order=none", max)
 }
 
 // appendRow encodes a row as its six fields, each a length and bytes.
@@ -228,7 +215,7 @@ func (rr *runReader) next() (bool, error) {
 			if err == io.EOF {
 				err = io.ErrUnexpectedEOF
 			}
-			return false, errorf(http.StatusInternalServerError, "reading a sorted run back from search.spill_dir: %v", err)
+			return false, fault.Errorf(fault.Internal, "reading a sorted run back from search.spill_dir: %v", err)
 		}
 		ends[i] = len(rr.scratch)
 	}
@@ -365,6 +352,6 @@ func (s *sorter) close() {
 	s.reserved = 0
 	s.rows = nil
 	if s.err == nil {
-		s.err = errors.New("sorter closed")
+		s.err = fault.Errorf(fault.Internal, "sorter closed")
 	}
 }

@@ -1,11 +1,11 @@
 package search
 
 import (
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/shearch/shearch/internal/fault"
 	"github.com/shearch/shearch/shards"
 )
 
@@ -47,7 +47,7 @@ func (b *spillBudget) take(n int64) error {
 		return nil
 	}
 	b.used.Add(-n)
-	return &Error{Status: http.StatusServiceUnavailable, RetryAfter: spillRetry,
+	return &fault.Error{Kind: fault.Unavailable, RetryAfter: spillRetry,
 		Message: "the sorted runs of all requests together would pass search.spill_total_bytes (" + shards.FormatBytes(b.limit) +
 			"): retry later, narrow the query, or stream it with order=none (no sort, no spill)"}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/shearch/shearch/devfleet"
+	"github.com/shearch/shearch/internal/fault"
 
 	"github.com/shearch/shearch/search"
 )
@@ -29,8 +30,8 @@ func TestSpillBoundOneError(t *testing.T) {
 			}
 		}
 		_, err := f.engine.Stream(context.Background(), search.Request{Index: "node", Query: "*:*", Deny: deny}, nil, func(search.Row) error { return nil })
-		var se *search.Error
-		if !errors.As(err, &se) || se.Status != 507 || strings.Count(err.Error(), "spill_max_bytes") != 1 || len(blamed) > 0 {
+		var se *fault.Error
+		if !errors.As(err, &se) || se.Kind != fault.NoSpace || strings.Count(err.Error(), "spill_max_bytes") != 1 || len(blamed) > 0 {
 			t.Errorf("deny=%v: err %v (status %v); shards blamed: %v", deny, err, se, blamed)
 		}
 	}
