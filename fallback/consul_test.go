@@ -22,6 +22,7 @@ import (
 	"github.com/shearch/shearch/devfleet"
 	"github.com/shearch/shearch/devfleet/consulagent"
 	"github.com/shearch/shearch/fallback"
+	"github.com/shearch/shearch/internal/fault"
 	"github.com/shearch/shearch/query"
 	"github.com/shearch/shearch/search"
 )
@@ -196,8 +197,8 @@ func TestDeadShardAnsweredFromConsul(t *testing.T) {
 
 	t.Run("deny", func(t *testing.T) {
 		_, err := f.engine.Search(context.Background(), search.Request{Index: "node", Query: "role:web", Deny: true})
-		var se *search.Error
-		if !errors.As(err, &se) || se.Status != http.StatusBadGateway || !strings.Contains(se.Message, dead) {
+		var se *fault.Error
+		if !errors.As(err, &se) || se.Kind != fault.ShardsFailed || !strings.Contains(se.Message, dead) {
 			t.Fatalf("partial=deny: got %v, want a 502 naming %s", err, dead)
 		}
 	})

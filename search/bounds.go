@@ -3,9 +3,9 @@ package search
 import (
 	"context"
 	"errors"
-	"net/http"
 	"sync/atomic"
 
+	"github.com/shearch/shearch/internal/fault"
 	"github.com/shearch/shearch/shards"
 )
 
@@ -42,7 +42,7 @@ const streamHint = "or stream the whole answer from /v1/search/INDEX with Accept
 // shard is asked.
 func (e *Engine) checkRows(req Request) error {
 	if max := e.maxRows(); req.Rows > max {
-		return errorf(http.StatusRequestEntityTooLarge, "rows=%d is over search.max_rows (%d): ask for at most %d rows a page and page on with start or cursor, %s",
+		return fault.Errorf(fault.TooLarge, "rows=%d is over search.max_rows (%d): ask for at most %d rows a page and page on with start or cursor, %s",
 			req.Rows, max, max, streamHint)
 	}
 	return nil
@@ -77,7 +77,7 @@ func (b *pageBudget) charge(n int64) error {
 	if b.used.Add(n) <= b.limit {
 		return nil
 	}
-	return &pageTooLarge{errorf(http.StatusRequestEntityTooLarge, "a page of %d rows is larger than search.max_page_bytes (%s): ask for fewer rows a page (rows=%d or less), %s",
+	return &pageTooLarge{fault.Errorf(fault.TooLarge, "a page of %d rows is larger than search.max_page_bytes (%s): ask for fewer rows a page (rows=%d or less), %s",
 		b.rows, shards.FormatBytes(b.limit), max(1, b.rows/2), streamHint)}
 }
 
@@ -92,7 +92,7 @@ func chargePage(ctx context.Context, n int) error {
 }
 
 // pageTooLarge keeps the 413 whole through the shard client's wrapping.
-type pageTooLarge struct{ err *Error }
+type pageTooLarge struct{ err *fault.Error }
 
 func (p *pageTooLarge) Error() string { return p.err.Message }
 func (p *pageTooLarge) Unwrap() error { return p.err }

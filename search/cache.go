@@ -5,12 +5,13 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"net/http"
 	"sort"
 	"sync"
 	"time"
 
 	"golang.org/x/sync/singleflight"
+
+	"github.com/shearch/shearch/internal/fault"
 )
 
 // Cache keeps merged answers for a short time. Off unless TTL > 0. It is
@@ -184,7 +185,7 @@ func decodeCursor(s string) (string, error) {
 		err = json.Unmarshal(b, &c)
 	}
 	if err != nil {
-		return "", errorf(http.StatusBadRequest, "bad cursor %q: pass back next_cursor exactly as received", s)
+		return "", fault.Errorf(fault.BadRequest, "bad cursor %q: pass back next_cursor exactly as received", s)
 	}
 	return c.After, nil
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"github.com/shearch/shearch/api"
-	"net/http"
 	"reflect"
 	"sort"
 	"sync"
@@ -248,5 +247,5 @@ func (e *Engine) inventory(ctx context.Context, c *shards.Client) (map[string]ma
 
 func isNotFound(err error) bool {
 	var se *shards.StatusError
-	return errors.As(err, &se) && se.Status == http.StatusNotFound
+	return errors.As(err, &se) && se.Status == chefNotFound
 }

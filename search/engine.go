@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"sort"
 	"strings"
 	"sync"
@@ -14,6 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/shearch/shearch/internal/fault"
 	"github.com/shearch/shearch/shards"
 )
 
@@ -142,12 +142,12 @@ func (e *Engine) Targets(stack string, names []string) ([]shards.Shard, error) {
 	stack = e.Stack(stack)
 	if stack != "all" {
 		if err := shards.CheckStack(stack, nil); err != nil {
-			return nil, errorf(http.StatusBadRequest, "%v", err)
+			return nil, fault.Errorf(fault.BadRequest, "%v", err)
 		}
 	}
 	all := e.Topology.Shards(stack)
 	if len(all) == 0 {
-		return nil, errorf(http.StatusServiceUnavailable, "no shards known for stack %q: check the shards, route53 and consul settings (GET /v1/shards)", stack)
+		return nil, fault.Errorf(fault.Unavailable, "no shards known for stack %q: check the shards, route53 and consul settings (GET /v1/shards)", stack)
 	}
 	if len(names) == 0 {
 		return all, nil
@@ -169,7 +169,7 @@ func (e *Engine) Targets(stack string, names []string) ([]shards.Shard, error) {
 			unknown = append(unknown, n)
 		}
 		sort.Strings(unknown)
-		return nil, errorf(http.StatusBadRequest, "unknown shard(s) %s in stack %q: see GET /v1/shards", strings.Join(unknown, ", "), stack)
+		return nil, fault.Errorf(fault.BadRequest, "unknown shard(s) %s in stack %q: see GET /v1/shards", strings.Join(unknown, ", "), stack)
 	}
 	return out, nil
 }
@@ -249,13 +249,13 @@ func (e *Engine) fanOut(ctx context.Context, targets []shards.Shard, call func(c
 			if err != nil {
 				a.err = err
 				a.status.Status = StatusFailed
-				a.status.Error = shortError(err, s.Name)
+				a.status.Error = shardDetail(err, s.Name)
 			}
 			a.status.Rows = len(a.rows)
 			if overloadError(err) != nil {
 				shedAll()
 			}
-			if e.OnShardResult != nil && !isClientError(err) && !notTheShard(err) {
+			if e.OnShardResult != nil && !isClientError(err) && !shardBlameless(err) {
 				e.OnShardResult(s.Name, err)
 			}
 			answers[i] = a
@@ -266,6 +266,14 @@ func (e *Engine) fanOut(ctx context.Context, targets []shards.Shard, call func(c
 	return answers
 }
 
+// The answer codes of a Chef server the engine acts on: data a shard
+// sent, never a status Shearch answers with (only server/ picks those).
+const (
+	chefBadRequest = 400
+	chefNotFound   = 404
+	chefConflict   = 409
+)
+
 // isClientError is a 4xx: the shard answered, the request was the
 // problem (a node that lives elsewhere, an unknown index), so it is not a
 // fault of the shard.
@@ -274,9 +282,15 @@ func isClientError(err error) bool {
 	return errors.As(err, &se) && se.Status >= 400 && se.Status < 500
 }
 
-// shortError drops the "shard NAME: " prefix: the status already names it.
-func shortError(err error, shard string) string {
-	return strings.TrimPrefix(err.Error(), "shard "+shard+": ")
+// shardDetail is err without the shard's name, which the shard's status
+// already gives. Only an error that is itself about that shard is
+// shortened: one wrapped in more words ("listing data bags: ...") keeps
+// them all.
+func shardDetail(err error, shard string) string {
+	if f, ok := err.(shards.Failure); ok && f.ShardName() == shard {
+		return f.Detail()
+	}
+	return err.Error()
 }
 
 // Search runs a federated search: validate once, fan out (shared with
@@ -341,20 +355,20 @@ func (e *Engine) Search(ctx context.Context, req Request) (*Result, error) {
 
 func (e *Engine) check(req *Request) error {
 	if req.Index == "" {
-		return errorf(http.StatusBadRequest, "no index given: use node, role, client, environment or a data bag name")
+		return fault.Errorf(fault.BadRequest, "no index given: use node, role, client, environment or a data bag name")
 	}
 	if err := shards.CheckIndex(req.Index); err != nil {
-		return errorf(http.StatusBadRequest, "%v", err)
+		return fault.Errorf(fault.BadRequest, "%v", err)
 	}
 	if req.Query == "" {
 		req.Query = "*:*"
 	}
 	if req.Start < 0 || req.Rows < 0 {
-		return errorf(http.StatusBadRequest, "start and rows must be non-negative integers")
+		return fault.Errorf(fault.BadRequest, "start and rows must be non-negative integers")
 	}
 	if e.Validate != nil {
 		if err := e.Validate(req.Query); err != nil {
-			return errorf(http.StatusBadRequest, "%v", err)
+			return fault.Errorf(fault.BadRequest, "%v", err)
 		}
 	}
 	return nil
@@ -388,12 +402,12 @@ func classify(answers []shardAnswer) error {
 		}
 		answered++
 		switch se.Status {
-		case http.StatusBadRequest:
+		case chefBadRequest:
 			n400++
 			if first400 == nil {
 				first400 = se
 			}
-		case http.StatusNotFound:
+		case chefNotFound:
 			n404++
 			if first404 == nil {
 				first404 = se
@@ -403,16 +417,16 @@ func classify(answers []shardAnswer) error {
 	switch {
 	case answered > 0 && n404 == answered && answered < len(answers):
 		// Those that answered do not have it, but a failed shard may.
-		return errorf(http.StatusBadGateway, "not found on the shards that answered, and shard(s) failed: %s", failedAnswers(answers))
+		return fault.Errorf(fault.ShardsFailed, "not found on the shards that answered, and shard(s) failed: %s", failedAnswers(answers))
 	case answered > 0 && n404 == answered:
-		return &Error{Status: http.StatusNotFound, Message: strings.Join(first404.Messages, "\n")}
+		return &fault.Error{Kind: fault.NotFound, Message: strings.Join(first404.Messages, "\n")}
 	case n400 > 0 && n400+n404 == answered:
-		return &Error{Status: http.StatusBadRequest, Message: strings.Join(first400.Messages, "\n")}
+		return &fault.Error{Kind: fault.BadRequest, Message: strings.Join(first400.Messages, "\n")}
 	}
 	if n404 > 0 {
 		for i := range answers {
 			var se *shards.StatusError
-			if errors.As(answers[i].err, &se) && se.Status == http.StatusNotFound {
+			if errors.As(answers[i].err, &se) && se.Status == chefNotFound {
 				answers[i].err = nil
 				answers[i].status.Status = StatusOK
 				answers[i].status.Error = ""

@@ -12,6 +12,7 @@ import (
 
 	"github.com/shearch/shearch/devfleet"
 	"github.com/shearch/shearch/devfleet/fakeshard"
+	"github.com/shearch/shearch/internal/fault"
 	"github.com/shearch/shearch/query"
 	"github.com/shearch/shearch/search"
 )
@@ -296,8 +297,8 @@ func TestPartialFailure(t *testing.T) {
 				}
 				req.Deny = true
 				_, err = f.engine.Search(context.Background(), req)
-				var se *search.Error
-				if !errors.As(err, &se) || se.Status != http.StatusBadGateway || !strings.Contains(se.Message, "s1") {
+				var se *fault.Error
+				if !errors.As(err, &se) || se.Kind != fault.ShardsFailed || !strings.Contains(se.Message, "s1") {
 					t.Fatalf("partial=deny with a failed shard gave %v", err)
 				}
 			}
@@ -305,8 +306,8 @@ func TestPartialFailure(t *testing.T) {
 				s.SetFailure(&tc.failure)
 			}
 			_, err := f.engine.Search(context.Background(), search.Request{Index: "node", Query: "*:*"})
-			var se *search.Error
-			if !errors.As(err, &se) || se.Status != http.StatusBadGateway {
+			var se *fault.Error
+			if !errors.As(err, &se) || se.Kind != fault.ShardsFailed {
 				t.Fatalf("every shard failed and the answer was %v", err)
 			}
 		})
@@ -392,20 +393,20 @@ func TestUnknownIndexAndBadQuery(t *testing.T) {
 	per, _ := spread(6, 2)
 	f := startFleet(t, 0, per...)
 	for _, tc := range []struct {
-		req    search.Request
-		status int
+		req  search.Request
+		kind fault.Kind
 	}{
-		{search.Request{Index: "nosuchbag", Query: "*:*"}, http.StatusNotFound},
-		{search.Request{Index: "node", Query: "name:(a"}, http.StatusBadRequest},
-		{search.Request{Index: "", Query: "*:*"}, http.StatusBadRequest},
+		{search.Request{Index: "nosuchbag", Query: "*:*"}, fault.NotFound},
+		{search.Request{Index: "node", Query: "name:(a"}, fault.BadRequest},
+		{search.Request{Index: "", Query: "*:*"}, fault.BadRequest},
 	} {
 		f.resetStats()
 		_, err := f.engine.Search(context.Background(), tc.req)
-		var se *search.Error
-		if !errors.As(err, &se) || se.Status != tc.status {
-			t.Errorf("%+v: %v, want HTTP %d", tc.req, err, tc.status)
+		var se *fault.Error
+		if !errors.As(err, &se) || se.Kind != tc.kind {
+			t.Errorf("%+v: %v, want %s", tc.req, err, tc.kind)
 		}
-		if tc.status == http.StatusBadRequest && f.shards[0].Stats().Requests != 0 {
+		if tc.kind == fault.BadRequest && f.shards[0].Stats().Requests != 0 {
 			t.Errorf("%+v reached a shard", tc.req)
 		}
 	}

@@ -2,11 +2,10 @@ package search
 
 import (
 	"context"
-	"errors"
-	"net/http"
 	"sync"
 
 	"github.com/shearch/shearch/internal/extsort"
+	"github.com/shearch/shearch/internal/fault"
 	"github.com/shearch/shearch/query"
 	"github.com/shearch/shearch/shards"
 )
@@ -26,7 +25,7 @@ import (
 func (e *Engine) searchLocally(ctx context.Context, targets []shards.Shard, req Request, partial map[string][]string, srt *extsort.Sorter) ([]shardAnswer, error) {
 	q, err := query.Parse(req.Query)
 	if err != nil {
-		return nil, errorf(http.StatusBadRequest, "%v", err)
+		return nil, fault.Errorf(fault.BadRequest, "%v", err)
 	}
 	wholeNodes := partial == nil && req.Index == "node"
 	var mu sync.Mutex
@@ -59,10 +58,10 @@ func (e *Engine) searchLocally(ctx context.Context, targets []shards.Shard, req 
 			}
 			err := srt.Add(batch...)
 			batch = batch[:0]
-			return localError(err)
+			return err
 		})
 		if err == nil {
-			err = localError(srt.Add(batch...))
+			err = srt.Add(batch...)
 		}
 		mu.Lock()
 		counts[name] = n
@@ -122,6 +121,5 @@ func partialData(index string, obj, item map[string]any, body map[string][]strin
 
 // refusedByAll reports a 400 that every shard gave.
 func refusedByAll(err error) bool {
-	var se *Error
-	return errors.As(err, &se) && se.Status == http.StatusBadRequest
+	return fault.Is(err, fault.BadRequest)
 }

@@ -3,7 +3,6 @@ package search
 import (
 	"context"
 	"errors"
-	"net/http"
 	"sync"
 	"time"
 
@@ -71,7 +70,7 @@ func (w *WriteConfig) forget(stack, name string) { w.cache().Remove(ownerKey(sta
 // every few seconds), and a node created a moment ago must be found, or a
 // second create would put it on two shards.
 func (e *Engine) nodeHolders(ctx context.Context, targets []shards.Shard, name string) (holders []shards.Shard, failed []ShardStatus) {
-	p, err := ObjectRef{Kind: KindNode, Name: name}.objectPath(http.MethodGet)
+	p, err := ObjectRef{Kind: KindNode, Name: name}.objectPath(methodGet)
 	if err != nil {
 		for _, t := range targets {
 			failed = append(failed, ShardStatus{Name: t.Name, Stack: t.Stack, Status: StatusFailed, Error: err.Error()})
@@ -79,7 +78,7 @@ func (e *Engine) nodeHolders(ctx context.Context, targets []shards.Shard, name s
 		return nil, failed
 	}
 	answers := e.fanOut(ctx, targets, func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
-		_, err := c.Do(ctx, http.MethodGet, p, nil)
+		_, err := c.Do(ctx, methodGet, p, nil)
 		return nil, err
 	})
 	for _, a := range answers {
@@ -87,7 +86,7 @@ func (e *Engine) nodeHolders(ctx context.Context, targets []shards.Shard, name s
 		switch {
 		case a.err == nil:
 			holders = append(holders, a.shard)
-		case errors.As(a.err, &se) && se.Status == http.StatusNotFound:
+		case errors.As(a.err, &se) && se.Status == chefNotFound:
 		default:
 			failed = append(failed, a.status)
 		}

@@ -3,10 +3,10 @@ package search
 import (
 	"encoding/json"
 	"math"
-	"net/http"
 	"sort"
 	"unsafe"
 
+	"github.com/shearch/shearch/internal/fault"
 	"github.com/shearch/shearch/shards"
 )
 
@@ -67,10 +67,10 @@ func (b *orderBuilder) add(r Row) error {
 	o := b.o
 	need := len(r.Name) + len(r.Data)
 	if len(r.Name) > math.MaxUint16 {
-		return errorf(http.StatusBadGateway, "shard %s sent a row whose name is %d bytes long; Chef names are at most 255", r.Shard, len(r.Name))
+		return fault.Errorf(fault.ShardsFailed, "shard %s sent a row whose name is %d bytes long; Chef names are at most 255", r.Shard, len(r.Name))
 	}
 	if int64(o.bytes+need)+int64(len(o.ents)+1)*int64(unsafe.Sizeof(orderEnt{})) > b.limit {
-		return errorf(http.StatusInsufficientStorage, "the merged answer is larger than shards.max_answer_bytes (%d bytes): page a narrower query, or stream it (Accept: application/x-ndjson)", b.limit)
+		return fault.Errorf(fault.NoSpace, "the merged answer is larger than shards.max_answer_bytes (%d bytes): page a narrower query, or stream it (Accept: application/x-ndjson)", b.limit)
 	}
 	// A row of more than a quarter chunk has a chunk of its own, at its
 	// size, and the small rows' chunk stays current: no chunk is left
@@ -79,7 +79,7 @@ func (b *orderBuilder) add(r Row) error {
 	last := b.cur
 	if need > orderChunk/4 || last < 0 || len(o.chunks[last])+need > cap(o.chunks[last]) {
 		if len(o.chunks) == math.MaxUint16 {
-			return errorf(http.StatusInsufficientStorage, "the merged answer is too large to hold: page a narrower query, or stream it (Accept: application/x-ndjson)")
+			return fault.Errorf(fault.NoSpace, "the merged answer is too large to hold: page a narrower query, or stream it (Accept: application/x-ndjson)")
 		}
 		last = len(o.chunks)
 		if need > orderChunk/4 {

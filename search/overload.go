@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/shearch/shearch/internal/fault"
 	"github.com/shearch/shearch/shards"
 )
 
@@ -67,12 +67,16 @@ func shed(answers []shardAnswer) error {
 	return nil
 }
 
-func overloadError(err error) *Error {
+func overloadError(err error) *fault.Error {
 	var oe *shards.OverloadedError
 	if !errors.As(err, &oe) {
 		return nil
 	}
-	return &Error{Status: oe.Status, RetryAfter: oe.RetryAfter,
+	kind := fault.Overloaded
+	if oe.ShardFailing() {
+		kind = fault.Unavailable
+	}
+	return &fault.Error{Kind: kind, RetryAfter: oe.RetryAfter,
 		Message: fmt.Sprintf("Shearch is shedding load: shard %s is overloaded (%s); retry after %s", oe.Shard, oe.Reason, oe.RetryAfter)}
 }
 
@@ -88,12 +92,15 @@ func requestFailure(ctx context.Context, err error) error {
 	return nil
 }
 
-// notTheShard is an outcome that says nothing of the shard's health: the
-// caller left, or Shearch shed the request before sending it.
-func notTheShard(err error) bool {
+// shardBlameless is an outcome that says nothing of the shard's health:
+// the caller left, Shearch shed the request before sending it, or
+// Shearch's own work on the shard's rows failed (the sorter's bounds).
+// The engine's fault.Error is never a shard's failure: what a shard does
+// wrong reaches the fan-out as a shards error.
+func shardBlameless(err error) bool {
 	var oe *shards.OverloadedError
-	var se sorterError
-	return errors.Is(err, context.Canceled) || errors.As(err, &oe) || errors.As(err, &se)
+	var fe *fault.Error
+	return errors.Is(err, context.Canceled) || errors.As(err, &oe) || errors.As(err, &fe)
 }
 
 func answeredShards(answers []shardAnswer) []shards.Shard {
@@ -111,7 +118,7 @@ func failedAnswers(answers []shardAnswer) string {
 	for _, a := range answers {
 		var se *shards.StatusError
 		if a.err != nil && !errors.As(a.err, &se) {
-			parts = append(parts, fmt.Sprintf("%s (%s)", a.shard.Name, shortError(a.err, a.shard.Name)))
+			parts = append(parts, fmt.Sprintf("%s (%s)", a.shard.Name, shardDetail(a.err, a.shard.Name)))
 		}
 	}
 	return strings.Join(parts, ", ")
@@ -127,7 +134,7 @@ func (e *Engine) checkIndex(ctx context.Context, targets []shards.Shard, index s
 		return nil, nil
 	}
 	if err := shards.CheckIndex(index); err != nil {
-		return nil, errorf(http.StatusBadRequest, "%v", err)
+		return nil, fault.Errorf(fault.BadRequest, "%v", err)
 	}
 	answers := e.fanOut(ctx, targets, func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
 		var bags map[string]any
@@ -161,11 +168,11 @@ func (e *Engine) checkIndex(ctx context.Context, targets []shards.Shard, index s
 		return failed, nil
 	case len(failed) > 0:
 		s := summarize(answers)
-		err := errorf(http.StatusBadGateway, "no shard that answered holds data bag %s, and shard(s) failed: %s", index, failedShardsMessage(failedStatus))
+		err := fault.Errorf(fault.ShardsFailed, "no shard that answered holds data bag %s, and shard(s) failed: %s", index, failedShardsMessage(failedStatus))
 		err.Shards = &s
 		return nil, err
 	}
-	return nil, errorf(http.StatusNotFound, "I don't know how to search for %s data objects.", index)
+	return nil, fault.Errorf(fault.NotFound, "I don't know how to search for %s data objects.", index)
 }
 
 func without(targets []shards.Shard, skip []shardAnswer) []shards.Shard {

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shearch/shearch/internal/fault"
 	"github.com/shearch/shearch/shards"
 )
 
@@ -231,14 +232,14 @@ func TestDownShardIsNot404(t *testing.T) {
 	item, _ := shards.ObjectPath(shards.DataBags, "users", "alice")
 	for _, path := range []shards.Path{node, item} {
 		_, err := e.Get(context.Background(), "", path, false)
-		var se *Error
-		if !errors.As(err, &se) || se.Status != http.StatusBadGateway || !strings.Contains(se.Message, "chef-2") {
+		var se *fault.Error
+		if !errors.As(err, &se) || se.Kind != fault.ShardsFailed || !strings.Contains(se.Message, "chef-2") {
 			t.Errorf("%s: got %v, want a 502 naming chef-2", path, err)
 		}
 	}
 	_, err := e.Search(context.Background(), Request{Index: "users", Query: "*:*"})
-	var se *Error
-	if !errors.As(err, &se) || se.Status != http.StatusBadGateway || !strings.Contains(se.Message, "chef-2") {
+	var se *fault.Error
+	if !errors.As(err, &se) || se.Kind != fault.ShardsFailed || !strings.Contains(se.Message, "chef-2") {
 		t.Errorf("data bag search: got %v, want a 502 naming chef-2", err)
 	}
 }
@@ -249,15 +250,15 @@ func TestIndexDecidedBeforeFanOut(t *testing.T) {
 	a, b := newFakeShard(t, chefLike(false)), newFakeShard(t, chefLike(true))
 	e := engineFor(t, 2*time.Second, a.URL, b.URL)
 	_, err := e.Search(context.Background(), Request{Index: "nosuchindex"})
-	var se *Error
-	if !errors.As(err, &se) || se.Status != http.StatusNotFound {
+	var se *fault.Error
+	if !errors.As(err, &se) || se.Kind != fault.NotFound {
 		t.Fatalf("unknown index: got %v, want 404", err)
 	}
 	if a.count("/search/nosuchindex")+b.count("/search/nosuchindex") != 0 {
 		t.Error("an unknown index was searched on the shards")
 	}
 	before := a.total.Load() + b.total.Load()
-	if _, err := e.Search(context.Background(), Request{Index: "bad/index"}); !errors.As(err, &se) || se.Status != http.StatusBadRequest {
+	if _, err := e.Search(context.Background(), Request{Index: "bad/index"}); !errors.As(err, &se) || se.Kind != fault.BadRequest {
 		t.Fatalf("invalid index: got %v, want 400", err)
 	}
 	if a.total.Load()+b.total.Load() != before {

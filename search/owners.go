@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"math/big"
-	"net/http"
 	"sort"
 	"strings"
 	"sync"
@@ -185,7 +184,7 @@ func (e *Engine) newerOn(ctx context.Context, targets []shards.Shard, shard stri
 		if err != nil {
 			return false, nil
 		}
-		raw, err := c.Do(ctx, http.MethodGet, p, nil)
+		raw, err := c.Do(ctx, methodGet, p, nil)
 		if err != nil {
 			return false, requestFailure(ctx, err)
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/url"
 	"sort"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/shearch/shearch/internal/extsort"
+	"github.com/shearch/shearch/internal/fault"
 	"github.com/shearch/shearch/search/result"
 	"github.com/shearch/shearch/shards"
 )
@@ -258,7 +258,7 @@ func (e *Engine) fillObjects(ctx context.Context, rows []Row) ([]Row, error) {
 	for shard := range need {
 		s, ok := targets[shard]
 		if !ok {
-			return nil, errorf(http.StatusBadGateway, "shard %s left the topology while paging; retry", shard)
+			return nil, fault.Errorf(fault.ShardsFailed, "shard %s left the topology while paging; retry", shard)
 		}
 		c, err := e.Client(s)
 		if err != nil {
@@ -315,7 +315,7 @@ func fetchChunk(ctx context.Context, c *shards.Client, out []Row, idx []int, byS
 			if ferr := requestFailure(ctx, err); ferr != nil {
 				return ferr
 			}
-			return errorf(http.StatusBadGateway, "reading nodes from shard %s: %v", c.Shard.Name, err)
+			return fault.Errorf(fault.ShardsFailed, "reading nodes from shard %s: %v", c.Shard.Name, err)
 		}
 	}
 	// Names the grammar cannot spell, or that the search did not find
@@ -327,9 +327,9 @@ func fetchChunk(ctx context.Context, c *shards.Client, out []Row, idx []int, byS
 		}
 		p, err := shards.ObjectPath(shards.Nodes, out[i].Name)
 		if err != nil {
-			return errorf(http.StatusBadGateway, "shard %s: %v", c.Shard.Name, err)
+			return fault.Errorf(fault.ShardsFailed, "shard %s: %v", c.Shard.Name, err)
 		}
-		raw, err := c.Do(ctx, http.MethodGet, p, nil)
+		raw, err := c.Do(ctx, methodGet, p, nil)
 		if isClientError(err) {
 			continue
 		}
@@ -337,7 +337,7 @@ func fetchChunk(ctx context.Context, c *shards.Client, out []Row, idx []int, byS
 			if ferr := requestFailure(ctx, err); ferr != nil {
 				return ferr
 			}
-			return errorf(http.StatusBadGateway, "reading node %s: %v", out[i].Name, err)
+			return fault.Errorf(fault.ShardsFailed, "reading node %s: %v", out[i].Name, err)
 		}
 		out[i].Data = raw
 		if err := chargePage(ctx, len(raw)); err != nil {
@@ -434,7 +434,7 @@ func (e *Engine) Stream(ctx context.Context, req Request, begin func(ShardsSumma
 		return e.streamUnordered(ctx, req, begin, emit)
 	case "", OrderName:
 	default:
-		return nil, errorf(http.StatusBadRequest, "order=%s: use name (the default) or none", req.Order)
+		return nil, fault.Errorf(fault.BadRequest, "order=%s: use name (the default) or none", req.Order)
 	}
 	// A merged answer already held (the answer cache, or a walk's order)
 	// is streamed from memory; anything else goes through the sorter, so

@@ -3,11 +3,11 @@ package search
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/shearch/shearch/internal/fault"
 	"github.com/shearch/shearch/search/result"
 	"github.com/shearch/shearch/shards"
 )
@@ -201,7 +201,7 @@ func versionLess(a, b string) bool {
 
 // errNoCookbook is Chef's 404 for an unknown cookbook.
 func errNoCookbook(name string) error {
-	return errorf(http.StatusNotFound, "Cannot find a cookbook named %s", name)
+	return fault.Errorf(fault.NotFound, "Cannot find a cookbook named %s", name)
 }
 
 // Cookbook is one cookbook's versions over the stack; a 404 when no shard

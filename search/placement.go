@@ -2,9 +2,9 @@ package search
 
 import (
 	"hash/fnv"
-	"net/http"
 	"sort"
 
+	"github.com/shearch/shearch/internal/fault"
 	"github.com/shearch/shearch/shards"
 )
 
@@ -23,7 +23,7 @@ func PickShard(name string, candidates []shards.Shard) (shards.Shard, error) {
 		total += weightOf(s)
 	}
 	if total == 0 {
-		return shards.Shard{}, errorf(http.StatusServiceUnavailable,
+		return shards.Shard{}, fault.Errorf(fault.Unavailable,
 			"every shard of the stack has weight 0, so none takes new nodes: raise a shard's weight in the Route53 weighted set")
 	}
 	h := fnv.New64a()

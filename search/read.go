@@ -2,9 +2,9 @@ package search
 
 import (
 	"context"
-	"net/http"
 	"sort"
 
+	"github.com/shearch/shearch/internal/fault"
 	"github.com/shearch/shearch/shards"
 )
 
@@ -40,7 +40,7 @@ func (e *Engine) Get(ctx context.Context, stack string, path shards.Path, deny b
 		return nil, err
 	}
 	answers := e.fanOut(ctx, targets, func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
-		raw, err := c.Do(ctx, http.MethodGet, path, nil)
+		raw, err := c.Do(ctx, methodGet, path, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -62,7 +62,7 @@ func (e *Engine) Get(ctx context.Context, stack string, path shards.Path, deny b
 	if len(rows) == 0 {
 		// Some shards failed and none of the rest has it: it may well be
 		// on a failed shard, so "not found" would be a lie.
-		return nil, errorf(http.StatusBadGateway, "%s is not on the shards that answered, and shard(s) failed: %s", path, failedShardsMessage(summary.Details))
+		return nil, fault.Errorf(fault.ShardsFailed, "%s is not on the shards that answered, and shard(s) failed: %s", path, failedShardsMessage(summary.Details))
 	}
 	return &ReadResult{Object: rows[0].Object(), Kept: rows[0].Shard, Holders: holders, Duplicates: dups, Shards: summary}, nil
 }
@@ -125,11 +125,11 @@ func settle(ctx context.Context, answers []shardAnswer, deny bool) (ShardsSummar
 }
 
 func checkFailures(s ShardsSummary, deny bool) error {
-	var err *Error
+	var err *fault.Error
 	if deny && s.Failed > 0 {
-		err = errorf(http.StatusBadGateway, "partial=deny and shard(s) failed: %s", failedShardsMessage(s.Details))
+		err = fault.Errorf(fault.ShardsFailed, "partial=deny and shard(s) failed: %s", failedShardsMessage(s.Details))
 	} else if s.OK == 0 && !anyFallback(s) {
-		err = errorf(http.StatusBadGateway, "every shard failed: %s", failedShardsMessage(s.Details))
+		err = fault.Errorf(fault.ShardsFailed, "every shard failed: %s", failedShardsMessage(s.Details))
 	}
 	if err == nil {
 		return nil

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"github.com/shearch/shearch/api"
-	"net/http"
 	"reflect"
 	"sort"
 	"strings"
@@ -219,13 +218,13 @@ func (e *Engine) applyRepair(ctx context.Context, ref ObjectRef, a RepairAction,
 	}
 	var jobs []job
 	for _, s := range a.Update {
-		jobs = append(jobs, job{s, http.MethodPut})
+		jobs = append(jobs, job{s, methodPut})
 	}
 	for _, s := range a.Create {
-		jobs = append(jobs, job{s, http.MethodPost})
+		jobs = append(jobs, job{s, methodPost})
 	}
 	for _, s := range a.Delete {
-		jobs = append(jobs, job{s, http.MethodDelete})
+		jobs = append(jobs, job{s, methodDelete})
 	}
 	out := make([]WriteOutcome, len(jobs))
 	var g errgroup.Group
@@ -238,7 +237,7 @@ func (e *Engine) applyRepair(ctx context.Context, ref ObjectRef, a RepairAction,
 				return nil
 			}
 			var w shardWrite
-			if j.method == http.MethodPost {
+			if j.method == methodPost {
 				w = e.createOn(ctx, s, ref, object)
 				out[i] = w.out
 				return nil
@@ -249,11 +248,11 @@ func (e *Engine) applyRepair(ctx context.Context, ref ObjectRef, a RepairAction,
 				return nil
 			}
 			switch j.method {
-			case http.MethodPut:
+			case methodPut:
 				w = e.writeOne(ctx, s, j.method, p, object)
 			default:
 				w = e.writeOne(ctx, s, j.method, p, nil)
-				if w.out.Code == http.StatusNotFound {
+				if w.out.Code == chefNotFound {
 					w.out.Status = WriteAbsent
 				}
 			}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shearch/shearch/internal/fault"
 	"github.com/shearch/shearch/shards"
 )
 
@@ -38,8 +39,8 @@ func TestShedPartShedsWholeRequest(t *testing.T) {
 	waitUntil(t, func() bool { _, _, w := e.guards().For("chef-2").State(); return w == 1 })
 	begin := time.Now()
 	_, err := e.Search(context.Background(), Request{Index: "node", Query: "name:web-1", Partial: map[string][]string{}})
-	var se *Error
-	if !errors.As(err, &se) || se.Status != http.StatusTooManyRequests || se.RetryAfter <= 0 {
+	var se *fault.Error
+	if !errors.As(err, &se) || se.Kind != fault.Overloaded || se.RetryAfter <= 0 {
 		t.Fatalf("a search behind full queues: %v, want a 429 with Retry-After", err)
 	}
 	if took := time.Since(begin); took > 2*time.Second {

@@ -2,7 +2,6 @@ package search
 
 import (
 	"context"
-	"net/http"
 	"sort"
 	"sync"
 
@@ -79,10 +78,10 @@ func (e *Engine) gather(ctx context.Context, req Request) (*gathered, error) {
 			}
 			err := g.srt.Add(batch...)
 			batch = batch[:0]
-			return localError(err)
+			return err
 		})
 		if err == nil {
-			err = localError(g.srt.Add(batch...))
+			err = g.srt.Add(batch...)
 		}
 		return nil, err
 	})
@@ -246,7 +245,7 @@ func (g *gathered) readOhai(ctx context.Context, group []Row) error {
 			if err != nil {
 				break
 			}
-			raw, err := c.Do(shards.WithShardTimeout(ctx, g.e.shardTimeout()), http.MethodGet, p, nil)
+			raw, err := c.Do(shards.WithShardTimeout(ctx, g.e.shardTimeout()), methodGet, p, nil)
 			if err == nil {
 				group[i].Ohai = shards.ObjectRow(raw).Ohai
 			} else if ferr := requestFailure(ctx, err); ferr != nil {

@@ -33,16 +33,3 @@ func (e *Engine) spillBudget() *extsort.Budget {
 
 // SpillInUse is how many bytes of sorted runs all requests hold now.
 func (e *Engine) SpillInUse() int64 { return e.spillBudget().InUse() }
-
-// sorterError is the sorter's failure as a shard's read hears it: not the
-// shard's fault (see notTheShard).
-type sorterError struct{ error }
-
-func (e sorterError) Unwrap() error { return e.error }
-
-func localError(err error) error {
-	if err == nil {
-		return nil
-	}
-	return sorterError{err}
-}

@@ -19,7 +19,6 @@ type (
 	ShardsSummary = result.ShardsSummary
 	Duplicate     = result.Duplicate
 	Result        = result.Result
-	Error         = result.Error
 )
 
 // Row sources and shard statuses.
@@ -32,10 +31,6 @@ const (
 	OrderName      = result.OrderName
 	OrderNone      = result.OrderNone
 )
-
-func errorf(status int, format string, a ...any) *Error {
-	return &Error{Status: status, Message: fmt.Sprintf(format, a...)}
-}
 
 func failedShardsMessage(details []ShardStatus) string {
 	var parts []string

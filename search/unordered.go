@@ -70,9 +70,9 @@ func (e *Engine) streamUnordered(ctx context.Context, req Request, begin func(Sh
 				if err != nil {
 					a.err = err
 					a.status.Status = StatusFailed
-					a.status.Error = shortError(err, s.Name)
+					a.status.Error = shardDetail(err, s.Name)
 				}
-				if e.OnShardResult != nil && !isClientError(err) && !notTheShard(err) {
+				if e.OnShardResult != nil && !isClientError(err) && !shardBlameless(err) {
 					e.OnShardResult(s.Name, err)
 				}
 				answers[i] = a

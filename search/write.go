@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/shearch/shearch/api"
-	"net/http"
 	"sort"
 	"strings"
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/shearch/shearch/api"
+	"github.com/shearch/shearch/internal/fault"
 	"github.com/shearch/shearch/shards"
 )
 
@@ -28,16 +28,35 @@ const (
 // WriteOutcome is one shard's part in a write: a client wire type.
 type WriteOutcome = api.WriteOutcome
 
-// WriteResult is a write's answer: the status for the client, the Chef
-// answer of a shard that did it, and every shard's outcome.
+// WriteVerdict is what a write came to over the shards it went to; the
+// HTTP layer picks the status that tells a Chef client so.
+type WriteVerdict int
+
+const (
+	// WroteAll: every shard holds what the write asked for.
+	WroteAll WriteVerdict = iota
+	// WroteSome: some shards did it and some did not.
+	WroteSome
+	// WroteNone: no shard did it, and they did not all refuse alike.
+	WroteNone
+	// Refused: every shard that could be asked refused it the same way;
+	// ShardCode is the answer code they sent, for the client to react
+	// to as it would to one Chef server.
+	Refused
+)
+
+// WriteResult is a write's answer: what it came to, the Chef answer of a
+// shard that did it, and every shard's outcome.
 type WriteResult struct {
-	Status int
+	Verdict WriteVerdict
+	// ShardCode, for Refused, is the shards' answer code.
+	ShardCode int
 	// Object is the Chef answer of the first shard (by name) that did it.
 	Object map[string]any
 	// Shard is the shard a node write went to.
 	Shard    string
 	Outcomes []WriteOutcome
-	// Message explains a non-2xx Status.
+	// Message explains a verdict other than WroteAll.
 	Message string
 }
 
@@ -54,6 +73,8 @@ type shardWrite struct {
 	shard shards.Shard
 	out   WriteOutcome
 	body  map[string]any
+	// refusal is the shard's refusal, for its text when it sent none.
+	refusal *shards.StatusError
 }
 
 // writeOne sends one write to one shard.
@@ -61,8 +82,9 @@ func (e *Engine) writeOne(ctx context.Context, s shards.Shard, method string, pa
 	w := shardWrite{shard: s, out: WriteOutcome{Name: s.Name}}
 	c, err := e.Client(s)
 	var data []byte
+	var code int
 	if err == nil {
-		data, err = c.Do(ctx, method, path, body)
+		code, data, err = c.Write(ctx, method, path, body)
 	}
 	if e.OnShardResult != nil && !isClientError(err) {
 		e.OnShardResult(s.Name, err)
@@ -70,22 +92,19 @@ func (e *Engine) writeOne(ctx context.Context, s shards.Shard, method string, pa
 	var se *shards.StatusError
 	switch {
 	case err == nil:
-		w.out.Status, w.out.Code = WriteOK, http.StatusOK
-		if method == http.MethodPost {
-			w.out.Code = http.StatusCreated
-		}
+		w.out.Status, w.out.Code = WriteOK, code
 		var obj map[string]any
 		if len(data) > 0 && shards.DecodeJSON(data, &obj) == nil {
 			w.body = obj
 		}
 	case errors.As(err, &se):
 		w.out.Code, w.out.Error = se.Status, strings.Join(se.Messages, "; ")
-		w.out.Status = WriteRefused
+		w.out.Status, w.refusal = WriteRefused, se
 		if se.Status >= 500 {
 			w.out.Status = WriteFailed
 		}
 	default:
-		w.out.Status, w.out.Error = WriteFailed, shortError(err, s.Name)
+		w.out.Status, w.out.Error = WriteFailed, shardDetail(err, s.Name)
 	}
 	return w
 }
@@ -114,7 +133,7 @@ func (e *Engine) writeAll(ctx context.Context, targets []shards.Shard, method st
 // it already gone there counts as done.
 func (e *Engine) StackWrite(ctx context.Context, stack, method string, ref ObjectRef, body map[string]any) (*WriteResult, error) {
 	if ref.Kind == KindNode {
-		return nil, errorf(http.StatusInternalServerError, "node writes go through NodeWrite")
+		return nil, fault.Errorf(fault.Internal, "node writes go through NodeWrite")
 	}
 	if err := ref.Check(); err != nil {
 		return nil, err
@@ -124,16 +143,16 @@ func (e *Engine) StackWrite(ctx context.Context, stack, method string, ref Objec
 		return nil, err
 	}
 	var p shards.Path
-	if method == http.MethodPost {
+	if method == methodPost {
 		p, err = ref.createPath()
 	} else {
 		p, err = ref.objectPath(method)
 	}
 	if err != nil {
-		return nil, errorf(http.StatusMethodNotAllowed, "%v", err)
+		return nil, fault.Errorf(fault.NotAllowed, "%v", err)
 	}
 	res := e.writeAll(ctx, targets, method, p, body)
-	if method == http.MethodPut {
+	if method == methodPut {
 		e.createWhereMissing(ctx, ref, body, res)
 	}
 	e.Cache.purge()
@@ -170,7 +189,7 @@ func (e *Engine) writeTargets(stack string) ([]shards.Shard, error) {
 			names = append(names, s)
 		}
 		sort.Strings(names)
-		return nil, errorf(http.StatusBadRequest, "a write goes to one stack, and %q spans %s: give ?stack=NAME (gnife: --stack NAME)", e.Stack(stack), strings.Join(names, ", "))
+		return nil, fault.Errorf(fault.BadRequest, "a write goes to one stack, and %q spans %s: give ?stack=NAME (gnife: --stack NAME)", e.Stack(stack), strings.Join(names, ", "))
 	}
 	return targets, nil
 }
@@ -184,7 +203,7 @@ func (e *Engine) createWhereMissing(ctx context.Context, ref ObjectRef, body map
 		if r.out.Status == WriteOK {
 			any2xx = true
 		}
-		if r.out.Code == http.StatusNotFound {
+		if r.out.Code == chefNotFound {
 			missing = append(missing, i)
 		}
 	}
@@ -213,22 +232,22 @@ func (e *Engine) createOn(ctx context.Context, s shards.Shard, ref ObjectRef, bo
 	if err != nil {
 		return shardWrite{shard: s, out: WriteOutcome{Name: s.Name, Status: WriteFailed, Error: err.Error()}}
 	}
-	w := e.writeOne(ctx, s, http.MethodPost, p, body)
-	if ref.Kind == KindDataBagItem && w.out.Code == http.StatusNotFound {
-		bags, _ := shards.WritePath(http.MethodPost, shards.DataBags)
-		bag := e.writeOne(ctx, s, http.MethodPost, bags, map[string]any{"name": ref.Name})
-		if bag.out.Status != WriteOK && bag.out.Code != http.StatusConflict {
+	w := e.writeOne(ctx, s, methodPost, p, body)
+	if ref.Kind == KindDataBagItem && w.out.Code == chefNotFound {
+		bags, _ := shards.WritePath(methodPost, shards.DataBags)
+		bag := e.writeOne(ctx, s, methodPost, bags, map[string]any{"name": ref.Name})
+		if bag.out.Status != WriteOK && bag.out.Code != chefConflict {
 			return bag
 		}
-		w = e.writeOne(ctx, s, http.MethodPost, p, body)
+		w = e.writeOne(ctx, s, methodPost, p, body)
 	}
 	return w
 }
 
-// aggregate turns per-shard outcomes into one answer: every shard done is
-// a 2xx; every shard refusing alike is that refusal (a 404, a 409 for a
+// aggregate turns per-shard outcomes into one verdict: every shard done,
+// some, or none; or every shard refusing alike (a 404, a 409 for a
 // create, a 400 for bad data), so a Chef client reacts as it would to one
-// server; some done and some not is 207; none done is 502.
+// server.
 func aggregate(method string, ref ObjectRef, res []shardWrite) *WriteResult {
 	wr := &WriteResult{Outcomes: make([]WriteOutcome, len(res))}
 	codes := map[int]int{}
@@ -247,9 +266,9 @@ func aggregate(method string, ref ObjectRef, res []shardWrite) *WriteResult {
 	for i := range res {
 		r := &res[i]
 		switch {
-		case method == http.MethodDelete && r.out.Code == http.StatusNotFound && done > 0:
+		case method == methodDelete && r.out.Code == chefNotFound && done > 0:
 			r.out.Status = WriteAbsent
-		case method == http.MethodPost && r.out.Code == http.StatusConflict:
+		case method == methodPost && r.out.Code == chefConflict:
 			r.out.Status = WriteExists
 			if ref.Kind == KindDataBag && done > 0 {
 				// A bag has no content: there, it is as wanted.
@@ -262,18 +281,18 @@ func aggregate(method string, ref ObjectRef, res []shardWrite) *WriteResult {
 	}
 	for code, c := range codes {
 		if c == n {
-			wr.Status = code
+			wr.Verdict, wr.ShardCode = Refused, code
 			wr.Message = firstError(res)
 			return wr
 		}
 	}
-	if method == http.MethodPut && done == 0 && codes[http.StatusNotFound] > 0 && codes[http.StatusNotFound]+failedCount(res) == n {
+	if method == methodPut && done == 0 && codes[chefNotFound] > 0 && codes[chefNotFound]+failedCount(res) == n {
 		// Missing wherever it could be asked: a Chef client then creates
 		// it (POST), which reaches the shards that answer and names the
 		// others. Nothing was changed.
-		wr.Status = http.StatusNotFound
+		wr.Verdict, wr.ShardCode = Refused, chefNotFound
 		for _, r := range res {
-			if r.out.Code == http.StatusNotFound {
+			if r.out.Code == chefNotFound {
 				wr.Message = r.out.Error
 				break
 			}
@@ -291,15 +310,12 @@ func aggregate(method string, ref ObjectRef, res []shardWrite) *WriteResult {
 	}
 	switch {
 	case ok == n:
-		wr.Status = http.StatusOK
-		if method == http.MethodPost {
-			wr.Status = http.StatusCreated
-		}
+		wr.Verdict = WroteAll
 	case ok > 0:
-		wr.Status = http.StatusMultiStatus
+		wr.Verdict = WroteSome
 		wr.Message = fmt.Sprintf("%s changed on %d of %d shards; not on: %s", ref, ok, n, notDone(res))
 	default:
-		wr.Status = http.StatusBadGateway
+		wr.Verdict = WroteNone
 		wr.Message = fmt.Sprintf("%s changed on no shard: %s", ref, notDone(res))
 	}
 	return wr
@@ -321,7 +337,7 @@ func firstError(res []shardWrite) string {
 			return r.out.Error
 		}
 	}
-	return http.StatusText(res[0].out.Code)
+	return res[0].refusal.Reason()
 }
 
 func notDone(res []shardWrite) string {
@@ -352,12 +368,12 @@ func (e *Engine) NodeWrite(ctx context.Context, stack, method, name, onlyShard s
 	if err != nil {
 		return nil, err
 	}
-	if method == http.MethodPost {
+	if method == methodPost {
 		return e.createNode(ctx, stack, targets, ref, body)
 	}
 	p, err := ref.objectPath(method)
 	if err != nil {
-		return nil, errorf(http.StatusMethodNotAllowed, "%v", err)
+		return nil, fault.Errorf(fault.NotAllowed, "%v", err)
 	}
 	holders, failed, cached := e.locateNode(ctx, stack, targets, name, onlyShard == "")
 	target, err := pickHolder(ref, holders, failed, onlyShard)
@@ -365,7 +381,7 @@ func (e *Engine) NodeWrite(ctx context.Context, stack, method, name, onlyShard s
 		return nil, err
 	}
 	w := e.writeOne(ctx, target, method, p, body)
-	if w.out.Code == http.StatusNotFound && cached {
+	if w.out.Code == chefNotFound && cached {
 		// Remembered, but gone from there: it moved. Ask every shard.
 		e.Writes.forget(stack, name)
 		holders, failed, _ = e.locateNode(ctx, stack, targets, name, false)
@@ -374,7 +390,7 @@ func (e *Engine) NodeWrite(ctx context.Context, stack, method, name, onlyShard s
 		}
 		w = e.writeOne(ctx, target, method, p, body)
 	}
-	if method == http.MethodDelete || w.out.Code == http.StatusNotFound {
+	if method == methodDelete || w.out.Code == chefNotFound {
 		e.Writes.forget(stack, name)
 	}
 	e.Cache.purge()
@@ -389,7 +405,7 @@ func pickHolder(ref ObjectRef, holders []shards.Shard, failed []ShardStatus, onl
 				return h, nil
 			}
 		}
-		return shards.Shard{}, errorf(http.StatusNotFound, "node %s is not on shard %s", ref.Name, only)
+		return shards.Shard{}, fault.Errorf(fault.NotFound, "node %s is not on shard %s", ref.Name, only)
 	}
 	switch {
 	case len(holders) > 1:
@@ -397,15 +413,15 @@ func pickHolder(ref ObjectRef, holders []shards.Shard, failed []ShardStatus, onl
 		for i, h := range holders {
 			names[i] = h.Name
 		}
-		return shards.Shard{}, errorf(http.StatusConflict,
+		return shards.Shard{}, fault.Errorf(fault.Conflict,
 			"node %s is on %d shards: %s; remove the stale copy first (DELETE /nodes/%s?shard=NAME) or write to one copy with ?shard=NAME",
 			ref.Name, len(holders), strings.Join(names, " and "), ref.Name)
 	case len(holders) == 1:
 		return holders[0], nil
 	case len(failed) > 0:
-		return shards.Shard{}, errorf(http.StatusBadGateway, "node %s is on none of the shards that answered, and shard(s) failed: %s", ref.Name, failedShardsMessage(failed))
+		return shards.Shard{}, fault.Errorf(fault.ShardsFailed, "node %s is on none of the shards that answered, and shard(s) failed: %s", ref.Name, failedShardsMessage(failed))
 	}
-	return shards.Shard{}, errorf(http.StatusNotFound, "Cannot load node %s", ref.Name)
+	return shards.Shard{}, fault.Errorf(fault.NotFound, "Cannot load node %s", ref.Name)
 }
 
 // createNode places a new node: refused when it already exists anywhere
@@ -418,10 +434,10 @@ func (e *Engine) createNode(ctx context.Context, stack string, targets []shards.
 		for i, h := range holders {
 			names[i] = h.Name
 		}
-		return nil, errorf(http.StatusConflict, "Node already exists (on %s)", strings.Join(names, " and "))
+		return nil, fault.Errorf(fault.Conflict, "Node already exists (on %s)", strings.Join(names, " and "))
 	}
 	if len(failed) > 0 {
-		return nil, errorf(http.StatusBadGateway, "cannot create node %s: shard(s) failed, and it may already be there: %s; retry once they are back", ref.Name, failedShardsMessage(failed))
+		return nil, fault.Errorf(fault.ShardsFailed, "cannot create node %s: shard(s) failed, and it may already be there: %s; retry once they are back", ref.Name, failedShardsMessage(failed))
 	}
 	pick, err := PickShard(ref.Name, targets)
 	if err != nil {
@@ -431,7 +447,7 @@ func (e *Engine) createNode(ctx context.Context, stack string, targets []shards.
 	if err != nil {
 		return nil, err
 	}
-	w := e.writeOne(ctx, pick, http.MethodPost, p, body)
+	w := e.writeOne(ctx, pick, methodPost, p, body)
 	if w.out.Status == WriteOK {
 		e.Writes.remember(stack, ref.Name, pick.Name)
 	}
@@ -440,13 +456,14 @@ func (e *Engine) createNode(ctx context.Context, stack string, targets []shards.
 }
 
 func nodeResult(w shardWrite) *WriteResult {
-	wr := &WriteResult{Status: w.out.Code, Object: w.body, Shard: w.shard.Name, Outcomes: []WriteOutcome{w.out}}
+	wr := &WriteResult{Object: w.body, Shard: w.shard.Name, Outcomes: []WriteOutcome{w.out}}
 	switch w.out.Status {
 	case WriteOK:
 	case WriteRefused:
+		wr.Verdict, wr.ShardCode = Refused, w.out.Code
 		wr.Message = w.out.Error
 	default:
-		wr.Status = http.StatusBadGateway
+		wr.Verdict = WroteNone
 		wr.Message = fmt.Sprintf("shard %s failed: %s", w.shard.Name, w.out.Error)
 	}
 	return wr

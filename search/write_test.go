@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shearch/shearch/internal/fault"
 	"github.com/shearch/shearch/shards"
 )
 
@@ -45,8 +46,8 @@ func TestPickShardFollowsTheWeights(t *testing.T) {
 
 func TestPickShardAllZeroIs503(t *testing.T) {
 	_, err := PickShard("x", weighted(0, 0))
-	var se *Error
-	if !errors.As(err, &se) || se.Status != http.StatusServiceUnavailable {
+	var se *fault.Error
+	if !errors.As(err, &se) || se.Kind != fault.Unavailable {
 		t.Fatalf("all weights 0: %v, want a 503", err)
 	}
 	s, err := PickShard("x", []shards.Shard{{Name: "static-1"}, {Name: "static-2"}})
@@ -81,38 +82,39 @@ func TestAggregateWrites(t *testing.T) {
 		method string
 		ref    ObjectRef
 		outs   []string
-		want   int
+		want   WriteVerdict
+		code   int
 	}{
-		{"PUT", role, []string{"ok", "ok", "ok"}, 200},
-		{"POST", role, []string{"ok", "ok", "ok"}, 201},
-		{"PUT", role, []string{"ok", "fail", "ok"}, 207},
-		{"PUT", role, []string{"fail", "fail", "fail"}, 502},
-		{"PUT", role, []string{"404", "404", "404"}, 404},
-		{"PUT", role, []string{"404", "fail", "404"}, 404}, // a client then POSTs, which names the failed shard
-		{"DELETE", role, []string{"404", "fail", "404"}, 502},
-		{"PUT", role, []string{"400", "400", "400"}, 400},
-		{"PUT", role, []string{"400", "fail", "400"}, 502},
-		{"POST", role, []string{"409", "409", "409"}, 409},
-		{"POST", role, []string{"ok", "409", "ok"}, 207},
-		{"POST", bag, []string{"ok", "409", "ok"}, 201},
-		{"DELETE", role, []string{"ok", "404", "ok"}, 200},
-		{"DELETE", role, []string{"404", "404", "404"}, 404},
-		{"DELETE", role, []string{"404", "fail", "ok"}, 207},
+		{"PUT", role, []string{"ok", "ok", "ok"}, WroteAll, 0},
+		{"POST", role, []string{"ok", "ok", "ok"}, WroteAll, 0},
+		{"PUT", role, []string{"ok", "fail", "ok"}, WroteSome, 0},
+		{"PUT", role, []string{"fail", "fail", "fail"}, WroteNone, 0},
+		{"PUT", role, []string{"404", "404", "404"}, Refused, 404},
+		{"PUT", role, []string{"404", "fail", "404"}, Refused, 404}, // a client then POSTs, which names the failed shard
+		{"DELETE", role, []string{"404", "fail", "404"}, WroteNone, 0},
+		{"PUT", role, []string{"400", "400", "400"}, Refused, 400},
+		{"PUT", role, []string{"400", "fail", "400"}, WroteNone, 0},
+		{"POST", role, []string{"409", "409", "409"}, Refused, 409},
+		{"POST", role, []string{"ok", "409", "ok"}, WroteSome, 0},
+		{"POST", bag, []string{"ok", "409", "ok"}, WroteAll, 0},
+		{"DELETE", role, []string{"ok", "404", "ok"}, WroteAll, 0},
+		{"DELETE", role, []string{"404", "404", "404"}, Refused, 404},
+		{"DELETE", role, []string{"404", "fail", "ok"}, WroteSome, 0},
 	} {
 		wr := aggregate(c.method, c.ref, outs(c.outs...))
-		if wr.Status != c.want || len(wr.Outcomes) != len(c.outs) {
-			t.Errorf("%s %s %v: %d, want %d (%+v)", c.method, c.ref, c.outs, wr.Status, c.want, wr.Outcomes)
+		if wr.Verdict != c.want || wr.ShardCode != c.code || len(wr.Outcomes) != len(c.outs) {
+			t.Errorf("%s %s %v: verdict %d code %d, want %d code %d (%+v)", c.method, c.ref, c.outs, wr.Verdict, wr.ShardCode, c.want, c.code, wr.Outcomes)
 		}
-		if wr.Status >= 300 && wr.Message == "" {
-			t.Errorf("%s %s %v: %d without a message", c.method, c.ref, c.outs, wr.Status)
+		if wr.Verdict != WroteAll && wr.Message == "" {
+			t.Errorf("%s %s %v: verdict %d without a message", c.method, c.ref, c.outs, wr.Verdict)
 		}
 	}
 }
 
 func TestObjectRefChecksNames(t *testing.T) {
 	for _, r := range []ObjectRef{{Kind: KindRole, Name: "../x"}, {Kind: KindNode, Name: "a b"}, {Kind: KindDataBagItem, Name: "users", Item: "a/b"}, {Kind: "client", Name: "x"}} {
-		var se *Error
-		if err := r.Check(); !errors.As(err, &se) || se.Status != 400 {
+		var se *fault.Error
+		if err := r.Check(); !errors.As(err, &se) || se.Kind != fault.BadRequest {
 			t.Errorf("%+v: %v, want a 400", r, err)
 		}
 	}
@@ -124,11 +126,11 @@ func TestObjectRefChecksNames(t *testing.T) {
 func TestWritesGoToOneStack(t *testing.T) {
 	e := &Engine{Topology: StaticShards{{Name: "a", Stack: "prod"}, {Name: "b", Stack: "dev"}}}
 	_, err := e.StackWrite(t.Context(), "all", "PUT", ObjectRef{Kind: KindRole, Name: "web"}, map[string]any{})
-	var se *Error
-	if !errors.As(err, &se) || se.Status != 400 || !strings.Contains(se.Message, "dev, prod") {
+	var se *fault.Error
+	if !errors.As(err, &se) || se.Kind != fault.BadRequest || !strings.Contains(se.Message, "dev, prod") {
 		t.Fatalf("a write over two stacks: %v, want a 400 naming them", err)
 	}
-	if _, err := e.NodeWrite(t.Context(), "", "DELETE", "web-01", "", nil); !errors.As(err, &se) || se.Status != 400 {
+	if _, err := e.NodeWrite(t.Context(), "", "DELETE", "web-01", "", nil); !errors.As(err, &se) || se.Kind != fault.BadRequest {
 		t.Fatalf("a node write with no stack over two stacks: %v, want a 400", err)
 	}
 }

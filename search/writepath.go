@@ -2,8 +2,8 @@ package search
 
 import (
 	"errors"
-	"net/http"
 
+	"github.com/shearch/shearch/internal/fault"
 	"github.com/shearch/shearch/shards"
 )
 
@@ -14,6 +14,15 @@ const (
 	KindEnvironment = "environment"
 	KindDataBag     = "data_bag"
 	KindDataBagItem = "data_bag_item"
+)
+
+// The Chef API methods the engine sends, as the shard client and the
+// HTTP layer spell them.
+const (
+	methodGet    = "GET"
+	methodPost   = "POST"
+	methodPut    = "PUT"
+	methodDelete = "DELETE"
 )
 
 // ObjectRef names one Chef object a write targets. Its shard paths come
@@ -45,7 +54,7 @@ func (r ObjectRef) Check() error {
 	switch r.Kind {
 	case KindNode, KindRole, KindEnvironment, KindDataBag, KindDataBagItem:
 	default:
-		return errorf(http.StatusBadRequest, "unknown object kind %q", r.Kind)
+		return fault.Errorf(fault.BadRequest, "unknown object kind %q", r.Kind)
 	}
 	err := shards.CheckName(r.shardKind(), r.Name)
 	if err == nil && r.Kind == KindDataBagItem {
@@ -53,7 +62,7 @@ func (r ObjectRef) Check() error {
 	}
 	var ne *shards.NameError
 	if errors.As(err, &ne) {
-		return errorf(http.StatusBadRequest, "%v", err)
+		return fault.Errorf(fault.BadRequest, "%v", err)
 	}
 	return err
 }
@@ -70,14 +79,14 @@ func (r ObjectRef) String() string {
 // createPath is where the object is created (POST).
 func (r ObjectRef) createPath() (shards.Path, error) {
 	if r.Kind == KindDataBagItem {
-		return shards.WritePath(http.MethodPost, shards.DataBags, r.Name)
+		return shards.WritePath(methodPost, shards.DataBags, r.Name)
 	}
-	return shards.WritePath(http.MethodPost, r.shardKind())
+	return shards.WritePath(methodPost, r.shardKind())
 }
 
 // objectPath is the object itself, for PUT, DELETE and GET.
 func (r ObjectRef) objectPath(method string) (shards.Path, error) {
-	if method == http.MethodGet {
+	if method == methodGet {
 		if r.Kind == KindDataBagItem {
 			return shards.ObjectPath(shards.DataBags, r.Name, r.Item)
 		}

@@ -1,10 +1,8 @@
 package server
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -88,18 +86,6 @@ func noteRows(w http.ResponseWriter, n int) {
 	if rec, ok := w.(*statusRecorder); ok {
 		rec.rows = n
 	}
-}
-
-// failStatus maps an engine error that is not a search.Error: a client
-// that left is 499 (logged, not an error), a deadline is 504.
-func failStatus(err error) (int, bool) {
-	switch {
-	case errors.Is(err, context.Canceled):
-		return StatusClientClosed, true
-	case errors.Is(err, context.DeadlineExceeded):
-		return http.StatusGatewayTimeout, true
-	}
-	return 0, false
 }
 
 type statusRecorder struct {

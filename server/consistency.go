@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/shearch/shearch/auth"
-	"github.com/shearch/shearch/search"
+	"github.com/shearch/shearch/internal/fault"
 )
 
 // ScanLimits bound the drift scans one caller may start. A report served
@@ -91,7 +91,7 @@ func (s *Server) admitScan(r *http.Request) error {
 		return nil
 	}
 	wait = max(wait.Round(time.Second), time.Second)
-	return &search.Error{Status: http.StatusTooManyRequests, RetryAfter: wait,
+	return &fault.Error{Kind: fault.Overloaded, RetryAfter: wait,
 		Message: fmt.Sprintf("%s started %d consistency scans in the last %s (consistency.caller_scans per consistency.caller_window): retry after %s; a report is served again for consistency.cache_ttl at no cost",
 			caller, l.PerCaller, l.Window, wait)}
 }

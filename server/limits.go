@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/shearch/shearch/search"
+	"github.com/shearch/shearch/internal/fault"
 	"github.com/shearch/shearch/shards"
 )
 
@@ -53,7 +53,7 @@ func (s *Server) limitBody(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) checkQuery(q string) error {
 	if max := s.Limits.maxQuery(); len(q) > max {
-		return &search.Error{Status: http.StatusBadRequest,
+		return &fault.Error{Kind: fault.BadRequest,
 			Message: fmt.Sprintf("the query is %d bytes, over the %s limit (search.max_query_bytes): narrow it", len(q), shards.FormatBytes(int64(max)))}
 	}
 	return nil
@@ -63,7 +63,7 @@ func (s *Server) checkQuery(q string) error {
 func (s *Server) bodyError(err error) error {
 	var mb *http.MaxBytesError
 	if errors.As(err, &mb) {
-		return &search.Error{Status: http.StatusRequestEntityTooLarge,
+		return &fault.Error{Kind: fault.TooLarge,
 			Message: fmt.Sprintf("request body over the %s limit (server.max_body_bytes)", shards.FormatBytes(mb.Limit))}
 	}
 	return nil
@@ -72,9 +72,9 @@ func (s *Server) bodyError(err error) error {
 // badRequest answers a request Shearch refuses before asking any shard:
 // its own status when it carries one, else 400.
 func (s *Server) badRequest(w http.ResponseWriter, err error) {
-	var se *search.Error
-	if errors.As(err, &se) {
-		writeError(w, se.Status, se.Message)
+	var fe *fault.Error
+	if errors.As(err, &fe) {
+		writeError(w, statusOf(err), fe.Message)
 		return
 	}
 	writeError(w, http.StatusBadRequest, err.Error())

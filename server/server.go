@@ -391,30 +391,27 @@ func setShardHeaders(w http.ResponseWriter, s search.ShardsSummary) {
 }
 
 func (s *Server) fail(w http.ResponseWriter, err error) {
-	var se *search.Error
-	if fe := (*fault.Error)(nil); errors.As(err, &fe) {
-		se = &search.Error{Status: faultStatus(fe.Kind), Message: fe.Message, Shards: fe.Shards, RetryAfter: fe.RetryAfter}
-	}
-	if se != nil || errors.As(err, &se) {
-		if se.Shards != nil {
-			setShardHeaders(w, *se.Shards)
+	status := statusOf(err)
+	var fe *fault.Error
+	if errors.As(err, &fe) {
+		if fe.Shards != nil {
+			setShardHeaders(w, *fe.Shards)
 		}
-		if se.RetryAfter > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(int((se.RetryAfter+time.Second-1)/time.Second)))
+		if fe.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int((fe.RetryAfter+time.Second-1)/time.Second)))
 			if rec, ok := w.(*statusRecorder); ok {
 				rec.shed = true
 			}
 		}
-		writeError(w, se.Status, se.Message)
+		writeError(w, status, fe.Message)
 		return
 	}
-	if status, ok := failStatus(err); ok {
-		// The access log line says it; a client leaving is no error of ours.
-		writeError(w, status, err.Error())
-		return
+	if status == http.StatusInternalServerError {
+		// A client leaving or a deadline is in the access log line, and
+		// no error of ours.
+		s.Log.Error("request failed", "err", err)
 	}
-	s.Log.Error("request failed", "err", err)
-	writeError(w, http.StatusInternalServerError, err.Error())
+	writeError(w, status, err.Error())
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/shearch/shearch/api"
 	"github.com/shearch/shearch/auth"
+	"github.com/shearch/shearch/internal/fault"
 	"github.com/shearch/shearch/search"
 )
 
@@ -102,13 +103,13 @@ func readBody(r *http.Request) (map[string]any, error) {
 	if err := dec.Decode(&body); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, &search.Error{Status: http.StatusRequestEntityTooLarge,
+			return nil, &fault.Error{Kind: fault.TooLarge,
 				Message: fmt.Sprintf("request body over the %d-byte limit (server.max_body_bytes)", mbe.Limit)}
 		}
-		return nil, &search.Error{Status: http.StatusBadRequest, Message: "the request body must be a JSON object: " + err.Error()}
+		return nil, &fault.Error{Kind: fault.BadRequest, Message: "the request body must be a JSON object: " + err.Error()}
 	}
 	if body == nil {
-		return nil, &search.Error{Status: http.StatusBadRequest, Message: "the request body must be a JSON object, not null"}
+		return nil, &fault.Error{Kind: fault.BadRequest, Message: "the request body must be a JSON object, not null"}
 	}
 	return body, nil
 }
@@ -135,7 +136,7 @@ func matchURLName(body map[string]any, key, urlName, typ string) error {
 		return nil
 	}
 	if got, _ := v.(string); got != urlName {
-		return &search.Error{Status: http.StatusBadRequest, Message: typ + " name mismatch."}
+		return &fault.Error{Kind: fault.BadRequest, Message: typ + " name mismatch."}
 	}
 	return nil
 }
@@ -157,7 +158,7 @@ func (s *Server) nodeWrite(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost {
 			name = bodyString(body, "name")
 			if name == "" {
-				s.writeFailed(w, r, &search.Error{Status: http.StatusBadRequest, Message: "Field 'name' missing"})
+				s.writeFailed(w, r, &fault.Error{Kind: fault.BadRequest, Message: "Field 'name' missing"})
 				return
 			}
 		} else if err := matchURLName(body, "name", name, "Node"); err != nil {
@@ -209,7 +210,7 @@ func (s *Server) stackWrite(kind string) http.HandlerFunc {
 						if rid := bodyString(raw, "id"); ref.Item == "" {
 							ref.Item = rid
 						} else if rid != ref.Item {
-							s.writeFailed(w, r, &search.Error{Status: http.StatusBadRequest, Message: "DataBagItem name mismatch."})
+							s.writeFailed(w, r, &fault.Error{Kind: fault.BadRequest, Message: "DataBagItem name mismatch."})
 							return
 						}
 					}
@@ -235,14 +236,15 @@ func (s *Server) stackWrite(kind string) http.HandlerFunc {
 // too: {"error": [why], "shards": [...]}.
 func (s *Server) writeAnswer(w http.ResponseWriter, r *http.Request, res *search.WriteResult, uri string) {
 	c, _ := auth.FromContext(r.Context())
-	s.audit(r, c, res.Status, res, res.Message)
+	status := writeStatus(r.Method, res)
+	s.audit(r, c, status, res, res.Message)
 	outs, _ := json.Marshal(res.Outcomes)
 	w.Header().Set("X-Shearch-Outcomes", string(outs))
 	if res.Shard != "" {
 		w.Header().Set("X-Shearch-Shard", res.Shard)
 	}
 	setShardHeaders(w, writeSummary(res))
-	if res.Status >= 200 && res.Status < 300 && res.Status != http.StatusMultiStatus {
+	if res.Verdict == search.WroteAll {
 		obj := res.Object
 		if obj == nil {
 			obj = map[string]any{}
@@ -254,7 +256,7 @@ func (s *Server) writeAnswer(w http.ResponseWriter, r *http.Request, res *search
 				obj["shard"] = res.Shard
 			}
 		}
-		writeJSON(w, res.Status, obj)
+		writeJSON(w, status, obj)
 		return
 	}
 	body := map[string]any{"shards": res.Outcomes}
@@ -264,7 +266,7 @@ func (s *Server) writeAnswer(w http.ResponseWriter, r *http.Request, res *search
 	if res.Shard != "" {
 		body["shard"] = res.Shard
 	}
-	writeJSON(w, res.Status, body)
+	writeJSON(w, status, body)
 }
 
 // writeSummary is the write's outcomes as the shard headers reads use.
@@ -288,10 +290,12 @@ func writeSummary(res *search.WriteResult) search.ShardsSummary {
 
 func (s *Server) writeFailed(w http.ResponseWriter, r *http.Request, err error) {
 	c, _ := auth.FromContext(r.Context())
+	// The audit line has said 500 for any failure that is not the
+	// engine's own (a client that left included).
 	status := http.StatusInternalServerError
-	var se *search.Error
-	if errors.As(err, &se) {
-		status = se.Status
+	var fe *fault.Error
+	if errors.As(err, &fe) {
+		status = statusOf(err)
 	}
 	s.audit(r, c, status, nil, err.Error())
 	s.fail(w, err)
@@ -322,14 +326,14 @@ func (s *Server) repair(w http.ResponseWriter, r *http.Request) {
 				s.writeFailed(w, r, berr)
 				return
 			}
-			s.writeFailed(w, r, &search.Error{Status: http.StatusBadRequest, Message: `the body must be {"actions": [...]} as GET /v1/consistency/repair lists them: ` + err.Error()})
+			s.writeFailed(w, r, &fault.Error{Kind: fault.BadRequest, Message: `the body must be {"actions": [...]} as GET /v1/consistency/repair lists them: ` + err.Error()})
 			return
 		}
 	}
 	stack := r.URL.Query().Get("stack")
 	if req.Stack != "" {
 		if stack != "" && stack != req.Stack {
-			s.writeFailed(w, r, &search.Error{Status: http.StatusBadRequest, Message: fmt.Sprintf("the body names stack %s and the request stack %s: name it once", req.Stack, stack)})
+			s.writeFailed(w, r, &fault.Error{Kind: fault.BadRequest, Message: fmt.Sprintf("the body names stack %s and the request stack %s: name it once", req.Stack, stack)})
 			return
 		}
 		stack = req.Stack

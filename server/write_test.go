@@ -335,8 +335,8 @@ func TestNodeWritesGoToTheOwningShard(t *testing.T) {
 	// New nodes: the weighted pick, deterministic, never the weight-0 shard.
 	for _, n := range []string{"new-a", "new-b", "new-c", "new-d", "new-e", "new-f"} {
 		a := f.do(t, "wtok", "POST", "/nodes", map[string]any{"name": n, "chef_environment": "_default", "json_class": "Chef::Node", "chef_type": "node", "run_list": []string{}})
-		if a.status != 201 {
-			t.Fatalf("POST node %s: %d %v", n, a.status, a.body)
+		if a.status != 201 || !allCodes(a, 201) {
+			t.Fatalf("POST node %s: %d %v %s", n, a.status, a.body, a.header.Get("X-Shearch-Outcomes"))
 		}
 		if uri, _ := a.body["uri"].(string); !strings.HasPrefix(uri, f.srv.URL+"/nodes/") {
 			t.Errorf("POST node %s: uri %q does not point at Shearch", n, uri)
@@ -401,6 +401,21 @@ func TestNodeWritesGoToTheOwningShard(t *testing.T) {
 	}
 }
 
+// allCodes says every shard's outcome in X-Shearch-Outcomes carries code:
+// what Chef answers a done write with (201 for a create, 200 otherwise).
+func allCodes(a answer, code int) bool {
+	var outs []search.WriteOutcome
+	if json.Unmarshal([]byte(a.header.Get("X-Shearch-Outcomes")), &outs) != nil || len(outs) == 0 {
+		return false
+	}
+	for _, o := range outs {
+		if o.Code != code {
+			return false
+		}
+	}
+	return true
+}
+
 // Acceptance 1 for roles, environments and data bags: every shard changes.
 func TestStackWritesChangeEveryShard(t *testing.T) {
 	f := startWriteFleet(t)
@@ -412,7 +427,7 @@ func TestStackWritesChangeEveryShard(t *testing.T) {
 	}
 	var outs []search.WriteOutcome
 	json.Unmarshal([]byte(a.header.Get("X-Shearch-Outcomes")), &outs)
-	if len(outs) != 3 {
+	if len(outs) != 3 || !allCodes(a, 200) {
 		t.Errorf("outcomes header: %v", outs)
 	}
 	for i := 0; i < 3; i++ {
@@ -422,30 +437,30 @@ func TestStackWritesChangeEveryShard(t *testing.T) {
 	}
 	newRole := map[string]any{"name": "cache", "json_class": "Chef::Role", "chef_type": "role", "description": "", "run_list": []string{"recipe[redis]"},
 		"default_attributes": map[string]any{}, "override_attributes": map[string]any{}, "env_run_lists": map[string]any{}}
-	if a := f.do(t, "wtok", "POST", "/roles", newRole); a.status != 201 || !sameInts(f.holders(t, shards.Roles, "cache"), 0, 1, 2) {
-		t.Fatalf("POST role: %d %v", a.status, a.body)
+	if a := f.do(t, "wtok", "POST", "/roles", newRole); a.status != 201 || !sameInts(f.holders(t, shards.Roles, "cache"), 0, 1, 2) || !allCodes(a, 201) {
+		t.Fatalf("POST role: %d %v %s", a.status, a.body, a.header.Get("X-Shearch-Outcomes"))
 	}
 	if a := f.do(t, "wtok", "POST", "/roles", newRole); a.status != 409 {
 		t.Errorf("POST of an existing role: %d, want 409 as Chef", a.status)
 	}
-	if a := f.do(t, "wtok", "DELETE", "/roles/cache", nil); a.status != 200 || len(f.holders(t, shards.Roles, "cache")) != 0 {
-		t.Fatalf("DELETE role: %d %v", a.status, a.body)
+	if a := f.do(t, "wtok", "DELETE", "/roles/cache", nil); a.status != 200 || len(f.holders(t, shards.Roles, "cache")) != 0 || !allCodes(a, 200) {
+		t.Fatalf("DELETE role: %d %v %s", a.status, a.body, a.header.Get("X-Shearch-Outcomes"))
 	}
 	if a := f.do(t, "wtok", "DELETE", "/roles/cache", nil); a.status != 404 {
 		t.Errorf("DELETE of a missing role: %d, want 404", a.status)
 	}
 	env := map[string]any{"name": "qa", "json_class": "Chef::Environment", "chef_type": "environment", "description": "", "cookbook_versions": map[string]any{},
 		"default_attributes": map[string]any{}, "override_attributes": map[string]any{}}
-	if a := f.do(t, "wtok", "POST", "/environments", env); a.status != 201 || !sameInts(f.holders(t, shards.Environments, "qa"), 0, 1, 2) {
+	if a := f.do(t, "wtok", "POST", "/environments", env); a.status != 201 || !sameInts(f.holders(t, shards.Environments, "qa"), 0, 1, 2) || !allCodes(a, 201) {
 		t.Fatalf("POST environment: %d %v", a.status, a.body)
 	}
-	if a := f.do(t, "wtok", "POST", "/data", map[string]any{"name": "apps"}); a.status != 201 || !sameInts(f.holders(t, shards.DataBags, "apps"), 0, 1, 2) {
+	if a := f.do(t, "wtok", "POST", "/data", map[string]any{"name": "apps"}); a.status != 201 || !sameInts(f.holders(t, shards.DataBags, "apps"), 0, 1, 2) || !allCodes(a, 201) {
 		t.Fatalf("POST data bag: %d %v", a.status, a.body)
 	}
-	if a := f.do(t, "wtok", "POST", "/data/apps", map[string]any{"id": "shop", "port": 80}); a.status != 201 || !sameInts(f.holders(t, shards.DataBags, "apps", "shop"), 0, 1, 2) {
+	if a := f.do(t, "wtok", "POST", "/data/apps", map[string]any{"id": "shop", "port": 80}); a.status != 201 || !sameInts(f.holders(t, shards.DataBags, "apps", "shop"), 0, 1, 2) || !allCodes(a, 201) {
 		t.Fatalf("POST data bag item: %d %v", a.status, a.body)
 	}
-	if a := f.do(t, "wtok", "PUT", "/data/apps/shop", map[string]any{"id": "shop", "port": 81}); a.status != 200 {
+	if a := f.do(t, "wtok", "PUT", "/data/apps/shop", map[string]any{"id": "shop", "port": 81}); a.status != 200 || !allCodes(a, 200) {
 		t.Fatalf("PUT data bag item: %d %v", a.status, a.body)
 	}
 	for i := 0; i < 3; i++ {
@@ -453,10 +468,10 @@ func TestStackWritesChangeEveryShard(t *testing.T) {
 			t.Errorf("shard %d item port %v", i, p)
 		}
 	}
-	if a := f.do(t, "wtok", "DELETE", "/data/apps/shop", nil); a.status != 200 || len(f.holders(t, shards.DataBags, "apps", "shop")) != 0 {
+	if a := f.do(t, "wtok", "DELETE", "/data/apps/shop", nil); a.status != 200 || len(f.holders(t, shards.DataBags, "apps", "shop")) != 0 || !allCodes(a, 200) {
 		t.Fatalf("DELETE data bag item: %d %v", a.status, a.body)
 	}
-	if a := f.do(t, "wtok", "DELETE", "/data/apps", nil); a.status != 200 || len(f.holders(t, shards.DataBags, "apps")) != 0 {
+	if a := f.do(t, "wtok", "DELETE", "/data/apps", nil); a.status != 200 || len(f.holders(t, shards.DataBags, "apps")) != 0 || !allCodes(a, 200) {
 		t.Fatalf("DELETE data bag: %d %v", a.status, a.body)
 	}
 	if a := f.do(t, "wtok", "PUT", "/roles/bad%20name", role); a.status != 400 {

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/go-chef/chef"
@@ -51,11 +52,11 @@ const DefaultMaxAnswerBytes = 256 << 20
 // here so a bad path fails at start-up, naming the shard and the file.
 func NewClient(s Shard) (*Client, error) {
 	if s.ClientKey == "" {
-		return nil, fmt.Errorf("shard %s: no client_key set: give the path of the PEM key for %q", s.Name, s.ClientName)
+		return nil, shardErrorf(s.Name, "no client_key set: give the path of the PEM key for %q", s.ClientName)
 	}
 	key, err := os.ReadFile(s.ClientKey)
 	if err != nil {
-		return nil, fmt.Errorf("shard %s: cannot read client key %s: %v", s.Name, s.ClientKey, errors.Unwrap(err))
+		return nil, shardErrorf(s.Name, "cannot read client key %s: %v", s.ClientKey, errors.Unwrap(err))
 	}
 	return NewClientWithKey(s, string(key))
 }
@@ -64,10 +65,10 @@ func NewClient(s Shard) (*Client, error) {
 func NewClientWithKey(s Shard, pem string) (*Client, error) {
 	u, err := url.Parse(s.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("shard %s: bad url %q: want http(s)://host[:port][/organizations/ORG]", s.Name, s.URL)
+		return nil, shardErrorf(s.Name, "bad url %q: want http(s)://host[:port][/organizations/ORG]", s.URL)
 	}
 	if _, err := chef.PrivateKeyFromString([]byte(pem)); err != nil {
-		return nil, fmt.Errorf("shard %s: client key %s is not a PEM RSA private key: %v", s.Name, s.ClientKey, err)
+		return nil, shardErrorf(s.Name, "client key %s is not a PEM RSA private key: %v", s.ClientKey, err)
 	}
 	base := strings.TrimSuffix(s.URL, "/") + "/"
 	timeout := s.Timeout
@@ -76,11 +77,11 @@ func NewClientWithKey(s Shard, pem string) (*Client, error) {
 	}
 	transport, err := transportFor(s.CAFile)
 	if err != nil {
-		return nil, fmt.Errorf("shard %s: %v", s.Name, err)
+		return nil, shardErrorf(s.Name, "%v", err)
 	}
 	c, err := newSigner(base, s.ClientName, pem, &http.Client{Timeout: timeout, Transport: transport})
 	if err != nil {
-		return nil, fmt.Errorf("shard %s: %v", s.Name, err)
+		return nil, shardErrorf(s.Name, "%v", err)
 	}
 	return &Client{Shard: s, PageSize: DefaultPageSize, chef: c}, nil
 }
@@ -101,24 +102,53 @@ type StatusError struct {
 	Messages []string
 }
 
-func (e *StatusError) Error() string {
-	msg := strings.Join(e.Messages, "; ")
-	if msg == "" {
-		msg = http.StatusText(e.Status)
+func (e *StatusError) Error() string { return "shard " + e.Shard + ": " + e.Detail() }
+
+// Detail is the error without the shard's name.
+func (e *StatusError) Detail() string {
+	return fmt.Sprintf("HTTP %d: %s", e.Status, e.Reason())
+}
+
+// ShardName is the shard that failed.
+func (e *StatusError) ShardName() string { return e.Shard }
+
+// Reason is what the shard said, or the name of its answer code when it
+// said nothing; "" for no refusal at all.
+func (e *StatusError) Reason() string {
+	if e == nil {
+		return ""
 	}
-	return fmt.Sprintf("shard %s: HTTP %d: %s", e.Shard, e.Status, msg)
+	if msg := strings.Join(e.Messages, "; "); msg != "" {
+		return msg
+	}
+	return http.StatusText(e.Status)
 }
 
 // Do sends one signed request and returns the raw body of a 2xx answer.
 // The path comes only from this package's builders (path.go).
 func (c *Client) Do(ctx context.Context, method string, p Path, body any) ([]byte, error) {
-	return c.send(ctx, method, p, body, c.maxAnswer())
+	return c.send(ctx, method, p, body, c.maxAnswer(), nil)
+}
+
+// Write sends one write and returns the shard's answer code with the raw
+// body of a 2xx answer; a refusal's code is in its StatusError.
+func (c *Client) Write(ctx context.Context, method string, p Path, body any) (int, []byte, error) {
+	var code int
+	data, err := c.send(ctx, method, p, body, c.maxAnswer(), &code)
+	return code, data, err
 }
 
 // send passes one request through the shard's guard, when it has one, so
 // every request to a shard (searches, reads, writes) shares its bounds.
-func (c *Client) send(ctx context.Context, method string, p Path, body any, limit int64) ([]byte, error) {
-	send := func(ctx context.Context) (int, []byte, error) { return c.do(ctx, method, p, body, limit) }
+// When code is not nil, it is set to the answer code of the last attempt.
+func (c *Client) send(ctx context.Context, method string, p Path, body any, limit int64, code *int) ([]byte, error) {
+	send := func(ctx context.Context) (int, []byte, error) {
+		status, data, err := c.do(ctx, method, p, body, limit)
+		if code != nil {
+			*code = status
+		}
+		return status, data, err
+	}
 	if c.Guard == nil {
 		_, data, err := send(ctx)
 		return data, err
@@ -141,9 +171,15 @@ type AnswerTooLargeError struct {
 	Limit int64
 }
 
-func (e *AnswerTooLargeError) Error() string {
-	return fmt.Sprintf("shard %s: answer larger than %s (shards.max_answer_bytes)", e.Shard, FormatBytes(e.Limit))
+func (e *AnswerTooLargeError) Error() string { return "shard " + e.Shard + ": " + e.Detail() }
+
+// Detail is the error without the shard's name.
+func (e *AnswerTooLargeError) Detail() string {
+	return fmt.Sprintf("answer larger than %s (shards.max_answer_bytes)", FormatBytes(e.Limit))
 }
+
+// ShardName is the shard that failed.
+func (e *AnswerTooLargeError) ShardName() string { return e.Shard }
 
 // FormatBytes writes a byte count as configs give it: 64 MiB, 16 KiB.
 func FormatBytes(n int64) string { return bytesize.Format(n) }
@@ -152,7 +188,7 @@ func FormatBytes(n int64) string { return bytesize.Format(n) }
 // AnswerTooLargeError, without reading the rest.
 func (c *Client) do(ctx context.Context, method string, p Path, body any, limit int64) (int, []byte, error) {
 	if p.IsZero() {
-		return 0, nil, fmt.Errorf("shard %s: refusing a request without a checked path", c.Shard.Name)
+		return 0, nil, shardErrorf(c.Shard.Name, "refusing a request without a checked path")
 	}
 	var rd io.Reader
 	if body != nil {
@@ -164,7 +200,7 @@ func (c *Client) do(ctx context.Context, method string, p Path, body any, limit 
 	}
 	req, err := c.chef.NewRequest(method, p.rel, rd)
 	if err != nil {
-		return 0, nil, fmt.Errorf("shard %s: %v", c.Shard.Name, err)
+		return 0, nil, shardErrorf(c.Shard.Name, "%v", err)
 	}
 	req = req.WithContext(ctx)
 	if id := RequestID(ctx); id != "" {
@@ -173,7 +209,7 @@ func (c *Client) do(ctx context.Context, method string, p Path, body any, limit 
 	res, err := c.chef.Client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return 0, nil, fmt.Errorf("shard %s: %w", c.Shard.Name, ctx.Err())
+			return 0, nil, shardErrorf(c.Shard.Name, "%w", ctx.Err())
 		}
 		return 0, nil, &NetError{Shard: c.Shard.Name, Err: err}
 	}
@@ -183,7 +219,7 @@ func (c *Client) do(ctx context.Context, method string, p Path, body any, limit 
 	}
 	data, err := io.ReadAll(io.LimitReader(res.Body, limit+1))
 	if err != nil {
-		return res.StatusCode, nil, fmt.Errorf("shard %s: reading answer: %w", c.Shard.Name, err)
+		return res.StatusCode, nil, shardErrorf(c.Shard.Name, "reading answer: %w", err)
 	}
 	if int64(len(data)) > limit {
 		return res.StatusCode, nil, &AnswerTooLargeError{Shard: c.Shard.Name, Limit: c.maxAnswer()}
@@ -241,6 +277,35 @@ func errorMessages(data []byte) []string {
 	return []string{s}
 }
 
+// Failure is an error about one shard that names it: Detail is the rest
+// of its message, for a summary that names the shard already.
+type Failure interface {
+	error
+	ShardName() string
+	Detail() string
+}
+
+// Error is a shard's failure with no type of its own: a bad key or URL,
+// an answer that is not JSON, a request cut short by its caller.
+type Error struct {
+	Shard string
+	Err   error
+}
+
+func shardErrorf(shard, format string, a ...any) *Error {
+	return &Error{Shard: shard, Err: fmt.Errorf(format, a...)}
+}
+
+func (e *Error) Error() string { return "shard " + e.Shard + ": " + e.Err.Error() }
+
+// Detail is the error without the shard's name.
+func (e *Error) Detail() string { return e.Err.Error() }
+
+// ShardName is the shard that failed.
+func (e *Error) ShardName() string { return e.Shard }
+
+func (e *Error) Unwrap() error { return e.Err }
+
 // NetError is a shard that could not be reached or did not answer; it
 // keeps the cause for errors.Is (connection refused, timeout).
 type NetError struct {
@@ -248,22 +313,30 @@ type NetError struct {
 	Err   error
 }
 
-func (e *NetError) Error() string {
-	return fmt.Sprintf("shard %s: %s", e.Shard, describeNetError(e.Err))
-}
-func (e *NetError) Unwrap() error { return e.Err }
+func (e *NetError) Error() string { return "shard " + e.Shard + ": " + e.Detail() }
 
+// Detail is the error without the shard's name.
+func (e *NetError) Detail() string {
+	return describeNetError(e.Err)
+}
+
+// ShardName is the shard that failed.
+func (e *NetError) ShardName() string { return e.Shard }
+func (e *NetError) Unwrap() error     { return e.Err }
+
+// describeNetError names the common causes plainly; anything else keeps
+// its own text, without the request URL that url.Error adds.
 func describeNetError(err error) string {
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused (is the Chef server up?)"
+	case errors.Is(err, context.DeadlineExceeded):
+		// The http.Client's own timeout says so too.
+		return "timed out"
+	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
-	msg := err.Error()
-	if strings.Contains(msg, "connection refused") {
-		return "connection refused (is the Chef server up?)"
-	}
-	if strings.Contains(msg, "Client.Timeout") || strings.Contains(msg, "deadline exceeded") {
-		return "timed out"
-	}
-	return msg
+	return err.Error()
 }

@@ -84,9 +84,15 @@ type TimeoutError struct {
 	Limit time.Duration
 }
 
-func (e *TimeoutError) Error() string {
-	return fmt.Sprintf("shard %s: timed out after %s (shards.timeout)", e.Shard, e.Limit)
+func (e *TimeoutError) Error() string { return "shard " + e.Shard + ": " + e.Detail() }
+
+// Detail is the error without the shard's name.
+func (e *TimeoutError) Detail() string {
+	return fmt.Sprintf("timed out after %s (shards.timeout)", e.Limit)
 }
+
+// ShardName is the shard that failed.
+func (e *TimeoutError) ShardName() string { return e.Shard }
 
 // Unwrap lets errors.Is(err, context.DeadlineExceeded) hold.
 func (e *TimeoutError) Unwrap() error { return context.DeadlineExceeded }

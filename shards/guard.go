@@ -172,9 +172,19 @@ type OverloadedError struct {
 	Reason     string
 }
 
-func (e *OverloadedError) Error() string {
-	return fmt.Sprintf("shard %s: overloaded: %s; retry after %s", e.Shard, e.Reason, e.RetryAfter)
+// ShardFailing says the request was shed because the shard itself is
+// failing (503), rather than because its queue is full (429).
+func (e *OverloadedError) ShardFailing() bool { return e.Status == 503 }
+
+func (e *OverloadedError) Error() string { return "shard " + e.Shard + ": " + e.Detail() }
+
+// Detail is the error without the shard's name.
+func (e *OverloadedError) Detail() string {
+	return fmt.Sprintf("overloaded: %s; retry after %s", e.Reason, e.RetryAfter)
 }
+
+// ShardName is the shard that failed.
+func (e *OverloadedError) ShardName() string { return e.Shard }
 
 // BreakerOpenError is a request not sent because the shard's breaker is
 // open after repeated failures.
@@ -183,9 +193,15 @@ type BreakerOpenError struct {
 	Interval time.Duration
 }
 
-func (e *BreakerOpenError) Error() string {
-	return fmt.Sprintf("shard %s: breaker open: repeated connection failures or timeouts; one probe every %s until it recovers", e.Shard, e.Interval)
+func (e *BreakerOpenError) Error() string { return "shard " + e.Shard + ": " + e.Detail() }
+
+// Detail is the error without the shard's name.
+func (e *BreakerOpenError) Detail() string {
+	return fmt.Sprintf("breaker open: repeated connection failures or timeouts; one probe every %s until it recovers", e.Interval)
 }
+
+// ShardName is the shard that failed.
+func (e *BreakerOpenError) ShardName() string { return e.Shard }
 
 func isOverloaded(err error) bool {
 	var oe *OverloadedError

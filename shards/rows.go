@@ -563,7 +563,7 @@ func (c *Client) Names(ctx context.Context, p Path) ([]string, error) {
 		return nil, err
 	}
 	if !validJSON(raw) || len(bytes.TrimSpace(raw)) == 0 || bytes.TrimSpace(raw)[0] != '{' {
-		return nil, fmt.Errorf("shard %s: the list at %s is not a JSON object", c.Shard.Name, p)
+		return nil, shardErrorf(c.Shard.Name, "the list at %s is not a JSON object", p)
 	}
 	var names []string
 	members(raw, func(k, _ []byte) bool {

@@ -60,9 +60,15 @@ type PageError struct {
 	Shard, Index, Problem string
 }
 
-func (e *PageError) Error() string {
-	return fmt.Sprintf("shard %s: search of %s: %s; check that Chef server's search index", e.Shard, e.Index, e.Problem)
+func (e *PageError) Error() string { return "shard " + e.Shard + ": " + e.Detail() }
+
+// Detail is the error without the shard's name.
+func (e *PageError) Detail() string {
+	return fmt.Sprintf("search of %s: %s; check that Chef server's search index", e.Index, e.Problem)
 }
+
+// ShardName is the shard that failed.
+func (e *PageError) ShardName() string { return e.Shard }
 
 // SearchEach is Search that hands each row to fn as it is decoded, page by
 // page, so the caller decides what to keep: memory holds one row of the
@@ -304,9 +310,9 @@ func (c *Client) readPage(ctx context.Context, index, q string, body map[string]
 		}
 		if err != nil {
 			if ctx.Err() != nil {
-				return status, nil, fmt.Errorf("shard %s: %w", c.Shard.Name, ctx.Err())
+				return status, nil, shardErrorf(c.Shard.Name, "%w", ctx.Err())
 			}
-			return status, nil, fmt.Errorf("shard %s: search answer is not JSON: %v", c.Shard.Name, err)
+			return status, nil, shardErrorf(c.Shard.Name, "search answer is not JSON: %v", err)
 		}
 		return status, nil, nil
 	}
@@ -347,7 +353,7 @@ func (e *rowError) Error() string { return e.err.Error() }
 // comes only from this package's builders.
 func (c *Client) DoStream(ctx context.Context, method string, p Path, body any) (io.ReadCloser, int, error) {
 	if p.IsZero() {
-		return nil, 0, fmt.Errorf("shard %s: refusing a request without a checked path", c.Shard.Name)
+		return nil, 0, shardErrorf(c.Shard.Name, "refusing a request without a checked path")
 	}
 	var rd io.Reader
 	if body != nil {
@@ -359,7 +365,7 @@ func (c *Client) DoStream(ctx context.Context, method string, p Path, body any) 
 	}
 	req, err := c.chef.NewRequest(method, p.rel, rd)
 	if err != nil {
-		return nil, 0, fmt.Errorf("shard %s: %v", c.Shard.Name, err)
+		return nil, 0, shardErrorf(c.Shard.Name, "%v", err)
 	}
 	req = req.WithContext(ctx)
 	if id := RequestID(ctx); id != "" {
@@ -368,7 +374,7 @@ func (c *Client) DoStream(ctx context.Context, method string, p Path, body any) 
 	res, err := c.chef.Client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, 0, fmt.Errorf("shard %s: %w", c.Shard.Name, ctx.Err())
+			return nil, 0, shardErrorf(c.Shard.Name, "%w", ctx.Err())
 		}
 		return nil, 0, &NetError{Shard: c.Shard.Name, Err: err}
 	}

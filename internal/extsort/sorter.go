@@ -3,7 +3,6 @@ package extsort
 import (
 	"bufio"
 	"container/heap"
-	"errors"
 	"io"
 	"os"
 	"slices"
@@ -347,6 +346,8 @@ func (s *Sorter) Close() {
 	s.reserved = 0
 	s.rows = nil
 	if s.err == nil {
-		s.err = errors.New("sorter closed")
+		// Closed by Shearch, not failed by a shard: a fault, so no
+		// shard is blamed for a read cut short by it.
+		s.err = fault.Errorf(fault.Internal, "sorter closed")
 	}
 }

@@ -1,11 +1,10 @@
-// Package result holds the engine's request and error, and names the
+// Package result holds the engine's request and names the
 // answers' wire types, which the api module declares.
 package result
 
 import (
 	"bytes"
 	"encoding/json"
-	"time"
 
 	"github.com/shearch/shearch/api"
 )
@@ -57,20 +56,6 @@ const (
 	StatusFailed   = api.StatusFailed
 	StatusFallback = api.StatusFallback
 )
-
-// Error is a failure of the whole request, with the HTTP status the API
-// should answer (400 bad query, 404 unknown index, 502 shards failed).
-type Error struct {
-	Status  int
-	Message string
-	// Shards, when known, says which shards failed, for the headers.
-	Shards *ShardsSummary
-	// RetryAfter, for a request shed under load (429/503), is when to
-	// try again; the API sends it as Retry-After.
-	RetryAfter time.Duration
-}
-
-func (e *Error) Error() string { return e.Message }
 
 // AppendRow appends the row as one line of JSON with no newline in it,
 // as json.Encoder would write it (HTML left unescaped), without going
