@@ -161,9 +161,11 @@ func (e *Engine) fetchMerged(ctx context.Context, req Request) (*mergedRows, err
 	}
 	defer g.close()
 	b := newOrderBuilder(e.MaxAnswerBytes, g.srt.Count())
+	// The order copies what it keeps of each row: one batch slice
+	// serves the whole merge.
+	var rows []Row
 	for more := true; more; {
-		var rows []Row
-		if rows, more, err = g.batch(ctx, streamBatch); err != nil {
+		if rows, more, err = g.batchInto(ctx, rows, streamBatch); err != nil {
 			return nil, err
 		}
 		for _, r := range rows {

@@ -203,10 +203,19 @@ func (g *gathered) merged(ctx context.Context) (Row, bool, error) {
 // Stale hits of nodes whose newest copy is elsewhere are dropped and
 // reported.
 func (g *gathered) batch(ctx context.Context, n int) ([]Row, bool, error) {
+	return g.batchInto(ctx, nil, n)
+}
+
+// batchInto is batch reading into out's array: for a caller done with
+// the previous batch's slice, one slice serves every batch.
+func (g *gathered) batchInto(ctx context.Context, out []Row, n int) ([]Row, bool, error) {
 	if g.done {
 		return nil, false, nil
 	}
-	out := make([]Row, 0, n)
+	if cap(out) < n {
+		out = make([]Row, 0, n)
+	}
+	out = out[:0]
 	for len(out) < n {
 		r, ok, err := g.merged(ctx)
 		if err != nil {

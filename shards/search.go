@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"sync"
 )
 
 // errStop ends a page read early without being an error.
@@ -115,6 +116,20 @@ func (c *Client) searchPages(ctx context.Context, index, q string, partial map[s
 	var seen, handed map[uint64]struct{}
 	inPage := make(map[uint64]struct{}, min(size, 1024))
 	var buf []Row
+	if reuse {
+		// A page's slice (up to maxPresize rows, 400 KB) outlives no
+		// call: the next search of any shard reads into it.
+		if pb, ok := pageBufs.Get().(*[]Row); ok {
+			buf = *pb
+		}
+		defer func() {
+			if cap(buf) > 0 && cap(buf) <= maxPresize+1 {
+				clear(buf[:cap(buf)])
+				buf = buf[:0]
+				pageBufs.Put(&buf)
+			}
+		}()
+	}
 	for retried := false; ; retried = true {
 		overlap := false
 		for start := 0; ; start += size {
@@ -251,6 +266,9 @@ const (
 // like any other: the slot is held while the page is read, and a retried
 // request starts the page afresh, as the caller only sees a page that was
 // read whole.
+// pageBufs are page slices that searches reading with reuse hand back.
+var pageBufs sync.Pool
+
 func (c *Client) readPage(ctx context.Context, index, q string, body map[string][]string, start, size int, limit int64, stopAt int, buf []Row) (rows []Row, n int, read int64, stopped bool, err error) {
 	p, err := SearchPath(index, q, start, size)
 	if err != nil {
