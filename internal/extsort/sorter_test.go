@@ -259,3 +259,32 @@ func TestSpilledHearsRuns(t *testing.T) {
 		t.Fatalf("heard %v, spilled %d", runs, s.spilled)
 	}
 }
+
+// A sorter starts in the held slice a closed one gave back: it must hold
+// its own rows only, never the earlier sorter's.
+func TestSorterAfterClosedOneHoldsOnlyItsRows(t *testing.T) {
+	first := New(Config{})
+	if err := first.Add(manyRows(3000)...); err != nil {
+		t.Fatal(err)
+	}
+	drain(t, first)
+	first.Close()
+	for round := range 3 {
+		s := New(Config{})
+		want := []Row{row("b", "chef-1", "chef"), row("a", "chef-2", "chef"), row("a", "chef-1", "chef")}
+		if err := s.Add(want...); err != nil {
+			t.Fatal(err)
+		}
+		got := drain(t, s)
+		s.Close()
+		Sort(want)
+		if len(got) != len(want) {
+			t.Fatalf("round %d: %d rows, want %d", round, len(got), len(want))
+		}
+		for i := range got {
+			if got[i].Name != want[i].Name || got[i].Shard != want[i].Shard || string(got[i].Data) != string(want[i].Data) {
+				t.Fatalf("round %d: row %d is %+v, want %+v", round, i, got[i], want[i])
+			}
+		}
+	}
+}
