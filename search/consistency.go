@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/shearch/shearch/internal/fanout"
 	"github.com/shearch/shearch/shards"
 )
 
@@ -56,27 +57,16 @@ type objectDrift struct {
 // shard is left out of the comparison (its objects are not "missing");
 // every shard failing is an error.
 func (e *Engine) compareShards(ctx context.Context, targets []shards.Shard) (drifts []objectDrift, checked int, summary ShardsSummary, err error) {
-	held := make([]map[string]map[string]any, len(targets)) // "kind\x00name" -> object
-	answers := e.fanOut(ctx, targets, func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
-		h, err := e.inventory(ctx, c)
-		if err != nil {
-			return nil, err
-		}
-		for i, t := range targets {
-			if t.Name == c.Shard.Name {
-				held[i] = h
-			}
-		}
-		return nil, nil
-	})
-	summary = summarize(answers)
+	// Each answer's value maps "kind\x00name" to that shard's object.
+	answers := fanout.Do(ctx, targets, e.inventory, e.fanOpts())
+	summary = fanout.Summarize(answers)
 	if err := checkFailures(summary, false); err != nil {
 		return nil, 0, summary, err
 	}
 	keys := map[string]bool{}
-	for i, h := range held {
-		if answers[i].err == nil {
-			for k := range h {
+	for _, a := range answers {
+		if a.Err == nil {
+			for k := range a.Value {
 				keys[k] = true
 			}
 		}
@@ -84,14 +74,14 @@ func (e *Engine) compareShards(ctx context.Context, targets []shards.Shard) (dri
 	for k := range keys {
 		var copies []objCopy
 		var missing []string
-		for i, h := range held {
-			if answers[i].err != nil {
+		for _, a := range answers {
+			if a.Err != nil {
 				continue
 			}
-			if obj, ok := h[k]; ok {
-				copies = append(copies, objCopy{Shard: targets[i].Name, Data: obj})
+			if obj, ok := a.Value[k]; ok {
+				copies = append(copies, objCopy{Shard: a.Shard.Name, Data: obj})
 			} else {
-				missing = append(missing, targets[i].Name)
+				missing = append(missing, a.Shard.Name)
 			}
 		}
 		if d, differs := compare(copies, missing); differs {

@@ -2,7 +2,6 @@ package search
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -10,9 +9,9 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/shearch/shearch/internal/fanout"
 	"github.com/shearch/shearch/internal/fault"
 	"github.com/shearch/shearch/shards"
 )
@@ -216,82 +215,17 @@ func (e *Engine) pruneClients(s shards.Shard) {
 	})
 }
 
-// shardAnswer is what one shard gave for one request.
-type shardAnswer struct {
-	shard  shards.Shard
-	rows   []shards.Row
-	status ShardStatus
-	err    error
-	// fromFallback marks rows that came from the fallback, not Chef.
-	fromFallback bool
-}
-
-// fanOut asks every target at once (bounded) and never cancels the others
-// when one fails: a failed shard is reported, not fatal.
-func (e *Engine) fanOut(ctx context.Context, targets []shards.Shard, call func(context.Context, *shards.Client) ([]shards.Row, error)) []shardAnswer {
-	answers := make([]shardAnswer, len(targets))
-	// A part shed by Shearch's own limits sheds the whole request: the
-	// other parts stop waiting at once and give their queue places to
-	// requests that can still be served whole.
-	ctx, shedAll := context.WithCancel(ctx)
-	defer shedAll()
-	var g errgroup.Group
-	g.SetLimit(e.limit())
-	for i, s := range targets {
-		g.Go(func() error {
-			begin := time.Now()
-			a := shardAnswer{shard: s, status: ShardStatus{Name: s.Name, Stack: s.Stack, Status: StatusOK}}
-			c, err := e.Client(s)
-			if err == nil {
-				a.rows, err = e.callShard(ctx, s, c, call)
-			}
-			a.status.TookMS = time.Since(begin).Milliseconds()
-			if err != nil {
-				a.err = err
-				a.status.Status = StatusFailed
-				a.status.Error = shardDetail(err, s.Name)
-			}
-			a.status.Rows = len(a.rows)
-			if overloadError(err) != nil {
-				shedAll()
-			}
-			if e.OnShardResult != nil && !isClientError(err) && !shardBlameless(err) {
-				e.OnShardResult(s.Name, err)
-			}
-			answers[i] = a
-			return nil
-		})
-	}
-	g.Wait()
-	return answers
+// fanOpts are the engine's bounds and health hook for a fan-out.
+func (e *Engine) fanOpts() fanout.Options {
+	return fanout.Options{Limit: e.limit(), Timeout: e.shardTimeout(), Client: e.Client, OnShardResult: e.OnShardResult}
 }
 
 // The answer codes of a Chef server the engine acts on: data a shard
 // sent, never a status Shearch answers with (only server/ picks those).
 const (
-	chefBadRequest = 400
-	chefNotFound   = 404
-	chefConflict   = 409
+	chefNotFound = 404
+	chefConflict = 409
 )
-
-// isClientError is a 4xx: the shard answered, the request was the
-// problem (a node that lives elsewhere, an unknown index), so it is not a
-// fault of the shard.
-func isClientError(err error) bool {
-	var se *shards.StatusError
-	return errors.As(err, &se) && se.Status >= 400 && se.Status < 500
-}
-
-// shardDetail is err without the shard's name, which the shard's status
-// already gives. Only an error that is itself about that shard is
-// shortened: one wrapped in more words ("listing data bags: ...") keeps
-// them all.
-func shardDetail(err error, shard string) string {
-	if f, ok := err.(shards.Failure); ok && f.ShardName() == shard {
-		return f.Detail()
-	}
-	return err.Error()
-}
 
 // Search runs a federated search: validate once, fan out (shared with
 // identical concurrent requests, and cached when enabled), merge, page.
@@ -381,74 +315,6 @@ func (e *Engine) limit() int {
 	return e.Concurrency
 }
 
-// classify turns answers where every shard refused the request the same
-// way into that refusal: a 400 from all of them is a bad query, a 404
-// from all of them is an unknown index. A 404 from only some shards is a
-// data bag missing there: that shard simply has no rows.
-func classify(answers []shardAnswer) error {
-	if err := shed(answers); err != nil {
-		return err
-	}
-	var n400, n404, answered int
-	var first400, first404 *shards.StatusError
-	for i := range answers {
-		if answers[i].err == nil {
-			answered++
-			continue
-		}
-		var se *shards.StatusError
-		if !errors.As(answers[i].err, &se) {
-			continue // a shard that did not answer says nothing either way
-		}
-		answered++
-		switch se.Status {
-		case chefBadRequest:
-			n400++
-			if first400 == nil {
-				first400 = se
-			}
-		case chefNotFound:
-			n404++
-			if first404 == nil {
-				first404 = se
-			}
-		}
-	}
-	switch {
-	case answered > 0 && n404 == answered && answered < len(answers):
-		// Those that answered do not have it, but a failed shard may.
-		return fault.Errorf(fault.ShardsFailed, "not found on the shards that answered, and shard(s) failed: %s", failedAnswers(answers))
-	case answered > 0 && n404 == answered:
-		return &fault.Error{Kind: fault.NotFound, Message: strings.Join(first404.Messages, "\n")}
-	case n400 > 0 && n400+n404 == answered:
-		return &fault.Error{Kind: fault.BadRequest, Message: strings.Join(first400.Messages, "\n")}
-	}
-	if n404 > 0 {
-		for i := range answers {
-			var se *shards.StatusError
-			if errors.As(answers[i].err, &se) && se.Status == chefNotFound {
-				answers[i].err = nil
-				answers[i].status.Status = StatusOK
-				answers[i].status.Error = ""
-			}
-		}
-	}
-	return nil
-}
-
-func summarize(answers []shardAnswer) ShardsSummary {
-	s := ShardsSummary{Total: len(answers), Details: make([]ShardStatus, 0, len(answers))}
-	for _, a := range answers {
-		if a.status.Status == StatusOK {
-			s.OK++
-		} else {
-			s.Failed++
-		}
-		s.Details = append(s.Details, a.status)
-	}
-	return s
-}
-
 func anyFallback(s ShardsSummary) bool {
 	for _, d := range s.Details {
 		if d.Status == StatusFallback {
@@ -458,30 +324,39 @@ func anyFallback(s ShardsSummary) bool {
 	return false
 }
 
-// fallBack fills failed shards' node rows from the fallback source.
-func (e *Engine) fallBack(ctx context.Context, req Request, answers []shardAnswer) {
+// fallBack asks the fallback for the nodes of each failed shard of
+// answers, marks those shards as answered by it, and returns its rows.
+func fallBack[T any](ctx context.Context, e *Engine, req Request, answers []fanout.Answer[T]) []Row {
 	// partial=deny wants Chef's whole answer or a 502 naming the failed
 	// shards: Consul rows would be thrown away, and a shard marked
 	// fallback would drop out of that 502's message.
 	if req.Deny {
-		return
+		return nil
 	}
+	var out []Row
 	for i := range answers {
 		a := &answers[i]
-		if a.err == nil {
+		if a.Err == nil {
 			continue
 		}
-		rows, unchecked, err := e.Fallback.Nodes(ctx, a.shard.Name, req.Query, req.Partial)
+		rows, unchecked, err := e.Fallback.Nodes(ctx, a.Shard.Name, req.Query, req.Partial)
 		if err != nil {
-			a.status.Error = fmt.Sprintf("%s; fallback failed: %v", a.status.Error, err)
+			a.Status.Error = fmt.Sprintf("%s; fallback failed: %v", a.Status.Error, err)
 			continue
 		}
-		a.rows = rows
+		for _, r := range rows {
+			out = append(out, rowFrom(r, a.Shard.Name, SourceConsul))
+		}
 		e.metrics.addFallbackRows(len(rows))
-		a.status.Status = StatusFallback
-		a.status.Rows = len(rows)
-		a.status.FallbackRows = len(rows)
-		a.status.Unchecked = unchecked
-		a.fromFallback = true
+		a.Status.Status = StatusFallback
+		a.Status.Rows = len(rows)
+		a.Status.FallbackRows = len(rows)
+		a.Status.Unchecked = unchecked
 	}
+	return out
+}
+
+// rowFrom is a shard's row as the engine answers it.
+func rowFrom(r shards.Row, shard, source string) Row {
+	return Row{Name: r.Name, Shard: shard, Source: source, URL: r.URL, Data: r.Data, Ohai: r.Ohai}
 }

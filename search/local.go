@@ -2,9 +2,9 @@ package search
 
 import (
 	"context"
-	"sync"
 
 	"github.com/shearch/shearch/internal/extsort"
+	"github.com/shearch/shearch/internal/fanout"
 	"github.com/shearch/shearch/internal/fault"
 	"github.com/shearch/shearch/query"
 	"github.com/shearch/shearch/shards"
@@ -22,15 +22,13 @@ import (
 // rows the shards found. A whole node keeps its name and ohai_time only,
 // as a large shard's rows do in the first fan-out: the page's objects are
 // read again when it is served, so a fleet's matches are never held.
-func (e *Engine) searchLocally(ctx context.Context, targets []shards.Shard, req Request, partial map[string][]string, srt *extsort.Sorter) ([]shardAnswer, error) {
+func (e *Engine) searchLocally(ctx context.Context, targets []shards.Shard, req Request, partial map[string][]string, srt *extsort.Sorter) ([]fanout.Answer[int], error) {
 	q, err := query.Parse(req.Query)
 	if err != nil {
 		return nil, fault.Errorf(fault.BadRequest, "%v", err)
 	}
 	wholeNodes := partial == nil && req.Index == "node"
-	var mu sync.Mutex
-	counts := map[string]int{}
-	answers := e.fanOut(ctx, targets, func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
+	answers := fanout.Do(ctx, targets, func(ctx context.Context, c *shards.Client) (int, error) {
 		name := c.Shard.Name
 		n := 0
 		batch := make([]Row, 0, addBatch)
@@ -52,7 +50,7 @@ func (e *Engine) searchLocally(ctx context.Context, targets []shards.Shard, req 
 				r = shards.Row{Name: r.Name, Ohai: r.Ohai}
 			}
 			n++
-			batch = append(batch, Row{Name: r.Name, Shard: name, Source: SourceChef, URL: r.URL, Data: r.Data, Ohai: r.Ohai})
+			batch = append(batch, rowFrom(r, name, SourceChef))
 			if len(batch) < addBatch {
 				return nil
 			}
@@ -63,18 +61,13 @@ func (e *Engine) searchLocally(ctx context.Context, targets []shards.Shard, req 
 		if err == nil {
 			err = srt.Add(batch...)
 		}
-		mu.Lock()
-		counts[name] = n
-		mu.Unlock()
-		return nil, err
-	})
+		return n, err
+	}, e.fanOpts())
 	if err := srt.Err(); err != nil {
 		return nil, err
 	}
-	for i := range answers {
-		answers[i].status.Rows = counts[answers[i].shard.Name]
-	}
-	return answers, classify(answers)
+	fanout.Count(answers, func(n int) int { return n })
+	return answers, fanout.Classify(answers)
 }
 
 // indexed is the object as Chef indexes it: a data bag search row wraps

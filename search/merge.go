@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/shearch/shearch/internal/extsort"
+	"github.com/shearch/shearch/internal/fanout"
+	"github.com/shearch/shearch/shards"
 )
 
 // merge puts every shard's rows in one global order (name, then shard)
@@ -16,23 +18,19 @@ import (
 // environments, data bags, built-in clients) keep the copy most shards
 // agree on, a tie going to the first shard by name, as one Chef server
 // would hold only one.
-func merge(index string, answers []shardAnswer) ([]Row, []Duplicate) {
+func merge(index string, answers []fanout.Answer[[]shards.Row]) ([]Row, []Duplicate) {
 	n := 0
 	for _, a := range answers {
-		n += len(a.rows)
+		n += len(a.Value)
 	}
 	all := make([]Row, 0, n)
 	for i := range answers {
 		a := &answers[i]
-		src := SourceChef
-		if a.fromFallback {
-			src = SourceConsul
-		}
-		for _, r := range a.rows {
-			all = append(all, Row{Name: r.Name, Shard: a.shard.Name, Source: src, URL: r.URL, Data: r.Data, Ohai: r.Ohai})
+		for _, r := range a.Value {
+			all = append(all, rowFrom(r, a.Shard.Name, SourceChef))
 		}
 		// The shard's rows now live in all: let them go, a fleet's worth.
-		a.rows = nil
+		a.Value = nil
 	}
 	extsort.Sort(all)
 	// Kept rows are written over the sorted ones: never ahead of the read.

@@ -2,12 +2,12 @@ package search
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
 
+	"github.com/shearch/shearch/internal/fanout"
 	"github.com/shearch/shearch/shards"
 )
 
@@ -77,18 +77,17 @@ func (e *Engine) nodeHolders(ctx context.Context, targets []shards.Shard, name s
 		}
 		return nil, failed
 	}
-	answers := e.fanOut(ctx, targets, func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
+	answers := fanout.Do(ctx, targets, func(ctx context.Context, c *shards.Client) (struct{}, error) {
 		_, err := c.Do(ctx, methodGet, p, nil)
-		return nil, err
-	})
+		return struct{}{}, err
+	}, e.fanOpts())
 	for _, a := range answers {
-		var se *shards.StatusError
 		switch {
-		case a.err == nil:
-			holders = append(holders, a.shard)
-		case errors.As(a.err, &se) && se.Status == chefNotFound:
+		case a.Err == nil:
+			holders = append(holders, a.Shard)
+		case fanout.IsNotFound(a.Err):
 		default:
-			failed = append(failed, a.status)
+			failed = append(failed, a.Status)
 		}
 	}
 	return holders, failed

@@ -2,15 +2,13 @@ package search
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
-	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/shearch/shearch/internal/fanout"
 	"github.com/shearch/shearch/internal/fault"
 	"github.com/shearch/shearch/shards"
 )
@@ -35,19 +33,6 @@ func (e *Engine) Collectors() []prometheus.Collector {
 	return append(g.Metrics.Collectors(), e.metrics.collectors()...)
 }
 
-// callShard bounds one shard's whole answer (every page of it) by the
-// per-shard timeout, so a hanging shard costs that timeout once. The
-// shard's time runs only while one of its requests holds a slot: time in
-// Shearch's own queue is bounded by search.max_wait, and running out of
-// it sheds the whole request, never this shard's part alone.
-func (e *Engine) callShard(ctx context.Context, s shards.Shard, c *shards.Client, call func(context.Context, *shards.Client) ([]shards.Row, error)) ([]shards.Row, error) {
-	t := s.Timeout
-	if t <= 0 {
-		t = e.shardTimeout()
-	}
-	return call(shards.WithShardTimeout(ctx, t), c)
-}
-
 func (e *Engine) shardTimeout() time.Duration {
 	if e.Timeout > 0 {
 		return e.Timeout
@@ -55,80 +40,11 @@ func (e *Engine) shardTimeout() time.Duration {
 	return 10 * time.Second
 }
 
-// shed turns a shard request refused for overload into the whole
-// request's answer: 429 (503 when the shard fails) with Retry-After. A
-// partial answer would look like a result to scripts that retry nothing.
-func shed(answers []shardAnswer) error {
-	for _, a := range answers {
-		if err := overloadError(a.err); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func overloadError(err error) *fault.Error {
-	var oe *shards.OverloadedError
-	if !errors.As(err, &oe) {
-		return nil
-	}
-	kind := fault.Overloaded
-	if oe.ShardFailing() {
-		kind = fault.Unavailable
-	}
-	return &fault.Error{Kind: kind, RetryAfter: oe.RetryAfter,
-		Message: fmt.Sprintf("Shearch is shedding load: shard %s is overloaded (%s); retry after %s", oe.Shard, oe.Reason, oe.RetryAfter)}
-}
-
-// requestFailure is the error that ends a whole request rather than one
-// shard's part: the caller left, or a shard shed the request.
-func requestFailure(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	if oe := overloadError(err); oe != nil {
-		return oe
-	}
-	return nil
-}
-
-// shardBlameless is an outcome that says nothing of the shard's health:
-// the caller left, Shearch shed the request before sending it, or
-// Shearch's own work on the shard's rows failed (the sorter's bounds).
-// The engine's fault.Error is never a shard's failure: what a shard does
-// wrong reaches the fan-out as a shards error.
-func shardBlameless(err error) bool {
-	var oe *shards.OverloadedError
-	var fe *fault.Error
-	return errors.Is(err, context.Canceled) || errors.As(err, &oe) || errors.As(err, &fe)
-}
-
-func answeredShards(answers []shardAnswer) []shards.Shard {
-	var out []shards.Shard
-	for _, a := range answers {
-		if a.err == nil {
-			out = append(out, a.shard)
-		}
-	}
-	return out
-}
-
-func failedAnswers(answers []shardAnswer) string {
-	var parts []string
-	for _, a := range answers {
-		var se *shards.StatusError
-		if a.err != nil && !errors.As(a.err, &se) {
-			parts = append(parts, fmt.Sprintf("%s (%s)", a.shard.Name, shardDetail(a.err, a.shard.Name)))
-		}
-	}
-	return strings.Join(parts, ", ")
-}
-
 // checkIndex decides before fan-out whether index exists, so a shard
 // that is down, or one that lacks a data bag the others hold, can never
 // turn a search into a false 404. It returns the answers of the shards
 // that failed the check, to be reported rather than asked again.
-func (e *Engine) checkIndex(ctx context.Context, targets []shards.Shard, index string) ([]shardAnswer, error) {
+func (e *Engine) checkIndex(ctx context.Context, targets []shards.Shard, index string) ([]fanout.Answer[int], error) {
 	switch index {
 	case "node", "role", "client", "environment":
 		return nil, nil
@@ -136,80 +52,46 @@ func (e *Engine) checkIndex(ctx context.Context, targets []shards.Shard, index s
 	if err := shards.CheckIndex(index); err != nil {
 		return nil, fault.Errorf(fault.BadRequest, "%v", err)
 	}
-	answers := e.fanOut(ctx, targets, func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
+	answers := fanout.Do(ctx, targets, func(ctx context.Context, c *shards.Client) (bool, error) {
 		var bags map[string]any
 		if err := c.GetJSON(ctx, shards.CollectionPath(shards.DataBags), &bags); err != nil {
-			return nil, err
+			return false, err
 		}
-		if _, ok := bags[index]; ok {
-			return []shards.Row{{Name: index}}, nil
+		_, ok := bags[index]
+		return ok, nil
+	}, e.fanOpts())
+	fanout.Count(answers, func(held bool) int {
+		if held {
+			return 1
 		}
-		return nil, nil
+		return 0
 	})
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := shed(answers); err != nil {
+	if err := fanout.Shed(answers); err != nil {
 		return nil, err
 	}
-	var failed []shardAnswer
+	var failed []fanout.Answer[int]
 	var failedStatus []ShardStatus
 	found := false
 	for _, a := range answers {
-		found = found || len(a.rows) > 0
-		if a.err != nil {
-			a.rows = nil
-			failed = append(failed, a)
-			failedStatus = append(failedStatus, a.status)
+		found = found || a.Value
+		if a.Err != nil {
+			failed = append(failed, fanout.Answer[int]{Shard: a.Shard, Err: a.Err, Status: a.Status})
+			failedStatus = append(failedStatus, a.Status)
 		}
 	}
 	switch {
 	case found:
 		return failed, nil
 	case len(failed) > 0:
-		s := summarize(answers)
+		s := fanout.Summarize(answers)
 		err := fault.Errorf(fault.ShardsFailed, "no shard that answered holds data bag %s, and shard(s) failed: %s", index, failedShardsMessage(failedStatus))
 		err.Shards = &s
 		return nil, err
 	}
 	return nil, fault.Errorf(fault.NotFound, "I don't know how to search for %s data objects.", index)
-}
-
-func without(targets []shards.Shard, skip []shardAnswer) []shards.Shard {
-	if len(skip) == 0 {
-		return targets
-	}
-	out := make([]shards.Shard, 0, len(targets))
-	for _, t := range targets {
-		skipped := false
-		for _, a := range skip {
-			skipped = skipped || a.shard.Name == t.Name
-		}
-		if !skipped {
-			out = append(out, t)
-		}
-	}
-	return out
-}
-
-// inShardOrder puts answers back in the targets' order, the order the
-// shard details are reported in.
-func inShardOrder(targets []shards.Shard, answers []shardAnswer) []shardAnswer {
-	if len(answers) != len(targets) {
-		return answers
-	}
-	pos := make(map[string]int, len(targets))
-	for i, t := range targets {
-		pos[t.Name] = i
-	}
-	if len(pos) != len(targets) {
-		return answers
-	}
-	out := make([]shardAnswer, len(answers))
-	for _, a := range answers {
-		out[pos[a.shard.Name]] = a
-	}
-	return out
 }
 
 // engineMetrics are the engine's own series.

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shearch/shearch/internal/fanout"
 	"github.com/shearch/shearch/shards"
 )
 
@@ -70,8 +71,8 @@ func (e *Engine) duplicatedNodes(ctx context.Context, targets []shards.Shard) (m
 		var mu sync.Mutex
 		first := map[string]seenCopy{}
 		copies := map[string][]nodeCopy{}
-		answers := e.fanOut(ctx, targets, func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
-			return nil, c.SearchEach(ctx, "node", "*:*", map[string][]string{}, func(r shards.Row) error {
+		answers := fanout.Do(ctx, targets, func(ctx context.Context, c *shards.Client) (struct{}, error) {
+			return struct{}{}, c.SearchEach(ctx, "node", "*:*", map[string][]string{}, func(r shards.Row) error {
 				mu.Lock()
 				defer mu.Unlock()
 				f, ok := first[r.Name]
@@ -85,8 +86,8 @@ func (e *Engine) duplicatedNodes(ctx context.Context, targets []shards.Shard) (m
 				copies[r.Name] = append(copies[r.Name], nodeCopy{shard: c.Shard.Name, ohai: parseOhai(r.Ohai)})
 				return nil
 			})
-		})
-		if err := shed(answers); err != nil {
+		}, e.fanOpts())
+		if err := fanout.Shed(answers); err != nil {
 			return nil, err
 		}
 		for _, cs := range copies {
@@ -94,7 +95,7 @@ func (e *Engine) duplicatedNodes(ctx context.Context, targets []shards.Shard) (m
 		}
 		whole := ctx.Err() == nil
 		for _, a := range answers {
-			whole = whole && a.err == nil
+			whole = whole && a.Err == nil
 		}
 		if whole {
 			e.owners.mu.Lock()
@@ -107,7 +108,7 @@ func (e *Engine) duplicatedNodes(ctx context.Context, targets []shards.Shard) (m
 		return copies, nil
 	})
 	if err != nil {
-		if ferr := requestFailure(ctx, err); ferr != nil {
+		if ferr := fanout.RequestFailure(ctx, err); ferr != nil {
 			return nil, ferr
 		}
 		return nil, err
@@ -186,7 +187,7 @@ func (e *Engine) newerOn(ctx context.Context, targets []shards.Shard, shard stri
 		}
 		raw, err := c.Do(ctx, methodGet, p, nil)
 		if err != nil {
-			return false, requestFailure(ctx, err)
+			return false, fanout.RequestFailure(ctx, err)
 		}
 		return parseOhai(shards.ObjectRow(raw).Ohai).Cmp(ohaiTime(r)) > 0, nil
 	}

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/shearch/shearch/internal/extsort"
+	"github.com/shearch/shearch/internal/fanout"
 	"github.com/shearch/shearch/internal/fault"
 	"github.com/shearch/shearch/search/result"
 	"github.com/shearch/shearch/shards"
@@ -97,7 +98,7 @@ func (e *Engine) shardEach(req Request, targets int) func(context.Context, *shar
 	if data, ok := namesOnly(req); ok {
 		return func(ctx context.Context, c *shards.Client, fn func(shards.Row) error) error {
 			names, err := c.Names(ctx, shards.CollectionPath(shards.Nodes))
-			if isClientError(err) {
+			if fanout.IsClientError(err) {
 				// A shard that will not list (a key without that right, a
 				// server without the endpoint) is searched as any other.
 				return c.SearchEach(ctx, req.Index, req.Query, req.Partial, fn)
@@ -313,8 +314,8 @@ func fetchChunk(ctx context.Context, c *shards.Client, out []Row, idx []int, byS
 		}
 		// A shard that refuses the name query (one that needs local
 		// evaluation may) has its nodes read one by one below.
-		if err != nil && !isClientError(err) {
-			if ferr := requestFailure(ctx, err); ferr != nil {
+		if err != nil && !fanout.IsClientError(err) {
+			if ferr := fanout.RequestFailure(ctx, err); ferr != nil {
 				return ferr
 			}
 			return fault.Errorf(fault.ShardsFailed, "reading nodes from shard %s: %v", c.Shard.Name, err)
@@ -332,11 +333,11 @@ func fetchChunk(ctx context.Context, c *shards.Client, out []Row, idx []int, byS
 			return fault.Errorf(fault.ShardsFailed, "shard %s: %v", c.Shard.Name, err)
 		}
 		raw, err := c.Do(ctx, methodGet, p, nil)
-		if isClientError(err) {
+		if fanout.IsClientError(err) {
 			continue
 		}
 		if err != nil {
-			if ferr := requestFailure(ctx, err); ferr != nil {
+			if ferr := fanout.RequestFailure(ctx, err); ferr != nil {
 				return ferr
 			}
 			return fault.Errorf(fault.ShardsFailed, "reading node %s: %v", out[i].Name, err)

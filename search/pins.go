@@ -23,7 +23,7 @@ func (e *Engine) Pins(ctx context.Context, stack string, deny bool) (*result.Pin
 	if err != nil {
 		return nil, err
 	}
-	answers := e.fanOut(ctx, targets, func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
+	answers := e.fanRows(ctx, targets, func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
 		return c.Search(ctx, "environment", "*:*", nil)
 	})
 	summary, err := settle(ctx, answers, deny)
@@ -34,15 +34,15 @@ func (e *Engine) Pins(ctx context.Context, stack string, deny bool) (*result.Pin
 	perShard := map[string]map[string]map[string]string{}
 	var okShards []string
 	for _, a := range answers {
-		if a.err != nil || a.fromFallback {
+		if a.Err != nil {
 			continue
 		}
-		okShards = append(okShards, a.shard.Name)
+		okShards = append(okShards, a.Shard.Name)
 		envs := map[string]map[string]string{}
-		for _, r := range a.rows {
+		for _, r := range a.Value {
 			envs[r.Name] = constraintsOf(Row{Data: r.Data}.Object())
 		}
-		perShard[a.shard.Name] = envs
+		perShard[a.Shard.Name] = envs
 	}
 	sort.Strings(okShards)
 	rows, _ := merge("environment", answers)
@@ -124,7 +124,7 @@ func (e *Engine) Cookbooks(ctx context.Context, stack string, num int, deny bool
 	if err != nil {
 		return nil, err
 	}
-	answers := e.fanOut(ctx, targets, func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
+	answers := e.fanRows(ctx, targets, func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
 		var books map[string]struct {
 			Versions []struct {
 				Version string `json:"version"`
@@ -150,10 +150,7 @@ func (e *Engine) Cookbooks(ctx context.Context, stack string, num int, deny bool
 	}
 	sets := map[string]map[string]bool{}
 	for _, a := range answers {
-		if a.fromFallback {
-			continue
-		}
-		for _, r := range a.rows {
+		for _, r := range a.Value {
 			var vs []string
 			if json.Unmarshal(r.Data, &vs) != nil {
 				continue

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sort"
 
+	"github.com/shearch/shearch/internal/fanout"
 	"github.com/shearch/shearch/internal/fault"
 	"github.com/shearch/shearch/shards"
 )
@@ -39,7 +40,7 @@ func (e *Engine) Get(ctx context.Context, stack string, path shards.Path, deny b
 	if err != nil {
 		return nil, err
 	}
-	answers := e.fanOut(ctx, targets, func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
+	answers := e.fanRows(ctx, targets, func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
 		raw, err := c.Do(ctx, methodGet, path, nil)
 		if err != nil {
 			return nil, err
@@ -54,8 +55,8 @@ func (e *Engine) Get(ctx context.Context, stack string, path shards.Path, deny b
 	}
 	var holders []string
 	for _, a := range answers {
-		if len(a.rows) > 0 {
-			holders = append(holders, a.shard.Name)
+		if len(a.Value) > 0 {
+			holders = append(holders, a.Shard.Name)
 		}
 	}
 	rows, dups := merge(kindOf(path), answers)
@@ -81,7 +82,7 @@ func (e *Engine) List(ctx context.Context, stack string, path shards.Path, deny 
 	if err != nil {
 		return nil, err
 	}
-	answers := e.fanOut(ctx, targets, func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
+	answers := e.fanRows(ctx, targets, func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
 		names, err := c.Names(ctx, path)
 		if err != nil {
 			return nil, err
@@ -98,8 +99,8 @@ func (e *Engine) List(ctx context.Context, stack string, path shards.Path, deny 
 	}
 	res := &ListResult{Names: map[string][]string{}, Shards: summary}
 	for _, a := range answers {
-		for _, r := range a.rows {
-			res.Names[r.Name] = append(res.Names[r.Name], a.shard.Name)
+		for _, r := range a.Value {
+			res.Names[r.Name] = append(res.Names[r.Name], a.Shard.Name)
 		}
 	}
 	for _, v := range res.Names {
@@ -108,22 +109,30 @@ func (e *Engine) List(ctx context.Context, stack string, path shards.Path, deny 
 	return res, nil
 }
 
-// checkFailures applies the partial-response strategy: with deny, any
-// failed shard fails the request; without it, only all of them do.
+// fanRows is a fan-out whose answers are rows, each shard's counted in
+// its summary line.
+func (e *Engine) fanRows(ctx context.Context, targets []shards.Shard, call func(context.Context, *shards.Client) ([]shards.Row, error)) []fanout.Answer[[]shards.Row] {
+	answers := fanout.Do(ctx, targets, call, e.fanOpts())
+	fanout.Count(answers, func(rows []shards.Row) int { return len(rows) })
+	return answers
+}
+
 // settle turns a read fan-out's answers into their summary, or the error
 // that ends the request: the caller left, every shard refused alike, or a
 // shard failed under partial=deny (or all of them did).
-func settle(ctx context.Context, answers []shardAnswer, deny bool) (ShardsSummary, error) {
+func settle[T any](ctx context.Context, answers []fanout.Answer[T], deny bool) (ShardsSummary, error) {
 	if err := ctx.Err(); err != nil {
 		return ShardsSummary{}, err
 	}
-	if err := classify(answers); err != nil {
+	if err := fanout.Classify(answers); err != nil {
 		return ShardsSummary{}, err
 	}
-	summary := summarize(answers)
+	summary := fanout.Summarize(answers)
 	return summary, checkFailures(summary, deny)
 }
 
+// checkFailures applies the partial-response strategy: with deny, any
+// failed shard fails the request; without it, only all of them do.
 func checkFailures(s ShardsSummary, deny bool) error {
 	var err *fault.Error
 	if deny && s.Failed > 0 {

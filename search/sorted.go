@@ -3,9 +3,9 @@ package search
 import (
 	"context"
 	"sort"
-	"sync"
 
 	"github.com/shearch/shearch/internal/extsort"
+	"github.com/shearch/shearch/internal/fanout"
 	"github.com/shearch/shearch/shards"
 )
 
@@ -58,21 +58,14 @@ func (e *Engine) gather(ctx context.Context, req Request) (*gathered, error) {
 	if err != nil {
 		return nil, err
 	}
-	var mu sync.Mutex
-	counts := map[string]int{}
 	each := e.shardEach(req, len(targets))
-	answers := e.fanOut(ctx, without(targets, skipped), func(ctx context.Context, c *shards.Client) ([]shards.Row, error) {
+	answers := fanout.Do(ctx, fanout.Without(targets, skipped), func(ctx context.Context, c *shards.Client) (int, error) {
 		name := c.Shard.Name
 		n := 0
-		defer func() {
-			mu.Lock()
-			counts[name] = n
-			mu.Unlock()
-		}()
 		batch := make([]Row, 0, addBatch)
 		err := each(ctx, c, func(r shards.Row) error {
 			n++
-			batch = append(batch, Row{Name: r.Name, Shard: name, Source: SourceChef, URL: r.URL, Data: r.Data, Ohai: r.Ohai})
+			batch = append(batch, rowFrom(r, name, SourceChef))
 			if len(batch) < addBatch {
 				return nil
 			}
@@ -83,21 +76,19 @@ func (e *Engine) gather(ctx context.Context, req Request) (*gathered, error) {
 		if err == nil {
 			err = g.srt.Add(batch...)
 		}
-		return nil, err
-	})
+		return n, err
+	}, e.fanOpts())
 	// The sorter's own failure (search.spill_dir, search.spill_max_bytes)
 	// is the answer, once: it is no shard's fault.
 	if err := g.srt.Err(); err != nil {
 		return nil, err
 	}
-	for i := range answers {
-		answers[i].status.Rows = counts[answers[i].shard.Name]
-	}
-	answers = inShardOrder(targets, append(answers, skipped...))
+	fanout.Count(answers, func(n int) int { return n })
+	answers = fanout.InShardOrder(targets, append(answers, skipped...))
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := classify(answers); err != nil {
+	if err := fanout.Classify(answers); err != nil {
 		if e.Validate == nil || !refusedByAll(err) {
 			return nil, err
 		}
@@ -112,21 +103,18 @@ func (e *Engine) gather(ctx context.Context, req Request) (*gathered, error) {
 	// A shard that failed part-way may have sent some pages: its rows
 	// are left out, and the fallback stands in for it.
 	for _, a := range answers {
-		if a.err != nil {
-			g.failed[a.shard.Name] = true
+		if a.Err != nil {
+			g.failed[a.Shard.Name] = true
 		}
 	}
 	if isNode && e.Fallback != nil {
-		e.fallBack(ctx, req, answers)
-		for i := range answers {
-			if answers[i].fromFallback {
-				if err := addAnswer(g.srt, &answers[i]); err != nil {
-					return nil, err
-				}
+		for _, r := range fallBack(ctx, e, req, answers) {
+			if err := g.srt.Add(r); err != nil {
+				return nil, err
 			}
 		}
 	}
-	g.sum = summarize(answers)
+	g.sum = fanout.Summarize(answers)
 	if err := checkFailures(g.sum, req.Deny); err != nil {
 		return nil, err
 	}
@@ -137,7 +125,7 @@ func (e *Engine) gather(ctx context.Context, req Request) (*gathered, error) {
 	// the per-shard timeout bounds the whole answer, and this pass is
 	// best effort.
 	if isNode && !matchesAll(req.Query) {
-		g.answered = answeredShards(answers)
+		g.answered = fanout.Answered(answers)
 		if g.copies, err = e.duplicatedNodes(ctx, g.answered); err != nil {
 			return nil, err
 		}
@@ -147,22 +135,6 @@ func (e *Engine) gather(ctx context.Context, req Request) (*gathered, error) {
 	}
 	ok = true
 	return g, nil
-}
-
-// addAnswer hands an answer's rows held in memory (the fallback) to the
-// sorter.
-func addAnswer(srt *extsort.Sorter, a *shardAnswer) error {
-	src := SourceChef
-	if a.fromFallback {
-		src = SourceConsul
-	}
-	for _, r := range a.rows {
-		if err := srt.Add(Row{Name: r.Name, Shard: a.shard.Name, Source: src, URL: r.URL, Data: r.Data, Ohai: r.Ohai}); err != nil {
-			return err
-		}
-	}
-	a.rows = nil
-	return nil
 }
 
 // merged returns the next merged row: the copy pickCopy keeps of a name.
@@ -257,7 +229,7 @@ func (g *gathered) readOhai(ctx context.Context, group []Row) error {
 			raw, err := c.Do(shards.WithShardTimeout(ctx, g.e.shardTimeout()), methodGet, p, nil)
 			if err == nil {
 				group[i].Ohai = shards.ObjectRow(raw).Ohai
-			} else if ferr := requestFailure(ctx, err); ferr != nil {
+			} else if ferr := fanout.RequestFailure(ctx, err); ferr != nil {
 				return ferr
 			}
 			break

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shearch/shearch/internal/fanout"
 	"github.com/shearch/shearch/shards"
 )
 
@@ -38,10 +39,10 @@ func (e *Engine) streamUnordered(ctx context.Context, req Request, begin func(Sh
 	if req.Partial == nil {
 		pageRows = unorderedWholePage
 	}
-	answers := make([]shardAnswer, len(targets))
+	answers := make([]fanout.Answer[struct{}], len(targets))
 	go func() {
 		defer close(rows)
-		// Not fanOut: it bounds a shard's whole answer by the shard
+		// Not fanout.Do: it bounds a shard's whole answer by the shard
 		// timeout, and a stream lasts as long as its client reads. Each
 		// page request keeps its own timeout.
 		var wg sync.WaitGroup
@@ -53,28 +54,22 @@ func (e *Engine) streamUnordered(ctx context.Context, req Request, begin func(Sh
 				slots <- struct{}{}
 				defer func() { <-slots }()
 				begin := time.Now()
-				a := shardAnswer{shard: s, status: ShardStatus{Name: s.Name, Stack: s.Stack, Status: StatusOK}}
+				a := fanout.Start[struct{}](s)
 				c, err := e.Client(s)
 				if err == nil {
 					err = c.SearchPages(ctx, req.Index, req.Query, req.Partial, pageRows, func(r shards.Row) error {
 						select {
 						case rows <- Row{Name: r.Name, Shard: s.Name, Source: SourceChef, URL: partialURL(req, s.URL, r.Name), Data: r.Data}:
-							a.status.Rows++
+							a.Status.Rows++
 							return nil
 						case <-ctx.Done():
 							return ctx.Err()
 						}
 					})
 				}
-				a.status.TookMS = time.Since(begin).Milliseconds()
-				if err != nil {
-					a.err = err
-					a.status.Status = StatusFailed
-					a.status.Error = shardDetail(err, s.Name)
-				}
-				if e.OnShardResult != nil && !isClientError(err) && !shardBlameless(err) {
-					e.OnShardResult(s.Name, err)
-				}
+				a.Status.TookMS = time.Since(begin).Milliseconds()
+				a.Fail(err)
+				fanout.Report(e.OnShardResult, s.Name, err)
 				answers[i] = a
 			}()
 		}
@@ -101,24 +96,20 @@ func (e *Engine) streamUnordered(ctx context.Context, req Request, begin func(Sh
 	if emitErr != nil {
 		return nil, emitErr
 	}
-	if err := classify(answers); err != nil {
+	if err := fanout.Classify(answers); err != nil {
 		return nil, err
 	}
 	if req.Index == "node" && e.Fallback != nil {
-		e.fallBack(ctx, req, answers)
-		for _, a := range answers {
-			if !a.fromFallback {
-				continue
+		for _, r := range fallBack(ctx, e, req, answers) {
+			// As the shards' rows here: no URL unless partial, no ohai_time.
+			r.URL, r.Ohai = "", ""
+			if err := emit(r); err != nil {
+				return nil, err
 			}
-			for _, r := range a.rows {
-				if err := emit(Row{Name: r.Name, Shard: a.shard.Name, Source: SourceConsul, Data: r.Data}); err != nil {
-					return nil, err
-				}
-				total++
-			}
+			total++
 		}
 	}
-	sum := summarize(answers)
+	sum := fanout.Summarize(answers)
 	if begin != nil && total == 0 {
 		begin(sum)
 	}

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/shearch/shearch/api"
+	"github.com/shearch/shearch/internal/fanout"
 	"github.com/shearch/shearch/internal/fault"
 	"github.com/shearch/shearch/shards"
 )
@@ -86,7 +87,7 @@ func (e *Engine) writeOne(ctx context.Context, s shards.Shard, method string, pa
 	if err == nil {
 		code, data, err = c.Write(ctx, method, path, body)
 	}
-	if e.OnShardResult != nil && !isClientError(err) {
+	if e.OnShardResult != nil && !fanout.IsClientError(err) {
 		e.OnShardResult(s.Name, err)
 	}
 	var se *shards.StatusError
@@ -104,7 +105,7 @@ func (e *Engine) writeOne(ctx context.Context, s shards.Shard, method string, pa
 			w.out.Status = WriteFailed
 		}
 	default:
-		w.out.Status, w.out.Error = WriteFailed, shardDetail(err, s.Name)
+		w.out.Status, w.out.Error = WriteFailed, fanout.Detail(err, s.Name)
 	}
 	return w
 }

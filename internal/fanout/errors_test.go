@@ -1,4 +1,4 @@
-package search
+package fanout
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 // A shard's status names the shard, so its error drops the name, taken
 // from the error's own fields; an error wrapped in more words, or about
 // another shard, keeps every word.
-func TestShardDetail(t *testing.T) {
+func TestDetail(t *testing.T) {
 	refused := &shards.StatusError{Shard: "chef-1", Status: 404, Messages: []string{"Cannot load node web-1"}}
 	for _, tc := range []struct {
 		name string
@@ -30,7 +30,7 @@ func TestShardDetail(t *testing.T) {
 		{"the engine's", fault.Errorf(fault.NoSpace, "shard chef-1: no"), "shard chef-1: no"},
 		{"caller left", context.Canceled, "context canceled"},
 	} {
-		if got := shardDetail(tc.err, "chef-1"); got != tc.want {
+		if got := Detail(tc.err, "chef-1"); got != tc.want {
 			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
 		}
 	}
@@ -39,7 +39,7 @@ func TestShardDetail(t *testing.T) {
 // Only a shards error blames the shard: the caller leaving, Shearch
 // shedding, or Shearch's own work (a fault.Error, as the sorter's spill
 // bounds give) says nothing of its health.
-func TestShardBlameless(t *testing.T) {
+func TestBlameless(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		err  error
@@ -52,7 +52,7 @@ func TestShardBlameless(t *testing.T) {
 		{"timed out", &shards.TimeoutError{Shard: "chef-1"}, false},
 		{"unreachable", &shards.NetError{Shard: "chef-1", Err: errors.New("no route")}, false},
 	} {
-		if got := shardBlameless(tc.err); got != tc.want {
+		if got := Blameless(tc.err); got != tc.want {
 			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
 		}
 	}
