@@ -60,12 +60,6 @@ func (e *Engine) checkIndex(ctx context.Context, targets []shards.Shard, index s
 		_, ok := bags[index]
 		return ok, nil
 	}, e.fanOpts())
-	fanout.Count(answers, func(held bool) int {
-		if held {
-			return 1
-		}
-		return 0
-	})
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
