@@ -40,7 +40,7 @@ func TestChefRows(t *testing.T) {
 			`{"rows":[{"data":{"n":"base"},"url":"https://chef.example/organizations/acme/roles/base"}],"start":0,"total":1}` + "\n"},
 		{"partial data bag rows name the item", "POST", "/search/users", `{"id":["id"]}`, []search.Row{row("data_bag_item_users_alice", "chef-1", `{"id":"alice"}`)},
 			`{"rows":[{"data":{"id":"alice"},"url":"https://chef.example/data/users/alice"}],"start":0,"total":1}` + "\n"},
-		{"rows past one write buffer", "GET", "/search/node", "", []search.Row{row("a", "chef-1", `"` + big + `"`), row("b", "chef-1", `"` + big + `"`)},
+		{"rows past one write buffer", "GET", "/search/node", "", []search.Row{row("a", "chef-1", `"`+big+`"`), row("b", "chef-1", `"`+big+`"`)},
 			`{"rows":["` + big + `","` + big + `"],"start":0,"total":2}` + "\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
