@@ -172,3 +172,15 @@ func TestSharedCallKeys(t *testing.T) {
 		}
 	})
 }
+
+// mostWaiters is the most callers waiting on any one shared call of e:
+// tests wait for it rather than sleep while callers join.
+func mostWaiters(e *Engine) int {
+	e.shared.mu.Lock()
+	defer e.shared.mu.Unlock()
+	most := 0
+	for _, c := range e.shared.calls {
+		most = max(most, c.waiters)
+	}
+	return most
+}
