@@ -289,7 +289,7 @@ func TestIdenticalSearchesShareFanOut(t *testing.T) {
 			}
 		}()
 	}
-	waitfor.Until(t, "one search at the shard and 20 callers sharing it", func() bool { return a.open.Load() == 1 && mostWaiters(e) == 20 })
+	waitfor.Until(t, "one search at the shard and 20 callers sharing it", func() bool { return a.open.Load() == 1 && mostWaiters(e, "") == 20 })
 	close(release)
 	wg.Wait()
 	if n := a.count("/search/node"); n > 2 { // the query, then the owners pass

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -173,14 +174,17 @@ func TestSharedCallKeys(t *testing.T) {
 	})
 }
 
-// mostWaiters is the most callers waiting on any one shared call of e:
-// tests wait for it rather than sleep while callers join.
-func mostWaiters(e *Engine) int {
+// mostWaiters is the most callers waiting on any one shared call of e
+// whose key starts with prefix ("" for any): tests wait for it rather
+// than sleep while callers join.
+func mostWaiters(e *Engine, prefix string) int {
 	e.shared.mu.Lock()
 	defer e.shared.mu.Unlock()
 	most := 0
-	for _, c := range e.shared.calls {
-		most = max(most, c.waiters)
+	for k, c := range e.shared.calls {
+		if strings.HasPrefix(k, prefix) {
+			most = max(most, c.waiters)
+		}
 	}
 	return most
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/shearch/shearch/devfleet"
+	"github.com/shearch/shearch/internal/integration"
 	"github.com/shearch/shearch/internal/waitfor"
 	"github.com/shearch/shearch/query"
 	"github.com/shearch/shearch/search"
@@ -31,6 +32,7 @@ var burstFleet struct {
 
 func startBurstCluster(t *testing.T) *devfleet.Cluster {
 	t.Helper()
+	integration.Needs(t, "goiardi")
 	burstFleet.once.Do(func() {
 		fx, err := devfleet.ReadFixture("../testdata/fixture")
 		if err != nil {
