@@ -9,7 +9,7 @@ APT_PACKAGES := goiardi openssh-server openssh-client zsh fish bash-completion c
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FUZZTIME ?= 15s
 
-.PHONY: deps apt-deps build test vet apimod burst demo bench loadtest fuzz install-completion clean
+.PHONY: deps apt-deps build test test-unit vet apimod burst demo bench loadtest fuzz install-completion clean
 
 ## deps: goiardi, the ssh/shell test tools, chromium (the /ui/ test) and haproxy (replicas) from Debian, consul built into bin/ (idempotent).
 ## The Debian install (network) and the consul build (CPU) run side by side.
@@ -69,6 +69,13 @@ test: deps build vet
 	cd deploy/rulecheck && $(GO) test -count=1 ./...
 	$(MAKE) --no-print-directory burst
 	$(MAKE) fuzz
+
+## test-unit: every test that needs no outside program (goiardi, consul,
+## chromium, haproxy, sshd, a built binary), in under 30 s here: under
+## -short the integration tests skip (internal/integration); `make test`,
+## which CI runs, never passes -short, so there they all run
+test-unit:
+	$(GO) test -short -count=1 ./...
 
 ## burst: the 2,000-request bursts (issue 19's, over 3 goiardi shards with 150 ms
 ## added), one package at a time: whether every query is served within

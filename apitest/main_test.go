@@ -19,6 +19,7 @@ import (
 	"github.com/shearch/shearch/api"
 	"github.com/shearch/shearch/auth"
 	"github.com/shearch/shearch/devfleet"
+	"github.com/shearch/shearch/internal/integration"
 	"github.com/shearch/shearch/query"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/server"
@@ -57,6 +58,7 @@ var live = &liveFleet{}
 
 func (l *liveFleet) get(t testing.TB) *liveFleet {
 	t.Helper()
+	integration.Needs(t, "goiardi")
 	l.once.Do(func() { l.err = l.start() })
 	if l.err != nil {
 		t.Fatal(l.err)

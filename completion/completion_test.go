@@ -18,6 +18,7 @@ import (
 	"github.com/shearch/shearch/completion"
 	"github.com/shearch/shearch/devfleet"
 	"github.com/shearch/shearch/gnife"
+	"github.com/shearch/shearch/internal/integration"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/server"
 )
@@ -49,6 +50,7 @@ func TestMain(m *testing.M) {
 
 func setup(t *testing.T) *shared {
 	t.Helper()
+	integration.Needs(t, "goiardi and a built gnife")
 	once.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()

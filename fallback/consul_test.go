@@ -23,6 +23,7 @@ import (
 	"github.com/shearch/shearch/devfleet/consulagent"
 	"github.com/shearch/shearch/fallback"
 	"github.com/shearch/shearch/internal/fault"
+	"github.com/shearch/shearch/internal/integration"
 	"github.com/shearch/shearch/query"
 	"github.com/shearch/shearch/search"
 )
@@ -40,6 +41,7 @@ type fleet struct {
 // startFleet gives each test its own fleet: the tests stop parts of it.
 func startFleet(t *testing.T) *fleet {
 	t.Helper()
+	integration.Needs(t, "consul and goiardi")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	fx, err := devfleet.ReadFixture("../testdata/fixture")

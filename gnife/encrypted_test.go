@@ -13,6 +13,7 @@ import (
 	"github.com/shearch/shearch/api"
 	"github.com/shearch/shearch/devfleet"
 	"github.com/shearch/shearch/devfleet/fleettest"
+	"github.com/shearch/shearch/internal/integration"
 )
 
 // TestEncryptedDataBag: `data bag show BAG ITEM` on an encrypted item, as
@@ -20,6 +21,7 @@ import (
 // item from knife/testdata/encrypted_item.json (encrypted by an
 // independent implementation of Chef's encryptors).
 func TestEncryptedDataBag(t *testing.T) {
+	integration.Needs(t, "goiardi")
 	raw, err := os.ReadFile("../knife/testdata/encrypted_item.json")
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"github.com/shearch/shearch/api"
 	"github.com/shearch/shearch/devfleet"
 	"github.com/shearch/shearch/devfleet/fleettest"
+	"github.com/shearch/shearch/internal/integration"
 )
 
 const examples = "../testdata/knife-examples"
@@ -54,6 +55,7 @@ func TestMain(m *testing.M) {
 
 func startFleet(t testing.TB) *testFleet {
 	t.Helper()
+	integration.Needs(t, "goiardi")
 	f, err := shared.Get()
 	if err != nil {
 		t.Fatalf("starting the fleet: %v", err)

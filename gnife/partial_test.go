@@ -10,12 +10,14 @@ import (
 	"github.com/shearch/shearch/api"
 	"github.com/shearch/shearch/devfleet"
 	"github.com/shearch/shearch/devfleet/fleettest"
+	"github.com/shearch/shearch/internal/integration"
 )
 
 // With a shard down, gnife keeps knife's output and exit code for what
 // the other shards hold, and warns on stderr naming the shard and why;
 // --partial deny turns it into a failure.
 func TestFailedShardWarnings(t *testing.T) {
+	integration.Needs(t, "goiardi")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	fx, err := devfleet.ReadFixture("../testdata/fixture")

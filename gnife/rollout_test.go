@@ -17,6 +17,7 @@ import (
 	"github.com/shearch/shearch/auth"
 	"github.com/shearch/shearch/devfleet"
 	"github.com/shearch/shearch/devfleet/fleettest"
+	"github.com/shearch/shearch/internal/integration"
 	"github.com/shearch/shearch/shards"
 )
 
@@ -114,6 +115,7 @@ func (f *rolloutFleet) gnife(args ...string) (string, string, int) {
 // TestRolloutFleet runs the facet and rollout checks over the one fleet,
 // in order: the gate updates nodes and stops a shard at its end.
 func TestRolloutFleet(t *testing.T) {
+	integration.Needs(t, "goiardi")
 	// Loaded once for both checks: 3,000 nodes are the slow part.
 	f, err := loadRolloutFleet()
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 	"golang.org/x/crypto/ssh/agent"
 
 	"github.com/shearch/shearch/api"
+	"github.com/shearch/shearch/internal/integration"
 )
 
 // sshdAddrs are where the test sshd listens: the fixture's web nodes'
@@ -81,6 +82,7 @@ func writeKey(t *testing.T, path string) (ed25519.PrivateKey, ssh.PublicKey) {
 // address in sshdAddrs, and stops it when the test ends.
 func startSSHD(t *testing.T) *testSSHD {
 	t.Helper()
+	integration.Needs(t, "sshd")
 	if _, err := os.Stat("/usr/sbin/sshd"); err != nil {
 		t.Fatalf("sshd is missing (run make deps, or apt-get install -y openssh-server): %v", err)
 	}

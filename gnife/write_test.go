@@ -21,6 +21,7 @@ import (
 	"github.com/shearch/shearch/api"
 	"github.com/shearch/shearch/auth"
 	"github.com/shearch/shearch/devfleet"
+	"github.com/shearch/shearch/internal/integration"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/server"
 	"github.com/shearch/shearch/shards"
@@ -45,6 +46,7 @@ type writeFleet struct {
 
 func startWriteFleet(t *testing.T) *writeFleet {
 	t.Helper()
+	integration.Needs(t, "goiardi")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	fx, err := devfleet.ReadFixture("../testdata/fixture")

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/shearch/shearch/devfleet"
+	"github.com/shearch/shearch/internal/integration"
 )
 
 // The integration tests here share one fleet: 3 goiardi shards holding
@@ -48,6 +49,7 @@ func TestMain(m *testing.M) {
 
 func getEnv(t *testing.T) *testEnv {
 	t.Helper()
+	integration.Needs(t, "goiardi, consul and haproxy")
 	envOnce.Do(func() {
 		for k, v := range map[string]string{"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_EC2_METADATA_DISABLED": "true"} {
 			os.Setenv(k, v)

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/shearch/shearch/internal/fault"
+	"github.com/shearch/shearch/internal/waitfor"
 	"github.com/shearch/shearch/shards"
 )
 
@@ -146,7 +147,7 @@ func TestSharedCallCancelledWhenLastWaiterLeaves(t *testing.T) {
 		joined.Store(shared)
 		errs <- err
 	}()
-	waitUntil(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return g.calls["k"] != nil && g.calls["k"].waiters == 2 })
+	waitfor.Until(t, "two callers waiting on the shared call", func() bool { g.mu.Lock(); defer g.mu.Unlock(); return g.calls["k"] != nil && g.calls["k"].waiters == 2 })
 	cancel1()
 	if err := <-errs; !errors.Is(err, context.Canceled) {
 		t.Fatalf("first waiter: %v", err)
@@ -178,7 +179,7 @@ func TestAbandonedSearchStopsShardRequests(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("got %v, want the caller's deadline", err)
 	}
-	waitUntil(t, func() bool { return a.open.Load() == 0 && b.open.Load() == 0 })
+	waitfor.Until(t, `a.open.Load() == 0 && b.open.Load() == 0`, func() bool { return a.open.Load() == 0 && b.open.Load() == 0 })
 	before := a.total.Load() + b.total.Load()
 	time.Sleep(100 * time.Millisecond)
 	if after := a.total.Load() + b.total.Load(); after != before {
@@ -289,21 +290,10 @@ func TestIdenticalSearchesShareFanOut(t *testing.T) {
 			}
 		}()
 	}
-	waitUntil(t, func() bool { return a.open.Load() == 1 })
-	time.Sleep(50 * time.Millisecond)
+	waitfor.Until(t, "one search at the shard and 20 callers sharing it", func() bool { return a.open.Load() == 1 && mostWaiters(e, "") == 20 })
 	close(release)
 	wg.Wait()
 	if n := a.count("/search/node"); n > 2 { // the query, then the owners pass
 		t.Errorf("20 identical searches sent %d searches to the shard", n)
 	}
-}
-
-func waitUntil(t *testing.T, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatal("condition not met within 5s")
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/shearch/shearch/internal/fault"
+	"github.com/shearch/shearch/internal/waitfor"
 	"github.com/shearch/shearch/shards"
 )
 
@@ -34,9 +35,9 @@ func TestShedPartShedsWholeRequest(t *testing.T) {
 	// One query holds each shard's only slot; a second, of b alone, waits
 	// in b's queue, which is then full. a's queue has room.
 	go e.Search(context.Background(), Request{Index: "node", Query: "name:busy1", Partial: map[string][]string{}})
-	waitUntil(t, func() bool { return a.open.Load() == 1 && b.open.Load() == 1 })
+	waitfor.Until(t, `a.open.Load() == 1 && b.open.Load() == 1`, func() bool { return a.open.Load() == 1 && b.open.Load() == 1 })
 	go e.Search(context.Background(), Request{Index: "node", Query: "name:busy2", Shards: []string{"chef-2"}, Partial: map[string][]string{}})
-	waitUntil(t, func() bool { _, _, w := e.guards().For("chef-2").State(); return w == 1 })
+	waitfor.Until(t, "one request queued at chef-2's guard", func() bool { _, _, w := e.guards().For("chef-2").State(); return w == 1 })
 	begin := time.Now()
 	_, err := e.Search(context.Background(), Request{Index: "node", Query: "name:web-1", Partial: map[string][]string{}})
 	var se *fault.Error
@@ -76,7 +77,7 @@ func TestCopiesSharePageObjects(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(100 * time.Millisecond)
+	waitfor.Until(t, "20 searches waiting on one read of the page's objects", func() bool { return mostWaiters(e, "page\x00") == 20 })
 	close(release)
 	wg.Wait()
 	if n := queriesLike(a, "name:"); n != 1 {

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/shearch/shearch/devfleet/fakeshard"
+	"github.com/shearch/shearch/internal/integration"
 	"github.com/shearch/shearch/query"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/search/result"
@@ -178,6 +179,7 @@ const mib = 1 << 20
 // works. A page past search.max_page_bytes is a 413 naming it, and the
 // objects read for it stop there.
 func TestPageBounds(t *testing.T) {
+	integration.Needs(t, "the time to stream 10,000 whole nodes (about 20 s of CPU)")
 	base, _ := bigServer(t, nil)
 	for _, path := range []string{"/search/node", "/organizations/acme/search/node", "/v1/search/node"} {
 		var status int
@@ -244,6 +246,7 @@ func TestPageBounds(t *testing.T) {
 // through the sorter (names only for whole nodes), not into memory.
 // Before, every match of the fleet was held at once.
 func TestLocalEvaluationBounded(t *testing.T) {
+	integration.Needs(t, "the time to stream 10,000 whole nodes (about 20 s of CPU)")
 	base, e := bigServer(t, func(e *search.Engine) { e.SortBytes = 1 * mib })
 	q := url.QueryEscape("chef_environment:prod OR chef_environment:dev OR chef_environment:staging")
 	var status int
@@ -281,6 +284,7 @@ func TestLocalEvaluationBounded(t *testing.T) {
 // attribute (network: about 700 bytes, different on every node) kept each
 // node's whole subtree as text, twice.
 func TestFacetBounds(t *testing.T) {
+	integration.Needs(t, "the time to stream 10,000 whole nodes (about 20 s of CPU)")
 	base, _ := bigServer(t, nil)
 	// The fake shards keep each partial answer they make: made now, they
 	// are not counted as Shearch's.

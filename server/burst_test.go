@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/shearch/shearch/devfleet"
+	"github.com/shearch/shearch/internal/integration"
+	"github.com/shearch/shearch/internal/waitfor"
 	"github.com/shearch/shearch/query"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/server"
@@ -30,6 +32,7 @@ var burstFleet struct {
 
 func startBurstCluster(t *testing.T) *devfleet.Cluster {
 	t.Helper()
+	integration.Needs(t, "goiardi")
 	burstFleet.once.Do(func() {
 		fx, err := devfleet.ReadFixture("../testdata/fixture")
 		if err != nil {
@@ -127,7 +130,7 @@ func TestFullQueueShedsAfterMaxWait(t *testing.T) {
 		res.Body.Close()
 		slow <- res.StatusCode
 	}()
-	waitUntil(t, func() bool { return p.open() == 3 })
+	waitfor.Until(t, `p.open() == 3`, func() bool { return p.open() == 3 })
 	begin := time.Now()
 	res, err := http.Get(searchURL(p.srv.URL, "role:web OR name:late"))
 	if err != nil {
@@ -147,16 +150,6 @@ func TestFullQueueShedsAfterMaxWait(t *testing.T) {
 	if s := <-slow; s != 200 {
 		t.Errorf("the slow request itself: HTTP %d, want 200", s)
 	}
-}
-
-func waitUntil(t *testing.T, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatal("condition not met within 10s")
 }
 
 // A shard that answers after 4 s, with shards.timeout 2s: the answer

@@ -12,6 +12,7 @@ import (
 
 	"github.com/shearch/shearch/devfleet"
 	"github.com/shearch/shearch/devfleet/fleettest"
+	"github.com/shearch/shearch/internal/integration"
 	"github.com/shearch/shearch/shards"
 )
 
@@ -20,6 +21,7 @@ import (
 // some cookbook versions, the answers of one goiardi holding them all,
 // the server's URL aside.
 func TestCookbooksLikeOneChefServer(t *testing.T) {
+	integration.Needs(t, "goiardi")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	fx, err := devfleet.ReadFixture("../testdata/fixture")

@@ -10,6 +10,7 @@ import (
 	"github.com/shearch/shearch/api"
 	"github.com/shearch/shearch/devfleet"
 	"github.com/shearch/shearch/devfleet/fleettest"
+	"github.com/shearch/shearch/internal/integration"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/shards"
 )
@@ -17,6 +18,7 @@ import (
 // Walking 5,000 nodes on 3 shards with cursor, 100 a page, returns every
 // node exactly once while nodes are being added to the shards.
 func TestCursorWalkWhileShardsChange(t *testing.T) {
+	integration.Needs(t, "goiardi")
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	fx := devfleet.Synthetic(5000, 11, time.Now().Unix())

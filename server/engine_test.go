@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/shearch/shearch/devfleet"
+	"github.com/shearch/shearch/internal/integration"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/shards"
 )
@@ -15,6 +16,7 @@ import (
 // A role changed on one shard and a cookbook version uploaded to two of
 // three shards both show in the drift report, naming the odd shard.
 func TestConsistency(t *testing.T) {
+	integration.Needs(t, "goiardi")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	fx, err := devfleet.ReadFixture("../testdata/fixture")

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"github.com/shearch/shearch/internal/integration"
 	"github.com/shearch/shearch/shards"
 	"io"
 	"net/http"
@@ -97,6 +98,7 @@ func ndjsonExport(t *testing.T, base, q string) []map[string]any {
 // counts once, as the copy search keeps. The CSV download of the same
 // result streams and reads back in Python's csv module with every row.
 func TestFacetsAndCSVOverSyntheticFleet(t *testing.T) {
+	integration.Needs(t, "goiardi")
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	fx := devfleet.Synthetic(5000, 13, time.Now().Unix())

@@ -17,6 +17,7 @@ import (
 
 	"github.com/shearch/shearch/api"
 	"github.com/shearch/shearch/devfleet"
+	"github.com/shearch/shearch/internal/integration"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/shards"
 )
@@ -41,6 +42,7 @@ func throwawayKey(t testing.TB) string {
 // go-chef/chef pointed at Shearch gets the same answers as from one
 // goiardi holding all the data.
 func TestGoChefAgainstShearch(t *testing.T) {
+	integration.Needs(t, "goiardi")
 	f := startFleet(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

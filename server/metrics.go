@@ -6,8 +6,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/shearch/shearch/search"
 )
 
 // metrics live in a registry of the Server's own, not the global one, so
@@ -21,7 +19,7 @@ type metrics struct {
 	handler  http.Handler
 }
 
-func newMetrics(e *search.Engine) *metrics {
+func newMetrics(e Engine) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "shearch_http_requests_total",

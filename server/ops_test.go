@@ -13,8 +13,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
+	"github.com/shearch/shearch/internal/waitfor"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/server"
 	"github.com/shearch/shearch/shards"
@@ -92,9 +92,7 @@ func TestAccessLogAndShardFailureLog(t *testing.T) {
 	}
 	// The access line is written once the handler returns, which may be
 	// just after the client has the whole answer: wait for it, briefly.
-	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(buf.String(), `"msg":"request"`) && time.Now().Before(deadline); {
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitfor.Until(t, "the access log line", func() bool { return strings.Contains(buf.String(), `"msg":"request"`) })
 	var access, failures []map[string]any
 	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
 		var m map[string]any

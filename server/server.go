@@ -26,7 +26,7 @@ import (
 
 // Server serves the API.
 type Server struct {
-	Engine *search.Engine
+	Engine Engine
 	Log    *slog.Logger
 	// Auth says who sends each request; nil (or one with nothing
 	// configured) lets everyone read and no one write.
@@ -63,7 +63,7 @@ type Server struct {
 func (s *Server) Drain() { s.draining.Store(true) }
 
 // New wires the routes.
-func New(e *search.Engine, log *slog.Logger) *Server {
+func New(e Engine, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
@@ -139,7 +139,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "draining: shutting down, send new requests elsewhere")
 		return
 	}
-	if len(s.Engine.Topology.Shards("all")) == 0 {
+	if len(s.Engine.Shards("all")) == 0 {
 		writeError(w, http.StatusServiceUnavailable, "no shards known yet")
 		return
 	}
@@ -155,7 +155,7 @@ func (s *Server) shardsHandler(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, redactTopology(s.Topology()))
 		return
 	}
-	all := s.Engine.Topology.Shards("all")
+	all := s.Engine.Shards("all")
 	out := make([]shards.Shard, len(all))
 	for i, sh := range all {
 		sh.URL = RedactURL(sh.URL)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/shearch/shearch/devfleet"
 	"github.com/shearch/shearch/devfleet/fleettest"
+	"github.com/shearch/shearch/internal/integration"
 	"github.com/shearch/shearch/shards"
 )
 
@@ -24,6 +25,7 @@ import (
 // whose platform holds markup shows it as text, as a value and as a
 // group.
 func TestUIReportInChromium(t *testing.T) {
+	integration.Needs(t, "goiardi and chromium")
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	fx, err := devfleet.ReadFixture("../testdata/fixture")

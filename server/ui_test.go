@@ -24,6 +24,7 @@ import (
 	"github.com/shearch/shearch/devfleet"
 	"github.com/shearch/shearch/devfleet/fleettest"
 	"github.com/shearch/shearch/internal/facets"
+	"github.com/shearch/shearch/internal/integration"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/server"
 	"github.com/shearch/shearch/shards"
@@ -38,6 +39,7 @@ const markup = `<img src=x onerror=alert(1)>`
 // test (make deps installs it).
 func browser(t *testing.T) (context.Context, *atomic.Int32) {
 	t.Helper()
+	integration.Needs(t, "chromium")
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Fatalf("headless chromium is needed at %s: run make deps (apt-get install chromium): %v", chromiumPath, err)
 	}
@@ -115,6 +117,7 @@ func cellsOf(t *testing.T, ctx context.Context, selector string) [][]string {
 // platform facet bars show the API's counts, and an attribute holding
 // markup stays text.
 func TestUIInChromium(t *testing.T) {
+	integration.Needs(t, "goiardi and chromium")
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	fx, err := devfleet.ReadFixture("../testdata/fixture")

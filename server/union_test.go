@@ -16,6 +16,7 @@ import (
 	"github.com/shearch/shearch/api"
 	"github.com/shearch/shearch/devfleet"
 	"github.com/shearch/shearch/devfleet/fleettest"
+	"github.com/shearch/shearch/internal/integration"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/shards"
 )
@@ -43,6 +44,7 @@ func TestMain(m *testing.M) {
 
 func startFleet(t *testing.T) *fleet {
 	t.Helper()
+	integration.Needs(t, "goiardi")
 	f, err := shared.Get()
 	if err != nil {
 		t.Fatalf("starting the fleet: %v", err)
@@ -205,6 +207,7 @@ func dedupe(rows []string) []string {
 // With a shard down, the others still answer and the answer names it;
 // with partial=deny it is a 502 naming the shard.
 func TestFailedShard(t *testing.T) {
+	integration.Needs(t, "goiardi")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	fx, err := devfleet.ReadFixture("../testdata/fixture")

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/go-chef/chef"
+	"github.com/shearch/shearch/internal/integration"
 	"github.com/shearch/shearch/server"
 
 	"github.com/shearch/shearch/auth"
@@ -105,6 +106,7 @@ func (f *writeFleet) signed(t testing.TB, user, method, path string, body any) a
 
 func startWriteFleet(t testing.TB, weights ...int64) *writeFleet {
 	t.Helper()
+	integration.Needs(t, "goiardi")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	fx, err := devfleet.ReadFixture("../testdata/fixture")

@@ -16,11 +16,13 @@ import (
 	"time"
 
 	"github.com/shearch/shearch/devfleet"
+	"github.com/shearch/shearch/internal/integration"
 )
 
 // SIGTERM during a slow query: the query completes, new connections are
 // refused, and the process exits 0.
 func TestSIGTERMDrains(t *testing.T) {
+	integration.Needs(t, "goiardi and a built shearch")
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "shearch")
 	// No deadline of ours on the build: on a busy machine it can take

@@ -12,6 +12,7 @@ import (
 	"github.com/shearch/shearch/config"
 	"github.com/shearch/shearch/devfleet"
 	"github.com/shearch/shearch/devfleet/route53stub"
+	"github.com/shearch/shearch/internal/integration"
 	"github.com/shearch/shearch/service"
 )
 
@@ -56,6 +57,7 @@ func weights(b shardsBody) map[string]int64 {
 // whatever its weight, topology changes picked up without a restart, and
 // a Route53 outage survived on the last-known-good topology.
 func TestDiscoveredFleet(t *testing.T) {
+	integration.Needs(t, "goiardi, consul and the Route53 stub")
 	t.Setenv("AWS_ACCESS_KEY_ID", "test")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")

@@ -103,7 +103,9 @@ func TestServeTLS(t *testing.T) {
 	adminKey := filepath.Join(dir, "admin.pem")
 	write(t, adminKey, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(rk)}))
 	shard := oneNodeShard(t)
-	cfg, err := config.Parse([]byte("shards:\n  client_key: " + adminKey + "\n  static:\n    - name: chef-1\n      url: " +
+	// shutdown_delay 0s: the deferred stop would otherwise wait out the
+	// 5 s that load balancers get to notice.
+	cfg, err := config.Parse([]byte("shutdown_delay: 0s\nshards:\n  client_key: " + adminKey + "\n  static:\n    - name: chef-1\n      url: " +
 		shard.URL + "/organizations/acme\n      stack: prod\ntls:\n  cert_file: " + certFile + "\n  key_file: " + keyFile + "\n"))
 	if err != nil {
 		t.Fatal(err)

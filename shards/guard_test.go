@@ -9,7 +9,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
+
+	"github.com/shearch/shearch/internal/waitfor"
 )
 
 func okSend(context.Context) (int, []byte, error) { return 200, []byte("{}"), nil }
@@ -35,7 +38,7 @@ func TestGuardBoundsAndSheds(t *testing.T) {
 		wg.Add(1)
 		go func() { defer wg.Done(); _, err := g.Do(context.Background(), true, send); errs <- err }()
 	}
-	waitFor(t, func() bool { _, _, w := g.slots.state(); return w == 3 && open.Load() == 2 })
+	waitfor.Until(t, "3 requests queued and 2 in flight", func() bool { _, _, w := g.slots.state(); return w == 3 && open.Load() == 2 })
 	begin := time.Now()
 	_, err := g.Do(context.Background(), true, send)
 	var oe *OverloadedError
@@ -58,8 +61,13 @@ func TestGuardBoundsAndSheds(t *testing.T) {
 	}
 }
 
-// A request that waits longer than MaxWait is shed with 429.
+// A request that waits longer than MaxWait is shed with 429. The bubble's
+// clock runs the wait at once.
 func TestGuardShedsAfterMaxWait(t *testing.T) {
+	synctest.Test(t, testGuardShedsAfterMaxWait)
+}
+
+func testGuardShedsAfterMaxWait(t *testing.T) {
 	g := NewGuards(GuardConfig{MaxInFlight: 1, MaxWait: 50 * time.Millisecond}, nil).For("chef-1")
 	release, started := make(chan struct{}), make(chan struct{})
 	go g.Do(context.Background(), true, func(context.Context) (int, []byte, error) { close(started); <-release; return 200, nil, nil })
@@ -70,12 +78,18 @@ func TestGuardShedsAfterMaxWait(t *testing.T) {
 	if !errors.As(err, &oe) || oe.Status != 429 {
 		t.Fatalf("got %v, want 429 after max_wait", err)
 	}
+	synctest.Wait()
 }
 
 // After BreakerFailures connection failures the breaker opens and the
 // shard is skipped without a request; after the interval one probe goes
-// through, and a success closes it.
+// through, and a success closes it. The interval passes on the bubble's
+// clock, and "the probe is out" is known, not polled for.
 func TestGuardBreakerOpensAndCloses(t *testing.T) {
+	synctest.Test(t, testGuardBreakerOpensAndCloses)
+}
+
+func testGuardBreakerOpensAndCloses(t *testing.T) {
 	g := NewGuards(GuardConfig{BreakerFailures: 3, BreakerInterval: 100 * time.Millisecond, RetryBudget: -1}, nil).For("chef-1")
 	var sent atomic.Int64
 	fail := func(context.Context) (int, []byte, error) {
@@ -93,16 +107,22 @@ func TestGuardBreakerOpensAndCloses(t *testing.T) {
 	if g.Reachable() {
 		t.Error("a shard with an open breaker reads as reachable")
 	}
-	time.Sleep(120 * time.Millisecond)
+	time.Sleep(100*time.Millisecond + time.Nanosecond)
 	// Half-open: one probe; others meanwhile are refused.
 	probe := make(chan struct{})
 	go g.Do(context.Background(), true, func(context.Context) (int, []byte, error) { <-probe; return 200, nil, nil })
-	waitFor(t, func() bool { return g.cb.Counts().Requests == 1 })
+	synctest.Wait()
+	if n := g.cb.Counts().Requests; n != 1 {
+		t.Fatalf("%d requests out while half-open, want the one probe", n)
+	}
 	if _, err := g.Do(context.Background(), true, okSend); !errors.As(err, &be) {
 		t.Errorf("a second request while the probe is out: %v, want breaker open", err)
 	}
 	close(probe)
-	waitFor(t, func() bool { return g.Reachable() })
+	synctest.Wait()
+	if !g.Reachable() {
+		t.Fatal("a good probe left the breaker open")
+	}
 	if _, err := g.Do(context.Background(), true, okSend); err != nil {
 		t.Fatalf("after a good probe: %v", err)
 	}
@@ -180,14 +200,4 @@ func TestGuardRetry(t *testing.T) {
 	if attempts.Load() != 1 {
 		t.Errorf("a non-idempotent request was retried (%d attempts)", attempts.Load())
 	}
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatal("condition not met within 5s")
 }

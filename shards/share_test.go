@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/shearch/shearch/internal/waitfor"
 )
 
 // blocked runs n requests through g that stay open until release closes,
@@ -43,7 +45,7 @@ func TestShareResizesSlots(t *testing.T) {
 	for _, g := range []*Guard{before, after} {
 		b := &blocked{release: make(chan struct{})}
 		b.start(g, 6)
-		waitFor(t, func() bool { return b.open.Load() == 2 && waiting(g) == 4 })
+		waitfor.Until(t, `b.open.Load() == 2 && waiting(g) == 4`, func() bool { return b.open.Load() == 2 && waiting(g) == 4 })
 		if limit, _, _ := g.State(); limit != 2 {
 			t.Errorf("%s: limit %d, want 2", g.shard, limit)
 		}
@@ -53,7 +55,7 @@ func TestShareResizesSlots(t *testing.T) {
 			t.Errorf("%s: a 5th waiting request with a waiting share of 4: %v, want 429", g.shard, err)
 		}
 		gs.SetShare(Share{InFlight: 4, Waiting: 8, Replicas: 1})
-		waitFor(t, func() bool { return b.open.Load() == 4 })
+		waitfor.Until(t, `b.open.Load() == 4`, func() bool { return b.open.Load() == 4 })
 		close(b.release)
 		b.wg.Wait()
 		if b.most.Load() != 4 {
@@ -70,14 +72,14 @@ func TestShareShrinksAsRequestsFinish(t *testing.T) {
 	g := gs.For("chef-1")
 	b := &blocked{release: make(chan struct{})}
 	b.start(g, 4)
-	waitFor(t, func() bool { return b.open.Load() == 4 })
+	waitfor.Until(t, `b.open.Load() == 4`, func() bool { return b.open.Load() == 4 })
 	gs.SetShare(Share{InFlight: 1, Waiting: 16, Replicas: 4})
 	close(b.release)
 	b.wg.Wait()
-	waitFor(t, func() bool { l, open, _ := g.State(); return l == 1 && open == 0 })
+	waitfor.Until(t, "one request queued and none in flight", func() bool { l, open, _ := g.State(); return l == 1 && open == 0 })
 	b2 := &blocked{release: make(chan struct{})}
 	b2.start(g, 5)
-	waitFor(t, func() bool { return waiting(g) == 4 })
+	waitfor.Until(t, `waiting(g) == 4`, func() bool { return waiting(g) == 4 })
 	if b2.open.Load() != 1 {
 		t.Errorf("after shrinking to 1 slot: %d open", b2.open.Load())
 	}
@@ -90,14 +92,14 @@ func TestShareShrinksAsRequestsFinish(t *testing.T) {
 	b3 := &blocked{release: make(chan struct{})}
 	gs.SetShare(Share{InFlight: 4, Waiting: 16, Replicas: 1})
 	b3.start(g, 4)
-	waitFor(t, func() bool { return b3.open.Load() == 4 })
+	waitfor.Until(t, `b3.open.Load() == 4`, func() bool { return b3.open.Load() == 4 })
 	gs.SetShare(Share{InFlight: 1, Waiting: 16, Replicas: 4})
 	gs.SetShare(Share{InFlight: 3, Waiting: 16, Replicas: 1})
 	close(b3.release)
 	b3.wg.Wait()
 	b4 := &blocked{release: make(chan struct{})}
 	b4.start(g, 5)
-	waitFor(t, func() bool { return waiting(g) == 2 })
+	waitfor.Until(t, `waiting(g) == 2`, func() bool { return waiting(g) == 2 })
 	if b4.open.Load() != 3 {
 		t.Errorf("after shrink-then-grow to 3: %d open", b4.open.Load())
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shearch/shearch/devfleet"
+	"github.com/shearch/shearch/internal/integration"
 	"github.com/shearch/shearch/shards"
 )
 
@@ -16,6 +17,7 @@ import (
 // 256 whose signature starts with a zero byte included: that is where
 // the signer's bytes differ from go-chef's, which drops the byte.
 func TestSignedByGoiardi(t *testing.T) {
+	integration.Needs(t, "goiardi")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	g, err := devfleet.StartGoiardi(ctx, devfleet.GoiardiOptions{Name: "chef-1"})

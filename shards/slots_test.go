@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/shearch/shearch/internal/waitfor"
 )
 
 // holdSlot takes g's only slot until release is closed.
@@ -87,11 +89,11 @@ func TestAdmittedRequestsGoFirst(t *testing.T) {
 	}
 	errs := make(chan error, 3)
 	go run(WithTicket(context.Background()), "fresh", errs)
-	waitFor(t, func() bool { _, _, w := g.slots.state(); return w == 1 })
+	waitfor.Until(t, "one request queued", func() bool { _, _, w := g.slots.state(); return w == 1 })
 	started := WithTicket(context.Background())
 	Admit(started)
 	go run(started, "started", errs)
-	waitFor(t, func() bool { _, _, w := g.slots.state(); return w == 2 })
+	waitfor.Until(t, "two requests queued", func() bool { _, _, w := g.slots.state(); return w == 2 })
 	// The queue's one place is taken: a third, new request is shed.
 	_, err := g.Do(WithTicket(context.Background()), true, okSend)
 	var oe *OverloadedError
@@ -177,7 +179,7 @@ func TestAbandonedRequestKeepsSlotWhileShardWorks(t *testing.T) {
 	if _, open, _ := g.State(); open != 1 {
 		t.Errorf("%d slots held right after an abandoned request, want 1", open)
 	}
-	waitFor(t, func() bool { _, open, _ := g.State(); return open == 0 })
+	waitfor.Until(t, "no request in flight", func() bool { _, open, _ := g.State(); return open == 0 })
 	// A request that completes gives its slot back at once.
 	if _, err := g.Do(context.Background(), true, okSend); err != nil {
 		t.Fatal(err)

@@ -10,11 +10,13 @@ import (
 	consulapi "github.com/hashicorp/consul/api"
 
 	"github.com/shearch/shearch/devfleet/consulagent"
+	"github.com/shearch/shearch/internal/integration"
 )
 
 // Two agents side by side, each on its own loopback ports, each answering
 // and accepting registrations; Stop frees the port.
 func TestTwoAgentsSideBySide(t *testing.T) {
+	integration.Needs(t, "consul")
 	t.Parallel()
 	var agents []*consulagent.Agent
 	for range 2 {

@@ -11,6 +11,7 @@ import (
 	"github.com/shearch/shearch/devfleet/consulagent"
 	"github.com/shearch/shearch/devfleet/route53stub"
 	"github.com/shearch/shearch/internal/discovery"
+	"github.com/shearch/shearch/internal/integration"
 	"github.com/shearch/shearch/shards"
 )
 
@@ -21,6 +22,7 @@ var loopbackTrust = discovery.ConsulTrust{Names: []string{"chef-*"}, Networks: [
 // test: these tests are the proof that Consul discovery works.
 func consul(t *testing.T) (*consulagent.Agent, *consulapi.Client) {
 	t.Helper()
+	integration.Needs(t, "consul")
 	a, err := consulagent.Start(t.Context(), consulagent.Options{})
 	if err != nil {
 		t.Fatal(err)
