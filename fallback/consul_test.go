@@ -198,7 +198,7 @@ func TestDeadShardAnsweredFromConsul(t *testing.T) {
 	})
 
 	t.Run("deny", func(t *testing.T) {
-		_, err := f.engine.Search(context.Background(), search.Request{Index: "node", Query: "role:web", Deny: true})
+		_, err := f.engine.Search(context.Background(), search.Request{Index: "node", Query: "role:web", PartialDeny: true})
 		var se *fault.Error
 		if !errors.As(err, &se) || se.Kind != fault.ShardsFailed || !strings.Contains(se.Message, dead) {
 			t.Fatalf("partial=deny: got %v, want a 502 naming %s", err, dead)

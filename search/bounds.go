@@ -61,7 +61,7 @@ type pageBudgetKey struct{}
 // withPageBudget starts the budget of the page of rows lo to hi of m
 // with the bytes its rows already carry (partial rows, small shards'
 // objects): they count as the objects read later do.
-func (e *Engine) withPageBudget(ctx context.Context, m *mergedRows, lo, hi int) (context.Context, error) {
+func (e *Engine) withPageBudget(ctx context.Context, m *fullAnswer, lo, hi int) (context.Context, error) {
 	b := &pageBudget{limit: e.maxPageBytes(), rows: hi - lo}
 	var held int64
 	for i := lo; i < hi; i++ {

@@ -40,11 +40,11 @@ const (
 
 type cacheEntry struct {
 	key string
-	m   *mergedRows
+	m   *fullAnswer
 	at  time.Time
 }
 
-func (c *Cache) get(key string) (*mergedRows, bool) {
+func (c *Cache) get(key string) (*fullAnswer, bool) {
 	if c == nil || c.TTL <= 0 {
 		return nil, false
 	}
@@ -70,7 +70,7 @@ func (c *Cache) remove(el *list.Element) {
 	c.bytes -= ent.m.size
 }
 
-func (c *Cache) put(key string, m *mergedRows) {
+func (c *Cache) put(key string, m *fullAnswer) {
 	if c == nil || c.TTL <= 0 {
 		return
 	}
@@ -107,7 +107,7 @@ func (c *Cache) put(key string, m *mergedRows) {
 func requestKey(e *Engine, req Request) string {
 	sh := append([]string(nil), req.Shards...)
 	sort.Strings(sh)
-	b, _ := json.Marshal([]any{req.Index, req.Query, e.Stack(req.Stack), sh, req.Partial, req.Partial == nil, req.Deny})
+	b, _ := json.Marshal([]any{req.Index, req.Query, e.Stack(req.Stack), sh, req.Partial, req.Partial == nil, req.PartialDeny})
 	return string(b)
 }
 
@@ -117,15 +117,15 @@ func requestKey(e *Engine, req Request) string {
 // first page for OrderTTL, so a walk does not fan out to the whole fleet
 // per page. A shared fan-out runs on its own context, so one caller
 // giving up does not fail the others.
-func (e *Engine) merged(ctx context.Context, req Request) (*mergedRows, bool, error) {
+func (e *Engine) answer(ctx context.Context, req Request) (*fullAnswer, bool, error) {
 	key := requestKey(e, req)
-	if m, ok := e.heldMerged(key, req); ok {
+	if m, ok := e.heldAnswer(key, req); ok {
 		return m, true, nil
 	}
 	// Joiners share the fan-out and its shard slots; it stops when the
 	// last of them leaves.
 	v, err, _ := e.shared.do(ctx, key, e.requestTimeout(), func(fctx context.Context) (any, error) {
-		m, err := e.fetchMerged(fctx, req)
+		m, err := e.fetchAnswer(fctx, req)
 		if err == nil {
 			e.Cache.put(key, m)
 			e.orderCache().put(key, m)
@@ -135,12 +135,12 @@ func (e *Engine) merged(ctx context.Context, req Request) (*mergedRows, bool, er
 	if err != nil {
 		return nil, false, err
 	}
-	return v.(*mergedRows), false, nil
+	return v.(*fullAnswer), false, nil
 }
 
-// heldMerged is the merged answer to req already in memory: in the answer
+// heldAnswer is the merged answer to req already in memory: in the answer
 // cache, or, for a later page, in the order an earlier page left.
-func (e *Engine) heldMerged(key string, req Request) (*mergedRows, bool) {
+func (e *Engine) heldAnswer(key string, req Request) (*fullAnswer, bool) {
 	m, ok := e.Cache.get(key)
 	e.metrics.cacheLookup(e.Cache, ok)
 	if ok {

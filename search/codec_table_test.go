@@ -95,7 +95,7 @@ func TestCacheEviction(t *testing.T) {
 					case "put":
 						var size int
 						fmt.Sscan(n, &size)
-						c.put(key, &mergedRows{size: size})
+						c.put(key, &fullAnswer{size: size})
 					case "get", "miss":
 						if _, ok := c.get(key); ok != (op == "get") {
 							t.Fatalf("%s: hit=%v", step, ok)

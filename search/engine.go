@@ -240,7 +240,7 @@ func (e *Engine) Search(ctx context.Context, req Request) (*Result, error) {
 	if err := e.checkRows(req); err != nil {
 		return nil, err
 	}
-	m, cached, err := e.merged(ctx, req)
+	m, cached, err := e.answer(ctx, req)
 	if err != nil {
 		return nil, err
 	}
@@ -330,7 +330,7 @@ func fallBack[T any](ctx context.Context, e *Engine, req Request, answers []fano
 	// partial=deny wants Chef's whole answer or a 502 naming the failed
 	// shards: Consul rows would be thrown away, and a shard marked
 	// fallback would drop out of that 502's message.
-	if req.Deny {
+	if req.PartialDeny {
 		return nil
 	}
 	var out []Row

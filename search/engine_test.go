@@ -295,7 +295,7 @@ func TestPartialFailure(t *testing.T) {
 				if res.Shards.OK != 2 || res.Shards.Failed != 1 || !slices.Equal(res.Shards.FailedNames(), []string{"s1"}) {
 					t.Fatalf("shards %+v", res.Shards)
 				}
-				req.Deny = true
+				req.PartialDeny = true
 				_, err = f.engine.Search(context.Background(), req)
 				var se *fault.Error
 				if !errors.As(err, &se) || se.Kind != fault.ShardsFailed || !strings.Contains(se.Message, "s1") {

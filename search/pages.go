@@ -24,9 +24,9 @@ import (
 // ordering needs), and a page's objects are then read from the shards
 // that hold them, a chunk of names per request.
 
-// mergedRows is a whole merged answer, before paging. Rows of shards that
+// fullAnswer is a whole merged answer, before paging. Rows of shards that
 // had more than a page carry no data: fillObjects reads it per page.
-type mergedRows struct {
+type fullAnswer struct {
 	ord    *order
 	shards ShardsSummary
 	// dups is sorted by name.
@@ -46,7 +46,7 @@ const (
 // list from one table, where a search of every node reads and filters
 // every node object (goiardi: about 48 ms of CPU per 400 nodes, against
 // 3 ms for the list). Only the ohai_time of nodes several shards hold is
-// then needed: gathered.merged reads it for those alone. One difference:
+// then needed: gathered.nextRow reads it for those alone. One difference:
 // a server whose search index lags its database lists a node saved a
 // moment ago that its search does not find yet.
 func namesOnly(req Request) (func(name string) json.RawMessage, bool) {
@@ -152,10 +152,10 @@ func (e *Engine) shardEach(req Request, targets int) func(context.Context, *shar
 	}
 }
 
-// fetchMerged gathers the answer through the sorter (so the fan-out
+// fetchAnswer gathers the answer through the sorter (so the fan-out
 // holds at most search.sort_memory_bytes of rows) and keeps it as a
 // compact order for paging.
-func (e *Engine) fetchMerged(ctx context.Context, req Request) (*mergedRows, error) {
+func (e *Engine) fetchAnswer(ctx context.Context, req Request) (*fullAnswer, error) {
 	g, err := e.gather(ctx, req)
 	if err != nil {
 		return nil, err
@@ -175,7 +175,7 @@ func (e *Engine) fetchMerged(ctx context.Context, req Request) (*mergedRows, err
 			}
 		}
 	}
-	m := &mergedRows{ord: b.done(), shards: g.sum, dups: g.duplicates()}
+	m := &fullAnswer{ord: b.done(), shards: g.sum, dups: g.duplicates()}
 	m.size = m.ord.size()
 	for _, d := range m.dups {
 		m.size += extsort.RowOverhead + len(d.Name) + 16*len(d.Stale)
@@ -186,7 +186,7 @@ func (e *Engine) fetchMerged(ctx context.Context, req Request) (*mergedRows, err
 // pageDuplicates lists the duplicates of the page's rows. A first page
 // also carries those whose every hit was a stale copy (no row at all), so
 // they are reported once. The count covers the whole answer.
-func (m *mergedRows) pageDuplicates(pg []Row, first bool) ([]Duplicate, int) {
+func (m *fullAnswer) pageDuplicates(pg []Row, first bool) ([]Duplicate, int) {
 	out := []Duplicate{}
 	if len(m.dups) == 0 {
 		return out, 0
@@ -204,12 +204,12 @@ func (m *mergedRows) pageDuplicates(pg []Row, first bool) ([]Duplicate, int) {
 }
 
 // has reports a row named name.
-func (m *mergedRows) has(name string) bool { return m.ord.has(name) }
+func (m *fullAnswer) has(name string) bool { return m.ord.has(name) }
 
 // pageObjects is the rows lo..hi of m with their objects. Callers that
 // want the same page of the same answer at once share one read: copies
 // of a query that joined one fan-out take no shard slots of their own.
-func (e *Engine) pageObjects(ctx context.Context, m *mergedRows, lo, hi int) ([]Row, error) {
+func (e *Engine) pageObjects(ctx context.Context, m *fullAnswer, lo, hi int) ([]Row, error) {
 	rows := m.ord.rows(lo, hi)
 	if !needObjects(rows) {
 		return rows, nil
@@ -442,7 +442,7 @@ func (e *Engine) Stream(ctx context.Context, req Request, begin func(ShardsSumma
 	// A merged answer already held (the answer cache, or a walk's order)
 	// is streamed from memory; anything else goes through the sorter, so
 	// a stream of a whole fleet holds a bounded part of it.
-	m, ok := e.heldMerged(requestKey(e, req), req)
+	m, ok := e.heldAnswer(requestKey(e, req), req)
 	if !ok {
 		return e.streamSorted(ctx, req, begin, emit)
 	}

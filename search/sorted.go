@@ -115,7 +115,7 @@ func (e *Engine) gather(ctx context.Context, req Request) (*gathered, error) {
 		}
 	}
 	g.sum = fanout.Summarize(answers)
-	if err := checkFailures(g.sum, req.Deny); err != nil {
+	if err := checkFailures(g.sum, req.PartialDeny); err != nil {
 		return nil, err
 	}
 	// *:* meets every copy of every node, so the merge sees them all;
@@ -137,8 +137,8 @@ func (e *Engine) gather(ctx context.Context, req Request) (*gathered, error) {
 	return g, nil
 }
 
-// merged returns the next merged row: the copy pickCopy keeps of a name.
-func (g *gathered) merged(ctx context.Context) (Row, bool, error) {
+// nextRow returns the next merged row: the copy pickCopy keeps of a name.
+func (g *gathered) nextRow(ctx context.Context) (Row, bool, error) {
 	for {
 		r, ok, err := g.next()
 		if err != nil {
@@ -189,7 +189,7 @@ func (g *gathered) batchInto(ctx context.Context, out []Row, n int) ([]Row, bool
 	}
 	out = out[:0]
 	for len(out) < n {
-		r, ok, err := g.merged(ctx)
+		r, ok, err := g.nextRow(ctx)
 		if err != nil {
 			return nil, false, err
 		}

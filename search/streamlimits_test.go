@@ -29,7 +29,7 @@ func TestSpillBoundOneError(t *testing.T) {
 				blamed = append(blamed, s)
 			}
 		}
-		_, err := f.engine.Stream(context.Background(), search.Request{Index: "node", Query: "*:*", Deny: deny}, nil, func(search.Row) error { return nil })
+		_, err := f.engine.Stream(context.Background(), search.Request{Index: "node", Query: "*:*", PartialDeny: deny}, nil, func(search.Row) error { return nil })
 		if !fault.Is(err, fault.NoSpace) || strings.Count(err.Error(), "spill_max_bytes") != 1 || len(blamed) > 0 {
 			t.Errorf("deny=%v: err %v (kind %v); shards blamed: %v", deny, err, fault.KindOf(err), blamed)
 		}

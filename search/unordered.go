@@ -113,7 +113,7 @@ func (e *Engine) streamUnordered(ctx context.Context, req Request, begin func(Sh
 	if begin != nil && total == 0 {
 		begin(sum)
 	}
-	if err := checkFailures(sum, req.Deny); err != nil {
+	if err := checkFailures(sum, req.PartialDeny); err != nil {
 		return nil, err
 	}
 	return &Result{Total: total, Start: 0, Rows: []Row{}, Shards: sum, Duplicates: []Duplicate{}}, nil

@@ -137,14 +137,14 @@ func TestWritesGoToOneStack(t *testing.T) {
 
 func TestWritesEmptyTheSearchCache(t *testing.T) {
 	c := &Cache{TTL: time.Minute}
-	c.put("k", &mergedRows{})
+	c.put("k", &fullAnswer{})
 	e := &Engine{Topology: StaticShards{{Name: "a", Stack: "prod"}}, Cache: c}
 	// The shard has no key file: the write fails, yet was attempted.
 	e.StackWrite(t.Context(), "prod", "PUT", ObjectRef{Kind: KindRole, Name: "web"}, map[string]any{})
 	if _, ok := c.get("k"); ok {
 		t.Fatal("a cached search answer survived a write")
 	}
-	c.put("k", &mergedRows{})
+	c.put("k", &fullAnswer{})
 	if _, ok := c.get("k"); !ok {
 		t.Fatal("the cache does not work after a purge")
 	}

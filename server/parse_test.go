@@ -37,7 +37,7 @@ func TestParseSearch(t *testing.T) {
 		{name: "partial=allow", method: "GET", target: "/v1/search/node?partial=allow",
 			want: search.Request{Index: "node", Query: "*:*"}},
 		{name: "partial=deny", method: "GET", target: "/v1/search/node?partial=deny",
-			want: search.Request{Index: "node", Query: "*:*", Deny: true}},
+			want: search.Request{Index: "node", Query: "*:*", PartialDeny: true}},
 		{name: "order=name on a page", method: "GET", target: "/v1/search/node?order=name",
 			want: search.Request{Index: "node", Query: "*:*", Order: "name"}},
 		{name: "order=none on a stream", method: "GET", target: "/v1/search/node?order=none", header: []string{"Accept", "application/x-ndjson"},

@@ -35,15 +35,17 @@ func (s *Server) readRoutes() {
 	s.mux.HandleFunc("GET /v1/nodes/{name}", s.locate)
 }
 
-// What a list endpoint lists.
+// listing is what a list endpoint lists.
+type listing int
+
 const (
-	collection = iota // /nodes
-	bagItems          // /data/{name}
-	envNodes          // /environments/{name}/nodes
+	collection listing = iota // /nodes
+	bagItems                  // /data/{name}
+	envNodes                  // /environments/{name}/nodes
 )
 
 // listPath builds the shard path of a list endpoint.
-func listPath(r *http.Request, kind shards.Kind, what int) (shards.Path, error) {
+func listPath(r *http.Request, kind shards.Kind, what listing) (shards.Path, error) {
 	switch what {
 	case bagItems:
 		return shards.ObjectPath(shards.DataBags, r.PathValue("name"))
@@ -117,7 +119,7 @@ func deny(r *http.Request) bool { return r.URL.Query().Get("partial") == "deny" 
 
 // list answers a collection as Chef does: {"name": "url", ...}. The
 // object URLs live under the collection, except for environment nodes.
-func (s *Server) list(kind shards.Kind, what int) http.HandlerFunc {
+func (s *Server) list(kind shards.Kind, what listing) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		path, err := listPath(r, kind, what)
 		if err != nil {

@@ -203,7 +203,7 @@ func (s *Server) parseSearch(r *http.Request, chef bool) (search.Request, error)
 	switch p := v.Get("partial"); p {
 	case "", "allow":
 	case "deny":
-		req.Deny = true
+		req.PartialDeny = true
 	default:
 		return req, fmt.Errorf("partial=%s: use allow or deny", p)
 	}

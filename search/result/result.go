@@ -22,8 +22,9 @@ type Request struct {
 	// Partial is a partial-search body (key -> attribute path); nil for
 	// whole objects.
 	Partial map[string][]string
-	// Deny turns a failed shard into an error instead of a partial answer.
-	Deny bool
+	// PartialDeny is partial=deny: a failed shard makes the request an
+	// error instead of a partial answer.
+	PartialDeny bool
 	// Cursor continues a walk where the previous page ended (its
 	// NextCursor); Start is then ignored.
 	Cursor string
