@@ -20,7 +20,6 @@ import (
 	"github.com/shearch/shearch/auth"
 	"github.com/shearch/shearch/devfleet"
 	"github.com/shearch/shearch/internal/integration"
-	"github.com/shearch/shearch/query"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/server"
 	"github.com/shearch/shearch/shards"
@@ -96,7 +95,7 @@ func (l *liveFleet) start() error {
 		return err
 	}
 	e := &search.Engine{Topology: search.StaticShards(l.cluster.ShardList()), DefaultStack: "prod", Timeout: 10 * time.Second,
-		FetchByGet: true, Validate: func(q string) error { _, err := query.Parse(q); return err }}
+		FetchByGet: true, CheckQueries: true}
 	l.auth = a
 	s := server.New(e, quiet())
 	s.Auth = a
@@ -131,5 +130,5 @@ func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)
 // engineOver is a Shearch engine over static shards with guards gc.
 func engineOver(list []shards.Shard, gc shards.GuardConfig) *search.Engine {
 	return &search.Engine{Topology: search.StaticShards(list), DefaultStack: "prod", Timeout: 30 * time.Second, Log: quiet(),
-		Guards: shards.NewGuards(gc, quiet()), Validate: func(q string) error { _, err := query.Parse(q); return err }}
+		Guards: shards.NewGuards(gc, quiet()), CheckQueries: true}
 }

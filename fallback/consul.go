@@ -124,17 +124,10 @@ func (c *Consul) Close() error {
 	return nil
 }
 
-// Nodes answers query for the nodes Consul knows on shard. Rows whose
-// match depends on fields Consul does not hold are left out, and those
-// fields are returned as unchecked.
-func (c *Consul) Nodes(ctx context.Context, shard, q string, partial map[string][]string) ([]shards.Row, []string, error) {
-	if q == "" {
-		q = "*:*"
-	}
-	pq, err := query.Parse(q)
-	if err != nil {
-		return nil, nil, err
-	}
+// Nodes answers the parsed query pq for the nodes Consul knows on shard.
+// Rows whose match depends on fields Consul does not hold are left out,
+// and those fields are returned as unchecked.
+func (c *Consul) Nodes(ctx context.Context, shard string, pq *query.Query, partial map[string][]string) ([]shards.Row, []string, error) {
 	nodes, err := c.lookup(ctx, pushdown(pq, shard))
 	if err != nil {
 		return nil, nil, err

@@ -24,7 +24,6 @@ import (
 	"github.com/shearch/shearch/fallback"
 	"github.com/shearch/shearch/internal/fault"
 	"github.com/shearch/shearch/internal/integration"
-	"github.com/shearch/shearch/query"
 	"github.com/shearch/shearch/search"
 )
 
@@ -85,7 +84,7 @@ func startFleet(t *testing.T) *fleet {
 	t.Cleanup(func() { fb.Close() })
 	f.engine = &search.Engine{Topology: search.StaticShards(f.cluster.ShardList()), DefaultStack: "prod",
 		Timeout: 5 * time.Second, Fallback: fb,
-		Validate: func(q string) error { _, err := query.Parse(q); return err }}
+		CheckQueries: true}
 	return f
 }
 

@@ -117,9 +117,9 @@ func requestKey(e *Engine, req Request) string {
 // first page for OrderTTL, so a walk does not fan out to the whole fleet
 // per page. A shared fan-out runs on its own context, so one caller
 // giving up does not fail the others.
-func (e *Engine) answer(ctx context.Context, req Request) (*fullAnswer, bool, error) {
-	key := requestKey(e, req)
-	if m, ok := e.heldAnswer(key, req); ok {
+func (e *Engine) answer(ctx context.Context, req *plan) (*fullAnswer, bool, error) {
+	key := req.key
+	if m, ok := e.heldAnswer(req); ok {
 		return m, true, nil
 	}
 	// Joiners share the fan-out and its shard slots; it stops when the
@@ -140,14 +140,14 @@ func (e *Engine) answer(ctx context.Context, req Request) (*fullAnswer, bool, er
 
 // heldAnswer is the merged answer to req already in memory: in the answer
 // cache, or, for a later page, in the order an earlier page left.
-func (e *Engine) heldAnswer(key string, req Request) (*fullAnswer, bool) {
-	m, ok := e.Cache.get(key)
+func (e *Engine) heldAnswer(req *plan) (*fullAnswer, bool) {
+	m, ok := e.Cache.get(req.key)
 	e.metrics.cacheLookup(e.Cache, ok)
 	if ok {
 		return m, true
 	}
 	if req.Start > 0 || req.Cursor != "" {
-		if m, ok := e.orderCache().get(key); ok {
+		if m, ok := e.orderCache().get(req.key); ok {
 			return m, true
 		}
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/shearch/shearch/internal/fanout"
 	"github.com/shearch/shearch/internal/fault"
+	"github.com/shearch/shearch/query"
 	"github.com/shearch/shearch/shards"
 )
 
@@ -45,9 +46,10 @@ type Engine struct {
 	Concurrency int
 	// Timeout per shard request, when the shard has none of its own.
 	Timeout time.Duration
-	// Validate parses the query once before fan-out; a bad query never
-	// reaches a shard.
-	Validate func(q string) error
+	// CheckQueries refuses a query Chef's grammar refuses (400) before
+	// any shard is asked; without it the shards judge such a query. A
+	// request's query is parsed once either way (plan.go).
+	CheckQueries bool
 	// Fallback answers node queries for a shard that failed.
 	Fallback Fallback
 	// PageSize is the page size used against each shard.
@@ -122,7 +124,8 @@ type Engine struct {
 type Fallback interface {
 	// Nodes returns the rows of the nodes registered on shard that match
 	// query, and the query fields it could not check.
-	Nodes(ctx context.Context, shard, query string, partial map[string][]string) (rows []shards.Row, unchecked []string, err error)
+	// q is the request's query as the engine parsed it, once.
+	Nodes(ctx context.Context, shard string, q *query.Query, partial map[string][]string) (rows []shards.Row, unchecked []string, err error)
 }
 
 // Stack resolves the stack a request is for.
@@ -229,15 +232,16 @@ const (
 
 // Search runs a federated search: validate once, fan out (shared with
 // identical concurrent requests, and cached when enabled), merge, page.
-func (e *Engine) Search(ctx context.Context, req Request) (*Result, error) {
-	if err := e.check(&req); err != nil {
+func (e *Engine) Search(ctx context.Context, r Request) (*Result, error) {
+	req, err := e.newPlan(r)
+	if err != nil {
 		return nil, err
 	}
 	// One ticket for the whole request: once it has a merged answer, or
 	// any slot, what it still asks of the shards (the page's objects)
 	// goes ahead of requests not yet started.
 	ctx = shards.WithTicket(ctx)
-	if err := e.checkRows(req); err != nil {
+	if err := e.checkRows(req.Request); err != nil {
 		return nil, err
 	}
 	m, cached, err := e.answer(ctx, req)
@@ -269,7 +273,7 @@ func (e *Engine) Search(ctx context.Context, req Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	pg, err := e.pageObjects(pctx, m, lo, hi)
+	pg, err := e.pageObjects(pctx, req, m, lo, hi)
 	if err != nil {
 		return nil, err
 	}
@@ -300,11 +304,6 @@ func (e *Engine) check(req *Request) error {
 	if req.Start < 0 || req.Rows < 0 {
 		return fault.Errorf(fault.BadRequest, "start and rows must be non-negative integers")
 	}
-	if e.Validate != nil {
-		if err := e.Validate(req.Query); err != nil {
-			return fault.Errorf(fault.BadRequest, "%v", err)
-		}
-	}
 	return nil
 }
 
@@ -326,7 +325,7 @@ func anyFallback(s ShardsSummary) bool {
 
 // fallBack asks the fallback for the nodes of each failed shard of
 // answers, marks those shards as answered by it, and returns its rows.
-func fallBack[T any](ctx context.Context, e *Engine, req Request, answers []fanout.Answer[T]) []Row {
+func fallBack[T any](ctx context.Context, e *Engine, req *plan, answers []fanout.Answer[T]) []Row {
 	// partial=deny wants Chef's whole answer or a 502 naming the failed
 	// shards: Consul rows would be thrown away, and a shard marked
 	// fallback would drop out of that 502's message.
@@ -339,7 +338,14 @@ func fallBack[T any](ctx context.Context, e *Engine, req Request, answers []fano
 		if a.Err == nil {
 			continue
 		}
-		rows, unchecked, err := e.Fallback.Nodes(ctx, a.Shard.Name, req.Query, req.Partial)
+		// A query that does not parse (CheckQueries off) fails the
+		// fallback with the parser's reason, as Consul cannot judge it.
+		var rows []shards.Row
+		var unchecked []string
+		err := req.parseErr
+		if req.parsed != nil {
+			rows, unchecked, err = e.Fallback.Nodes(ctx, a.Shard.Name, req.parsed, req.Partial)
+		}
 		if err != nil {
 			a.Status.Error = fmt.Sprintf("%s; fallback failed: %v", a.Status.Error, err)
 			continue

@@ -13,7 +13,6 @@ import (
 	"github.com/shearch/shearch/devfleet"
 	"github.com/shearch/shearch/devfleet/fakeshard"
 	"github.com/shearch/shearch/internal/fault"
-	"github.com/shearch/shearch/query"
 	"github.com/shearch/shearch/search"
 )
 
@@ -55,7 +54,7 @@ func startFleet(t *testing.T, pageSize int, perShard ...[]devfleet.Object) *flee
 		list = append(list, s.Config(fmt.Sprintf("s%d", i), "prod", key))
 	}
 	f.engine = &search.Engine{Topology: list, DefaultStack: "prod", PageSize: pageSize,
-		Validate: func(q string) error { _, err := query.Parse(q); return err }}
+		CheckQueries: true}
 	return f
 }
 

@@ -22,11 +22,8 @@ import (
 // rows the shards found. A whole node keeps its name and ohai_time only,
 // as a large shard's rows do in the first fan-out: the page's objects are
 // read again when it is served, so a fleet's matches are never held.
-func (e *Engine) searchLocally(ctx context.Context, targets []shards.Shard, req Request, partial map[string][]string, srt *extsort.Sorter) ([]fanout.Answer[int], error) {
-	q, err := query.Parse(req.Query)
-	if err != nil {
-		return nil, fault.Errorf(fault.BadRequest, "%v", err)
-	}
+func (e *Engine) searchLocally(ctx context.Context, targets []shards.Shard, req *plan, partial map[string][]string, srt *extsort.Sorter) ([]fanout.Answer[int], error) {
+	q := req.parsed
 	wholeNodes := partial == nil && req.Index == "node"
 	answers := fanout.Do(ctx, targets, func(ctx context.Context, c *shards.Client) (int, error) {
 		name := c.Shard.Name
@@ -62,7 +59,7 @@ func (e *Engine) searchLocally(ctx context.Context, targets []shards.Shard, req 
 			err = srt.Add(batch...)
 		}
 		return n, err
-	}, e.fanOpts())
+	}, req.fanOpts(e))
 	if err := srt.Err(); err != nil {
 		return nil, err
 	}

@@ -44,7 +44,7 @@ func (e *Engine) shardTimeout() time.Duration {
 // that is down, or one that lacks a data bag the others hold, can never
 // turn a search into a false 404. It returns the answers of the shards
 // that failed the check, to be reported rather than asked again.
-func (e *Engine) checkIndex(ctx context.Context, targets []shards.Shard, index string) ([]fanout.Answer[int], error) {
+func (e *Engine) checkIndex(ctx context.Context, targets []shards.Shard, index string, opts fanout.Options) ([]fanout.Answer[int], error) {
 	switch index {
 	case "node", "role", "client", "environment":
 		return nil, nil
@@ -59,7 +59,7 @@ func (e *Engine) checkIndex(ctx context.Context, targets []shards.Shard, index s
 		}
 		_, ok := bags[index]
 		return ok, nil
-	}, e.fanOpts())
+	}, opts)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

@@ -2,10 +2,8 @@ package search
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/url"
-	"sort"
 	"strings"
 	"sync"
 
@@ -14,7 +12,6 @@ import (
 	"github.com/shearch/shearch/internal/extsort"
 	"github.com/shearch/shearch/internal/fanout"
 	"github.com/shearch/shearch/internal/fault"
-	"github.com/shearch/shearch/search/result"
 	"github.com/shearch/shearch/shards"
 )
 
@@ -40,41 +37,6 @@ const (
 	defaultFetchChunk     = 200
 )
 
-// namesOnly reports a partial search of every node that asks for nothing
-// but names (knife search node '*:*' -i), and how each row's data is
-// made. A shard answers it from its node list: Chef Server reads the
-// list from one table, where a search of every node reads and filters
-// every node object (goiardi: about 48 ms of CPU per 400 nodes, against
-// 3 ms for the list). Only the ohai_time of nodes several shards hold is
-// then needed: gathered.nextRow reads it for those alone. One difference:
-// a server whose search index lags its database lists a node saved a
-// moment ago that its search does not find yet.
-func namesOnly(req Request) (func(name string) json.RawMessage, bool) {
-	if req.Index != "node" || len(req.Partial) == 0 || !matchesAll(req.Query) {
-		return nil, false
-	}
-	keys := make([]string, 0, len(req.Partial))
-	for k, path := range req.Partial {
-		if len(path) != 1 || path[0] != "name" {
-			return nil, false
-		}
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return func(name string) json.RawMessage {
-		b := []byte{'{'}
-		for i, k := range keys {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = result.AppendJSONString(b, k)
-			b = append(b, ':')
-			b = result.AppendJSONString(b, name)
-		}
-		return append(b, '}')
-	}, true
-}
-
 func (e *Engine) firstPageBytes() int {
 	if e.FirstPageBytes > 0 {
 		return e.FirstPageBytes
@@ -94,8 +56,8 @@ func (e *Engine) fetchChunk() int {
 // asks for the first page; a shard with more than that is asked for
 // names and ohai_time only, right away, so a slow shard does not wait
 // for the others.
-func (e *Engine) shardEach(req Request, targets int) func(context.Context, *shards.Client, func(shards.Row) error) error {
-	if data, ok := namesOnly(req); ok {
+func (e *Engine) shardEach(req *plan, targets int) func(context.Context, *shards.Client, func(shards.Row) error) error {
+	if data := req.names; data != nil {
 		return func(ctx context.Context, c *shards.Client, fn func(shards.Row) error) error {
 			names, err := c.Names(ctx, shards.CollectionPath(shards.Nodes))
 			if fanout.IsClientError(err) {
@@ -155,7 +117,7 @@ func (e *Engine) shardEach(req Request, targets int) func(context.Context, *shar
 // fetchAnswer gathers the answer through the sorter (so the fan-out
 // holds at most search.sort_memory_bytes of rows) and keeps it as a
 // compact order for paging.
-func (e *Engine) fetchAnswer(ctx context.Context, req Request) (*fullAnswer, error) {
+func (e *Engine) fetchAnswer(ctx context.Context, req *plan) (*fullAnswer, error) {
 	g, err := e.gather(ctx, req)
 	if err != nil {
 		return nil, err
@@ -209,14 +171,14 @@ func (m *fullAnswer) has(name string) bool { return m.ord.has(name) }
 // pageObjects is the rows lo..hi of m with their objects. Callers that
 // want the same page of the same answer at once share one read: copies
 // of a query that joined one fan-out take no shard slots of their own.
-func (e *Engine) pageObjects(ctx context.Context, m *fullAnswer, lo, hi int) ([]Row, error) {
+func (e *Engine) pageObjects(ctx context.Context, req *plan, m *fullAnswer, lo, hi int) ([]Row, error) {
 	rows := m.ord.rows(lo, hi)
 	if !needObjects(rows) {
 		return rows, nil
 	}
 	key := fmt.Sprintf("page\x00%p\x00%d\x00%d", m, lo, hi)
 	v, err, _ := e.shared.do(ctx, key, e.requestTimeout(), func(ctx context.Context) (any, error) {
-		return e.fillObjects(ctx, rows)
+		return e.fillObjects(ctx, req, rows)
 	})
 	if err != nil {
 		return nil, err
@@ -239,7 +201,7 @@ func needObjects(rows []Row) bool {
 // chunk of names per shard, never one GET per node. Consul rows have no
 // Chef object and stay as they are. A node gone since the names pass is
 // left out of the page.
-func (e *Engine) fillObjects(ctx context.Context, rows []Row) ([]Row, error) {
+func (e *Engine) fillObjects(ctx context.Context, req *plan, rows []Row) ([]Row, error) {
 	need := map[string][]int{}
 	for i, r := range rows {
 		if r.Source == SourceChef && len(r.Data) == 0 {
@@ -251,19 +213,16 @@ func (e *Engine) fillObjects(ctx context.Context, rows []Row) ([]Row, error) {
 	}
 	out := make([]Row, len(rows))
 	copy(out, rows)
-	targets := map[string]shards.Shard{}
-	for _, s := range e.Topology.Shards("all") {
-		targets[s.Name] = s
+	// The plan's shards, the same ones its fan-out asked (an answer from
+	// the cache was made for the same stack and shards). Every client
+	// first: a shard that left fails the page before any read starts, so
+	// no read is left running behind the error.
+	if err := req.resolve(e); err != nil {
+		return nil, err
 	}
-	// Every client first: a shard that left fails the page before any
-	// read starts, so no read is left running behind the error.
 	clients := make(map[string]*shards.Client, len(need))
 	for shard := range need {
-		s, ok := targets[shard]
-		if !ok {
-			return nil, fault.Errorf(fault.ShardsFailed, "shard %s left the topology while paging; retry", shard)
-		}
-		c, err := e.Client(s)
+		c, err := req.client(e, shard)
 		if err != nil {
 			return nil, err
 		}
@@ -427,8 +386,9 @@ func (e *Engine) orderCache() *Cache {
 // Shearch's memory. begin, when not nil, hears the shard summary once
 // the merge is done and before the first row, so an HTTP answer can carry
 // it in its headers.
-func (e *Engine) Stream(ctx context.Context, req Request, begin func(ShardsSummary), emit func(Row) error) (*Result, error) {
-	if err := e.check(&req); err != nil {
+func (e *Engine) Stream(ctx context.Context, r Request, begin func(ShardsSummary), emit func(Row) error) (*Result, error) {
+	req, err := e.newPlan(r)
+	if err != nil {
 		return nil, err
 	}
 	ctx = shards.WithTicket(ctx)
@@ -442,7 +402,7 @@ func (e *Engine) Stream(ctx context.Context, req Request, begin func(ShardsSumma
 	// A merged answer already held (the answer cache, or a walk's order)
 	// is streamed from memory; anything else goes through the sorter, so
 	// a stream of a whole fleet holds a bounded part of it.
-	m, ok := e.heldAnswer(requestKey(e, req), req)
+	m, ok := e.heldAnswer(req)
 	if !ok {
 		return e.streamSorted(ctx, req, begin, emit)
 	}
@@ -454,7 +414,7 @@ func (e *Engine) Stream(ctx context.Context, req Request, begin func(ShardsSumma
 		hi = lo + req.Rows
 	}
 	withURL := e.rowURLs(req)
-	err := e.emitFrom(ctx, func(context.Context) ([]Row, bool, error) {
+	err = e.emitFrom(ctx, req, func(context.Context) ([]Row, bool, error) {
 		n := min(streamBatch, hi-lo)
 		out := m.ord.rows(lo, lo+n)
 		lo += n
@@ -478,7 +438,7 @@ const streamBatch = shards.DefaultPageSize
 // one is written, so the shards and the client work side by side; at
 // most two batches are held. produce is called from one goroutine at a
 // time.
-func (e *Engine) emitFrom(ctx context.Context, produce func(context.Context) ([]Row, bool, error), emit func(Row) error) error {
+func (e *Engine) emitFrom(ctx context.Context, req *plan, produce func(context.Context) ([]Row, bool, error), emit func(Row) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	type filled struct {
@@ -497,7 +457,7 @@ func (e *Engine) emitFrom(ctx context.Context, produce func(context.Context) ([]
 			defer wg.Done()
 			rows, more, err := produce(ctx)
 			if err == nil {
-				rows, err = e.fillObjects(ctx, rows)
+				rows, err = e.fillObjects(ctx, req, rows)
 			}
 			next <- filled{rows, more, err}
 		}()
@@ -528,7 +488,7 @@ func (e *Engine) emitFrom(ctx context.Context, produce func(context.Context) ([]
 // rowURLs returns a function that writes on a partial-search row the URL
 // of its object on its shard, as Chef's partial search answers it. Rows
 // do not carry it while merged: it is the shard's URL and the name.
-func (e *Engine) rowURLs(req Request) func(*Row) {
+func (e *Engine) rowURLs(req *plan) func(*Row) {
 	if req.Partial == nil {
 		return func(*Row) {}
 	}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/shearch/shearch/devfleet"
 	"github.com/shearch/shearch/devfleet/fakeshard"
-	"github.com/shearch/shearch/query"
 	"github.com/shearch/shearch/search"
 )
 
@@ -33,7 +32,7 @@ func startShards(t *testing.T, o fakeshard.Options, pageSize int, fxs ...*devfle
 		list = append(list, s.Config(fmt.Sprintf("s%d", i), "prod", key))
 	}
 	return out, &search.Engine{Topology: list, DefaultStack: "prod", PageSize: pageSize,
-		Validate: func(q string) error { _, err := query.Parse(q); return err }}
+		CheckQueries: true}
 }
 
 // A query every shard refuses is evaluated by Shearch over each shard's

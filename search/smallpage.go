@@ -22,7 +22,7 @@ func each(rows []shards.Row, fn func(shards.Row) error) error {
 // round trip. Asked one after the other, a shard with more matches cost
 // three round trips. Only done while the shard has a slot to spare: under
 // load the speculative request would take a slot from another request.
-func smallPageOrNames(ctx context.Context, c *shards.Client, req Request, size, budget int,
+func smallPageOrNames(ctx context.Context, c *shards.Client, req *plan, size, budget int,
 	names func(context.Context, *shards.Client, func(shards.Row) error) error, fn func(shards.Row) error) error {
 	nctx, stopNames := context.WithCancel(ctx)
 	defer stopNames()

@@ -17,7 +17,7 @@ const addBatch = 256
 // batch at a time.
 type gathered struct {
 	e   *Engine
-	req Request
+	req *plan
 	srt *extsort.Sorter
 	sum ShardsSummary
 	// failed shards' own rows are left out: the fallback stands in.
@@ -38,13 +38,13 @@ type gathered struct {
 // gather runs the fan-out of req into a sorter: memory holds at most
 // SortBytes of rows, the rest goes to sorted runs on disk. The caller
 // closes the answer.
-func (e *Engine) gather(ctx context.Context, req Request) (*gathered, error) {
-	targets, err := e.Targets(req.Stack, req.Shards)
-	if err != nil {
+func (e *Engine) gather(ctx context.Context, req *plan) (*gathered, error) {
+	if err := req.resolve(e); err != nil {
 		return nil, err
 	}
+	targets := req.targets
 	isNode := req.Index == "node"
-	_, listed := namesOnly(req)
+	listed := req.names != nil
 	g := &gathered{e: e, req: req, srt: e.newSorter(), failed: map[string]bool{}, dups: []Duplicate{}, listed: listed, targets: targets}
 	ok := false
 	defer func() {
@@ -54,7 +54,7 @@ func (e *Engine) gather(ctx context.Context, req Request) (*gathered, error) {
 	}()
 	// Shards that failed the index check are not asked again: a hanging
 	// shard costs the per-shard timeout once.
-	skipped, err := e.checkIndex(ctx, targets, req.Index)
+	skipped, err := e.checkIndex(ctx, targets, req.Index, req.fanOpts(e))
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +77,7 @@ func (e *Engine) gather(ctx context.Context, req Request) (*gathered, error) {
 			err = g.srt.Add(batch...)
 		}
 		return n, err
-	}, e.fanOpts())
+	}, req.fanOpts(e))
 	// The sorter's own failure (search.spill_dir, search.spill_max_bytes)
 	// is the answer, once: it is no shard's fault.
 	if err := g.srt.Err(); err != nil {
@@ -89,7 +89,7 @@ func (e *Engine) gather(ctx context.Context, req Request) (*gathered, error) {
 		return nil, err
 	}
 	if err := fanout.Classify(answers); err != nil {
-		if e.Validate == nil || !refusedByAll(err) {
+		if !e.CheckQueries || !refusedByAll(err) {
 			return nil, err
 		}
 		// Every shard refused the query: what the sorter holds is
@@ -124,7 +124,7 @@ func (e *Engine) gather(ctx context.Context, req Request) (*gathered, error) {
 	// shards that answered, within what is left of one shard timeout:
 	// the per-shard timeout bounds the whole answer, and this pass is
 	// best effort.
-	if isNode && !matchesAll(req.Query) {
+	if isNode && !req.matchAll {
 		g.answered = fanout.Answered(answers)
 		if g.copies, err = e.duplicatedNodes(ctx, g.answered); err != nil {
 			return nil, err
@@ -218,7 +218,7 @@ func (g *gathered) readOhai(ctx context.Context, group []Row) error {
 			if t.Name != group[i].Shard || group[i].Source != SourceChef {
 				continue
 			}
-			c, err := g.e.Client(t)
+			c, err := g.req.clientOf(g.e)(t)
 			if err != nil {
 				break
 			}
@@ -250,7 +250,7 @@ func (g *gathered) close() { g.srt.Close() }
 // come out of the sorter merged, a batch at a time, each batch's objects
 // read as it is sent. Memory holds the sorter's bound and two batches,
 // whatever the fleet's size.
-func (e *Engine) streamSorted(ctx context.Context, req Request, begin func(ShardsSummary), emit func(Row) error) (*Result, error) {
+func (e *Engine) streamSorted(ctx context.Context, req *plan, begin func(ShardsSummary), emit func(Row) error) (*Result, error) {
 	// The fan-out has the bounds of a merged answer's.
 	fctx, cancel := context.WithTimeout(ctx, e.requestTimeout())
 	defer cancel()
@@ -269,7 +269,7 @@ func (e *Engine) streamSorted(ctx context.Context, req Request, begin func(Shard
 		left = -1
 	}
 	withURL := e.rowURLs(req)
-	err = e.emitFrom(ctx, func(ctx context.Context) ([]Row, bool, error) {
+	err = e.emitFrom(ctx, req, func(ctx context.Context) ([]Row, bool, error) {
 		out, more, err := g.batch(ctx, streamBatch)
 		if err != nil {
 			return nil, false, err

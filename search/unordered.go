@@ -25,11 +25,12 @@ const unorderedWholePage = 100
 // end, says which shards failed; start is ignored and rows caps the rows; rows a failing shard sent before it
 // failed have already gone out. Failed shards' nodes come from the
 // fallback, after the shards' rows.
-func (e *Engine) streamUnordered(ctx context.Context, req Request, begin func(ShardsSummary), emit func(Row) error) (*Result, error) {
-	targets, err := e.Targets(req.Stack, req.Shards)
-	if err != nil {
+func (e *Engine) streamUnordered(ctx context.Context, req *plan, begin func(ShardsSummary), emit func(Row) error) (*Result, error) {
+	if err := req.resolve(e); err != nil {
 		return nil, err
 	}
+	targets := req.targets
+	clientOf := req.clientOf(e)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	rows := make(chan Row, unorderedBuffer)
@@ -55,7 +56,7 @@ func (e *Engine) streamUnordered(ctx context.Context, req Request, begin func(Sh
 				defer func() { <-slots }()
 				begin := time.Now()
 				a := fanout.Start[struct{}](s)
-				c, err := e.Client(s)
+				c, err := clientOf(s)
 				if err == nil {
 					err = c.SearchPages(ctx, req.Index, req.Query, req.Partial, pageRows, func(r shards.Row) error {
 						select {
@@ -119,7 +120,7 @@ func (e *Engine) streamUnordered(ctx context.Context, req Request, begin func(Sh
 	return &Result{Total: total, Start: 0, Rows: []Row{}, Shards: sum, Duplicates: []Duplicate{}}, nil
 }
 
-func partialURL(req Request, base, name string) string {
+func partialURL(req *plan, base, name string) string {
 	if req.Partial == nil {
 		return ""
 	}

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/shearch/shearch/api"
-	"github.com/shearch/shearch/query"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/server"
 	"github.com/shearch/shearch/shards"
@@ -29,7 +28,7 @@ func TestBadQueryNeverReachesShards(t *testing.T) {
 	f := startFleet(t)
 	var asked atomic.Int32
 	e := &search.Engine{Topology: search.StaticShards(f.cluster.ShardList()), DefaultStack: "prod",
-		Validate:      func(q string) error { _, err := query.Parse(q); return err },
+		CheckQueries:  true,
 		OnShardResult: func(string, error) { asked.Add(1) }}
 	srv := httptest.NewServer(server.New(e, nil))
 	defer srv.Close()

@@ -20,7 +20,6 @@ import (
 
 	"github.com/shearch/shearch/devfleet/fakeshard"
 	"github.com/shearch/shearch/internal/integration"
-	"github.com/shearch/shearch/query"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/search/result"
 	"github.com/shearch/shearch/server"
@@ -95,7 +94,7 @@ func bigServer(t *testing.T, configure func(*search.Engine)) (string, *search.En
 func bigServerWith(t *testing.T, configure func(*search.Engine), configureServer func(*server.Server)) (string, *search.Engine) {
 	t.Helper()
 	e := &search.Engine{Topology: search.StaticShards(bigFleet(t)), DefaultStack: "prod", Timeout: 30 * time.Second,
-		Validate: func(q string) error { _, err := query.Parse(q); return err }}
+		CheckQueries: true}
 	if configure != nil {
 		configure(e)
 	}

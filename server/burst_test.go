@@ -16,7 +16,6 @@ import (
 	"github.com/shearch/shearch/devfleet"
 	"github.com/shearch/shearch/internal/integration"
 	"github.com/shearch/shearch/internal/waitfor"
-	"github.com/shearch/shearch/query"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/server"
 	"github.com/shearch/shearch/shards"
@@ -69,8 +68,8 @@ func proxiedOver(t *testing.T, c *devfleet.Cluster, latency, timeout time.Durati
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	p.engine = &search.Engine{Topology: list, DefaultStack: "prod", Timeout: timeout, Log: quiet,
-		Guards:   shards.NewGuards(gc, quiet),
-		Validate: func(q string) error { _, err := query.Parse(q); return err }}
+		Guards:       shards.NewGuards(gc, quiet),
+		CheckQueries: true}
 	p.srv = httptest.NewServer(server.New(p.engine, quiet))
 	t.Cleanup(p.srv.Close)
 	return p

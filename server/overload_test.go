@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/shearch/shearch/devfleet"
-	"github.com/shearch/shearch/query"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/server"
 	"github.com/shearch/shearch/shards"
@@ -46,8 +45,8 @@ func startProxied(t *testing.T, latency time.Duration, gc shards.GuardConfig) *p
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	p.engine = &search.Engine{Topology: list, DefaultStack: "prod", Timeout: 10 * time.Second, Log: quiet,
-		Guards:   shards.NewGuards(gc, quiet),
-		Validate: func(q string) error { _, err := query.Parse(q); return err }}
+		Guards:       shards.NewGuards(gc, quiet),
+		CheckQueries: true}
 	p.srv = httptest.NewServer(server.New(p.engine, quiet))
 	t.Cleanup(p.srv.Close)
 	return p

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shearch/shearch/query"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/server"
 	"github.com/shearch/shearch/shards"
@@ -126,7 +125,7 @@ func fakeShardServer(t testing.TB, list ...shards.Shard) *server.Server {
 		}
 	}
 	e := &search.Engine{Topology: search.StaticShards(list), DefaultStack: "prod",
-		Validate: func(q string) error { _, err := query.Parse(q); return err }}
+		CheckQueries: true}
 	return server.New(e, nil)
 }
 

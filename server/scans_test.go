@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shearch/shearch/query"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/server"
 )
@@ -46,7 +45,7 @@ func TestConsistencyScansSharedCachedAndBudgeted(t *testing.T) {
 	bigFleet(t)
 	serve := func(ttl time.Duration, limits server.ScanLimits) string {
 		e := &search.Engine{Topology: search.StaticShards(bigFleet(t)), DefaultStack: "prod", Timeout: 30 * time.Second,
-			Validate: func(q string) error { _, err := query.Parse(q); return err }, ConsistencyTTL: ttl}
+			CheckQueries: true, ConsistencyTTL: ttl}
 		s := server.New(e, nil)
 		s.Auth = tokenAuth(t, "alice-token\nbob-token\nwriter-token write\n")
 		s.Scans = limits

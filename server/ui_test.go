@@ -25,6 +25,7 @@ import (
 	"github.com/shearch/shearch/devfleet/fleettest"
 	"github.com/shearch/shearch/internal/facets"
 	"github.com/shearch/shearch/internal/integration"
+	"github.com/shearch/shearch/query"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/server"
 	"github.com/shearch/shearch/shards"
@@ -334,7 +335,7 @@ func TestUIInChromium(t *testing.T) {
 // node Consul knows, and the query field it could not check.
 type consulStub struct{}
 
-func (consulStub) Nodes(ctx context.Context, shard, query string, partial map[string][]string) ([]shards.Row, []string, error) {
+func (consulStub) Nodes(ctx context.Context, shard string, _ *query.Query, partial map[string][]string) ([]shards.Row, []string, error) {
 	return []shards.Row{{Name: "consul-only-01.prod.example.com", Data: json.RawMessage(`{"ipaddress":"10.9.9.9"}`)}}, []string{"role"}, nil
 }
 

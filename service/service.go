@@ -18,7 +18,6 @@ import (
 	"github.com/shearch/shearch/fallback"
 	"github.com/shearch/shearch/internal/discovery"
 	"github.com/shearch/shearch/internal/facets"
-	"github.com/shearch/shearch/query"
 	"github.com/shearch/shearch/replica"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/server"
@@ -112,7 +111,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
 		Timeout:        cfg.Shards.Timeout.Duration,
 		Concurrency:    cfg.Search.Concurrency,
 		OnShardResult:  topo.ReportShardError,
-		Validate:       func(q string) error { _, err := query.Parse(q); return err },
+		CheckQueries:   true,
 		Guards:         shards.NewGuards(guardConfig(cfg), log),
 		Log:            log,
 		OrderTTL:       cfg.Search.OrderTTL.Duration,

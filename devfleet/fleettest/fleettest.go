@@ -10,7 +10,6 @@ import (
 
 	"github.com/shearch/shearch/api"
 	"github.com/shearch/shearch/devfleet"
-	"github.com/shearch/shearch/query"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/server"
 )
@@ -34,7 +33,7 @@ func Start(ctx context.Context, n int, fx *devfleet.Fixture, configure func(*Fle
 	}
 	f := &Fleet{Cluster: c}
 	f.Engine = &search.Engine{Topology: search.StaticShards(c.ShardList()), DefaultStack: "prod", Timeout: 5 * time.Second, FetchByGet: true,
-		Validate: func(q string) error { _, err := query.Parse(q); return err }}
+		CheckQueries: true}
 	f.Server = server.New(f.Engine, nil)
 	if configure != nil {
 		configure(f)
