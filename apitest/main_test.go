@@ -94,8 +94,7 @@ func (l *liveFleet) start() error {
 	if err != nil {
 		return err
 	}
-	e := &search.Engine{Topology: search.StaticShards(l.cluster.ShardList()), DefaultStack: "prod", Timeout: 10 * time.Second,
-		FetchByGet: true, CheckQueries: true}
+	e := search.MustNew(search.Config{DefaultStack: "prod", Timeout: 10 * time.Second, FetchByGet: true, CheckQueries: true}, search.Deps{Topology: search.StaticShards(l.cluster.ShardList())})
 	l.auth = a
 	s := server.New(e, quiet())
 	s.Auth = a
@@ -129,6 +128,5 @@ func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)
 
 // engineOver is a Shearch engine over static shards with guards gc.
 func engineOver(list []shards.Shard, gc shards.GuardConfig) *search.Engine {
-	return &search.Engine{Topology: search.StaticShards(list), DefaultStack: "prod", Timeout: 30 * time.Second, Log: quiet(),
-		Guards: shards.NewGuards(gc, quiet()), CheckQueries: true}
+	return search.MustNew(search.Config{DefaultStack: "prod", Timeout: 30 * time.Second, CheckQueries: true}, search.Deps{Topology: search.StaticShards(list), Log: quiet(), Guards: shards.NewGuards(gc, quiet())})
 }

@@ -76,7 +76,7 @@ func setup(t *testing.T) *shared {
 		if s.cluster, setupErr = devfleet.StartCluster(ctx, "chef", "prod", 2, fx); setupErr != nil {
 			return
 		}
-		e := &search.Engine{Topology: search.StaticShards(s.cluster.ShardList()), DefaultStack: "prod", Timeout: 5 * time.Second}
+		e := search.MustNew(search.Config{DefaultStack: "prod", Timeout: 5 * time.Second}, search.Deps{Topology: search.StaticShards(s.cluster.ShardList())})
 		s.handler = server.New(e, nil)
 		s.srv = httptest.NewServer(s.handler)
 		it = s

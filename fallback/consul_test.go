@@ -82,9 +82,7 @@ func startFleet(t *testing.T) *fleet {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { fb.Close() })
-	f.engine = &search.Engine{Topology: search.StaticShards(f.cluster.ShardList()), DefaultStack: "prod",
-		Timeout: 5 * time.Second, Fallback: fb,
-		CheckQueries: true}
+	f.engine = search.MustNew(search.Config{DefaultStack: "prod", Timeout: 5 * time.Second, CheckQueries: true}, search.Deps{Topology: search.StaticShards(f.cluster.ShardList()), Fallback: fb})
 	return f
 }
 
@@ -274,7 +272,7 @@ func TestDeadShardAnsweredFromConsul(t *testing.T) {
 		}
 		// Closed before the proxy: its blocking query would hold it open.
 		t.Cleanup(func() { fb.Close() })
-		eng := &search.Engine{Topology: f.engine.Topology, DefaultStack: "prod", Timeout: 5 * time.Second, Fallback: fb}
+		eng := search.MustNew(search.Config{DefaultStack: "prod", Timeout: 5 * time.Second}, search.Deps{Topology: f.engine.Topology, Fallback: fb})
 		for range 20 {
 			if _, err := eng.Search(context.Background(), search.Request{Index: "node", Query: "role:web AND chef_environment:prod"}); err != nil {
 				t.Fatal(err)

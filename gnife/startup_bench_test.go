@@ -24,8 +24,7 @@ func BenchmarkStartup(b *testing.B) {
 		b.Fatalf("building gnife: %v\n%s", err, out)
 	}
 	f := startFleet(b)
-	e := &search.Engine{Topology: search.StaticShards(f.cluster.ShardList()), DefaultStack: "prod",
-		Cache: &search.Cache{TTL: time.Hour}}
+	e := search.MustNew(search.Config{DefaultStack: "prod"}, search.Deps{Topology: search.StaticShards(f.cluster.ShardList()), Cache: &search.Cache{TTL: time.Hour}})
 	srv := httptest.NewServer(server.New(e, nil))
 	defer srv.Close()
 	if _, err := e.Search(context.Background(), search.Request{Index: "node", Query: "role:web", Rows: 1000,

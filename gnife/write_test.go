@@ -77,7 +77,7 @@ func startWriteFleet(t *testing.T) *writeFleet {
 		f.proxies = append(f.proxies, p)
 		list[i].URL = p.srv.URL
 	}
-	e := &search.Engine{Topology: search.StaticShards(list), DefaultStack: "prod", Timeout: 5 * time.Second}
+	e := search.MustNew(search.Config{DefaultStack: "prod", Timeout: 5 * time.Second}, search.Deps{Topology: search.StaticShards(list)})
 	f.engine = e
 	tokens := filepath.Join(t.TempDir(), "tokens")
 	os.WriteFile(tokens, []byte("wtok write\nrtok\n"), 0o600)

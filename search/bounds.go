@@ -21,27 +21,13 @@ const (
 	DefaultMaxPageBytes = 64 << 20
 )
 
-func (e *Engine) maxRows() int {
-	if e.MaxRows > 0 {
-		return e.MaxRows
-	}
-	return DefaultMaxRows
-}
-
-func (e *Engine) maxPageBytes() int64 {
-	if e.MaxPageBytes > 0 {
-		return e.MaxPageBytes
-	}
-	return DefaultMaxPageBytes
-}
-
 // streamHint says how to read more than a page.
 const streamHint = "or stream the whole answer from /v1/search/INDEX with Accept: application/x-ndjson"
 
 // checkRows refuses a page of more rows than search.max_rows before any
 // shard is asked.
 func (e *Engine) checkRows(req Request) error {
-	if max := e.maxRows(); req.Rows > max {
+	if max := e.MaxRows; req.Rows > max {
 		return fault.Errorf(fault.TooLarge, "rows=%d is over search.max_rows (%d): ask for at most %d rows a page and page on with start or cursor, %s",
 			req.Rows, max, max, streamHint)
 	}
@@ -62,7 +48,7 @@ type pageBudgetKey struct{}
 // with the bytes its rows already carry (partial rows, small shards'
 // objects): they count as the objects read later do.
 func (e *Engine) withPageBudget(ctx context.Context, m *fullAnswer, lo, hi int) (context.Context, error) {
-	b := &pageBudget{limit: e.maxPageBytes(), rows: hi - lo}
+	b := &pageBudget{limit: e.MaxPageBytes, rows: hi - lo}
 	var held int64
 	for i := lo; i < hi; i++ {
 		held += int64(m.ord.ents[i].data)

@@ -9,8 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sync/singleflight"
-
 	"github.com/shearch/shearch/internal/fault"
 )
 
@@ -128,7 +126,7 @@ func (e *Engine) answer(ctx context.Context, req *plan) (*fullAnswer, bool, erro
 		m, err := e.fetchAnswer(fctx, req)
 		if err == nil {
 			e.Cache.put(key, m)
-			e.orderCache().put(key, m)
+			e.orders.put(key, m)
 		}
 		return m, err
 	})
@@ -147,27 +145,17 @@ func (e *Engine) heldAnswer(req *plan) (*fullAnswer, bool) {
 		return m, true
 	}
 	if req.Start > 0 || req.Cursor != "" {
-		if m, ok := e.orderCache().get(req.key); ok {
+		if m, ok := e.orders.get(req.key); ok {
 			return m, true
 		}
 	}
 	return nil, false
 }
 
-func (e *Engine) flight() *singleflight.Group {
-	e.flightOnce.Do(func() { e.flights = &singleflight.Group{} })
-	return e.flights
-}
-
 // requestTimeout bounds a whole fan-out: a few times the per-shard
 // timeout, since a shard answers in several pages.
-func (e *Engine) requestTimeout() time.Duration {
-	t := e.Timeout
-	if t <= 0 {
-		t = 10 * time.Second
-	}
-	return 6 * t
-}
+// requestTimeout bounds a request's shared work: a few shard timeouts.
+func (e *Engine) requestTimeout() time.Duration { return requestTimeouts * e.Timeout }
 
 type cursor struct {
 	After string `json:"a"`

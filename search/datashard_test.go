@@ -222,7 +222,7 @@ func dataEngine(t testing.TB, fs ...*dataShard) *Engine {
 	for i, f := range fs {
 		list = append(list, shards.Shard{Name: fmt.Sprintf("s%02d", i), Stack: "prod", URL: f.srv.URL, ClientName: "admin", ClientKey: key})
 	}
-	return &Engine{Topology: list, DefaultStack: "prod"}
+	return MustNew(Config{DefaultStack: "prod"}, Deps{Topology: list})
 }
 
 func (f *dataShard) reset() {

@@ -2,6 +2,7 @@ package search
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -9,8 +10,9 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sync/singleflight"
+	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/shearch/shearch/internal/extsort"
 	"github.com/shearch/shearch/internal/fanout"
 	"github.com/shearch/shearch/internal/fault"
 	"github.com/shearch/shearch/query"
@@ -37,22 +39,22 @@ func (s StaticShards) Shards(stack string) []shards.Shard {
 	return out
 }
 
-// Engine runs federated searches. The zero value is not usable: set
-// Topology at least.
-type Engine struct {
-	Topology     ShardLister
+// Config holds the engine's bounds and choices. New fills every zero
+// field with its default, once (withDefaults): the engine reads them
+// as they are.
+type Config struct {
 	DefaultStack string
 	// Concurrency bounds the shards asked at once (default 16).
 	Concurrency int
-	// Timeout per shard request, when the shard has none of its own.
+	// Timeout per shard request, when the shard has none of its own
+	// (default DefaultTimeout).
 	Timeout time.Duration
 	// CheckQueries refuses a query Chef's grammar refuses (400) before
 	// any shard is asked; without it the shards judge such a query. A
 	// request's query is parsed once either way (plan.go).
 	CheckQueries bool
-	// Fallback answers node queries for a shard that failed.
-	Fallback Fallback
-	// PageSize is the page size used against each shard.
+	// PageSize is the page size used against each shard (0: the shard
+	// client's own).
 	PageSize int
 	// FirstPageBytes bounds the whole objects a first fan-out holds, over
 	// all shards (default 16 MiB): a shard whose first page would pass
@@ -84,40 +86,131 @@ type Engine struct {
 	SpillTotalBytes int64
 	// MaxAnswerBytes bounds each shard answer (0: the shards default).
 	MaxAnswerBytes int64
-	// MaxRows and MaxPageBytes bound one page of Search (0: 10,000 rows
-	// and 64 MiB): past them the answer is a 413 (bounds.go).
+	// MaxRows and MaxPageBytes bound one page of Search (default 10,000
+	// rows and 64 MiB): past them the answer is a 413 (bounds.go).
 	MaxRows      int
 	MaxPageBytes int64
 	// ConsistencyTTL is how long a drift report is served again (0:
 	// never; concurrent scans of a stack are shared all the same).
 	ConsistencyTTL time.Duration
-	scans          scanCache
-	// OnShardResult hears every shard request's outcome (nil error for a
-	// success), so the topology can show each shard's last error.
-	OnShardResult func(shard string, err error)
-
-	// Cache keeps merged answers briefly; nil or a zero TTL is off.
-	Cache *Cache
-
-	owners ownersCache
 	// Writes bounds the write path's memory of which shard holds a node.
 	Writes WriteConfig
+}
 
-	ordersOnce sync.Once
-	orders     *Cache
+// DefaultTimeout is a shard request's time when neither the shard nor
+// the Config names one; a request as a whole gets requestTimeouts of it.
+const (
+	DefaultTimeout     = 10 * time.Second
+	defaultConcurrency = 16
+	requestTimeouts    = 6
+)
+
+// withDefaults is c with every zero bound at its default: the one place
+// the engine's defaults live.
+func (c Config) withDefaults() Config {
+	if c.Concurrency <= 0 {
+		c.Concurrency = defaultConcurrency
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = DefaultTimeout
+	}
+	if c.FirstPageBytes <= 0 {
+		c.FirstPageBytes = defaultFirstPageBytes
+	}
+	if c.FetchChunk <= 0 {
+		c.FetchChunk = defaultFetchChunk
+	}
+	if c.OrderTTL == 0 {
+		c.OrderTTL = defaultOrderTTL
+	}
+	if c.OrderBytes <= 0 {
+		c.OrderBytes = defaultOrderBytes
+	}
+	if c.MaxRows <= 0 {
+		c.MaxRows = DefaultMaxRows
+	}
+	if c.MaxPageBytes <= 0 {
+		c.MaxPageBytes = DefaultMaxPageBytes
+	}
+	if c.Writes.OwnerTTL <= 0 {
+		c.Writes.OwnerTTL = defaultOwnerTTL
+	}
+	if c.Writes.OwnerCacheSize <= 0 {
+		c.Writes.OwnerCacheSize = defaultOwnerCacheSize
+	}
+	return c
+}
+
+// Deps are what the engine works with but does not own.
+type Deps struct {
+	// Topology lists the shards; required.
+	Topology ShardLister
+	// Fallback answers node queries for a shard that failed; nil is none.
+	Fallback Fallback
+	// Cache keeps merged answers briefly; nil or a zero TTL is off.
+	Cache *Cache
 	// Guards bound what all requests together send to each shard; nil
 	// uses shards.DefaultGuardConfig.
 	Guards *shards.Guards
 	// Log hears shard failures; nil is slog.Default.
 	Log *slog.Logger
+	// OnShardResult hears every shard request's outcome (nil error for a
+	// success), so the topology can show each shard's last error.
+	OnShardResult func(shard string, err error)
+	// Registerer, when set, gets the engine's metrics and the guards'.
+	Registerer prometheus.Registerer
+}
 
-	clients    sync.Map // clientKey -> *shards.Client
-	flightOnce sync.Once
-	flights    *singleflight.Group
-	guardsOnce sync.Once
-	shared     sharedCalls
-	metrics    engineMetrics
-	spillState
+// Engine runs federated searches. Make it with New.
+type Engine struct {
+	Config
+	Deps
+
+	scans   scanCache
+	owners  ownersCache
+	owned   *nodeOwners
+	orders  *Cache
+	clients sync.Map // clientKey -> *shards.Client
+	shared  sharedCalls
+	metrics engineMetrics
+	spill   *extsort.Budget
+}
+
+// New makes an engine of cfg, its zero bounds at their defaults, over
+// deps, registering its metrics on deps.Registerer when one is given.
+func New(cfg Config, deps Deps) (*Engine, error) {
+	if deps.Topology == nil {
+		return nil, errors.New("search: no topology: the engine needs its shards (Deps.Topology)")
+	}
+	e := &Engine{Config: cfg.withDefaults(), Deps: deps}
+	if e.Log == nil {
+		e.Log = slog.Default()
+	}
+	if e.Guards == nil {
+		e.Guards = shards.NewGuards(shards.DefaultGuardConfig, e.Log)
+	}
+	e.orders = &Cache{TTL: e.OrderTTL, MaxBytes: e.OrderBytes}
+	e.spill = extsort.NewBudget(e.SpillTotalBytes)
+	e.owned = newNodeOwners(e.Writes)
+	e.metrics.init(e)
+	if deps.Registerer != nil {
+		for _, c := range e.Collectors() {
+			if err := deps.Registerer.Register(c); err != nil {
+				return nil, fmt.Errorf("search: registering the engine's metrics: %w", err)
+			}
+		}
+	}
+	return e, nil
+}
+
+// MustNew is New for tests and wiring whose Config is a literal: it
+// panics where New would fail.
+func MustNew(cfg Config, deps Deps) *Engine {
+	e, err := New(cfg, deps)
+	if err != nil {
+		panic(err)
+	}
+	return e
 }
 
 // Fallback answers a node query for the nodes of failed shards.
@@ -197,7 +290,7 @@ func (e *Engine) Client(s shards.Shard) (*shards.Client, error) {
 		c.PageSize = e.PageSize
 	}
 	c.MaxAnswerBytes = e.MaxAnswerBytes
-	c.Guard = e.guards().For(s.Name)
+	c.Guard = e.Guards.For(s.Name)
 	e.clients.Store(key, c)
 	return c, nil
 }
@@ -220,7 +313,7 @@ func (e *Engine) pruneClients(s shards.Shard) {
 
 // fanOpts are the engine's bounds and health hook for a fan-out.
 func (e *Engine) fanOpts() fanout.Options {
-	return fanout.Options{Limit: e.limit(), Timeout: e.shardTimeout(), Client: e.Client, OnShardResult: e.OnShardResult}
+	return fanout.Options{Limit: e.Concurrency, Timeout: e.Timeout, Client: e.Client, OnShardResult: e.OnShardResult}
 }
 
 // The answer codes of a Chef server the engine acts on: data a shard
@@ -251,10 +344,10 @@ func (e *Engine) Search(ctx context.Context, r Request) (*Result, error) {
 	shards.Admit(ctx)
 	n := m.ord.len()
 	rows := req.Rows
-	if rows == 0 && e.maxRows() < shards.DefaultPageSize {
+	if rows == 0 && e.MaxRows < shards.DefaultPageSize {
 		// Rows left out is Chef's default page, which search.max_rows
 		// bounds as it bounds any other.
-		rows = e.maxRows()
+		rows = e.MaxRows
 	}
 	lo, hi := window(n, req.Start, rows)
 	if req.Cursor != "" {
@@ -305,13 +398,6 @@ func (e *Engine) check(req *Request) error {
 		return fault.Errorf(fault.BadRequest, "start and rows must be non-negative integers")
 	}
 	return nil
-}
-
-func (e *Engine) limit() int {
-	if e.Concurrency <= 0 {
-		return 16
-	}
-	return e.Concurrency
 }
 
 func anyFallback(s ShardsSummary) bool {

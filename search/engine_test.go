@@ -53,8 +53,7 @@ func startFleet(t *testing.T, pageSize int, perShard ...[]devfleet.Object) *flee
 		f.shards = append(f.shards, s)
 		list = append(list, s.Config(fmt.Sprintf("s%d", i), "prod", key))
 	}
-	f.engine = &search.Engine{Topology: list, DefaultStack: "prod", PageSize: pageSize,
-		CheckQueries: true}
+	f.engine = search.MustNew(search.Config{DefaultStack: "prod", PageSize: pageSize, CheckQueries: true}, search.Deps{Topology: list})
 	return f
 }
 

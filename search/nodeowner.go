@@ -2,7 +2,6 @@ package search
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -19,51 +18,47 @@ type WriteConfig struct {
 	OwnerTTL time.Duration
 	// OwnerCacheSize bounds the nodes remembered (default 10,000).
 	OwnerCacheSize int
-
-	once   sync.Once
-	owners *lru.Cache[string, ownerEntry]
 }
+
+// Its defaults, set by Config.withDefaults.
+const (
+	defaultOwnerTTL       = 30 * time.Second
+	defaultOwnerCacheSize = 10000
+)
 
 type ownerEntry struct {
 	shard string
 	at    time.Time
 }
 
-// A plain LRU with the age checked on read: golang-lru's expirable cache
-// runs a janitor goroutine per cache that nothing can stop.
-func (w *WriteConfig) cache() *lru.Cache[string, ownerEntry] {
-	w.once.Do(func() {
-		n := w.OwnerCacheSize
-		if n <= 0 {
-			n = 10000
-		}
-		w.owners, _ = lru.New[string, ownerEntry](n)
-	})
-	return w.owners
+// nodeOwners remembers which shard holds a node. A plain LRU with the
+// age checked on read: golang-lru's expirable cache runs a janitor
+// goroutine per cache that nothing can stop.
+type nodeOwners struct {
+	ttl time.Duration
+	lru *lru.Cache[string, ownerEntry]
 }
 
-func (w *WriteConfig) ttl() time.Duration {
-	if w.OwnerTTL <= 0 {
-		return 30 * time.Second
-	}
-	return w.OwnerTTL
+func newNodeOwners(c WriteConfig) *nodeOwners {
+	l, _ := lru.New[string, ownerEntry](c.OwnerCacheSize) // size > 0: withDefaults
+	return &nodeOwners{ttl: c.OwnerTTL, lru: l}
 }
 
 func ownerKey(stack, name string) string { return stack + "\x00" + name }
 
-func (w *WriteConfig) remembered(stack, name string) (string, bool) {
-	e, ok := w.cache().Get(ownerKey(stack, name))
-	if !ok || time.Since(e.at) > w.ttl() {
+func (w *nodeOwners) remembered(stack, name string) (string, bool) {
+	e, ok := w.lru.Get(ownerKey(stack, name))
+	if !ok || time.Since(e.at) > w.ttl {
 		return "", false
 	}
 	return e.shard, true
 }
 
-func (w *WriteConfig) remember(stack, name, shard string) {
-	w.cache().Add(ownerKey(stack, name), ownerEntry{shard: shard, at: time.Now()})
+func (w *nodeOwners) remember(stack, name, shard string) {
+	w.lru.Add(ownerKey(stack, name), ownerEntry{shard: shard, at: time.Now()})
 }
 
-func (w *WriteConfig) forget(stack, name string) { w.cache().Remove(ownerKey(stack, name)) }
+func (w *nodeOwners) forget(stack, name string) { w.lru.Remove(ownerKey(stack, name)) }
 
 // nodeHolders asks every target for the node. A GET per shard rather than
 // a search: a search index lags behind writes (Chef Server's Solr commits
@@ -97,7 +92,7 @@ func (e *Engine) nodeHolders(ctx context.Context, targets []shards.Shard, name s
 // a shard still in the stack is not looked up again.
 func (e *Engine) locateNode(ctx context.Context, stack string, targets []shards.Shard, name string, cached bool) (holders []shards.Shard, failed []ShardStatus, fromCache bool) {
 	if cached {
-		if sh, ok := e.Writes.remembered(stack, name); ok {
+		if sh, ok := e.owned.remembered(stack, name); ok {
 			for _, t := range targets {
 				if t.Name == sh {
 					return []shards.Shard{t}, nil, true
@@ -107,9 +102,9 @@ func (e *Engine) locateNode(ctx context.Context, stack string, targets []shards.
 	}
 	holders, failed = e.nodeHolders(ctx, targets, name)
 	if len(holders) == 1 {
-		e.Writes.remember(stack, name, holders[0].Name)
+		e.owned.remember(stack, name, holders[0].Name)
 	} else {
-		e.Writes.forget(stack, name)
+		e.owned.forget(stack, name)
 	}
 	return holders, failed, false
 }

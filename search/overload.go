@@ -2,9 +2,7 @@ package search
 
 import (
 	"context"
-	"log/slog"
 	"sync/atomic"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -13,31 +11,10 @@ import (
 	"github.com/shearch/shearch/shards"
 )
 
-func (e *Engine) guards() *shards.Guards {
-	e.guardsOnce.Do(func() {
-		if e.Guards == nil {
-			log := e.Log
-			if log == nil {
-				log = slog.Default()
-			}
-			e.Guards = shards.NewGuards(shards.DefaultGuardConfig, log)
-		}
-		e.metrics.init(e)
-	})
-	return e.Guards
-}
-
-// Collectors are the engine's metrics and its shards', for a registry.
+// Collectors are the engine's metrics and its shards', for a registry
+// (New registers them on Deps.Registerer).
 func (e *Engine) Collectors() []prometheus.Collector {
-	g := e.guards()
-	return append(g.Metrics.Collectors(), e.metrics.collectors()...)
-}
-
-func (e *Engine) shardTimeout() time.Duration {
-	if e.Timeout > 0 {
-		return e.Timeout
-	}
-	return 10 * time.Second
+	return append(e.Guards.Metrics.Collectors(), e.metrics.collectors()...)
 }
 
 // checkIndex decides before fan-out whether index exists, so a shard
@@ -158,7 +135,7 @@ func (e *Engine) SpilledBytes() int64 { return e.metrics.spilledTotal.Load() }
 // reachable.
 func (e *Engine) Reachable(stack string) bool {
 	for _, s := range e.Topology.Shards(e.Stack(stack)) {
-		if s.Health != shards.HealthCritical && e.guards().For(s.Name).Reachable() {
+		if s.Health != shards.HealthCritical && e.Guards.For(s.Name).Reachable() {
 			return true
 		}
 	}

@@ -111,8 +111,7 @@ func engineFor(t *testing.T, timeout time.Duration, urls ...string) *Engine {
 	for i, u := range urls {
 		list = append(list, shards.Shard{Name: "chef-" + string(rune('1'+i)), URL: u, Stack: "prod", ClientName: "admin", ClientKey: testKey(t)})
 	}
-	return &Engine{Topology: list, DefaultStack: "prod", Timeout: timeout,
-		Guards: shards.NewGuards(shards.GuardConfig{MaxInFlight: 4, BreakerFailures: 100}, nil)}
+	return MustNew(Config{DefaultStack: "prod", Timeout: timeout}, Deps{Topology: list, Guards: shards.NewGuards(shards.GuardConfig{MaxInFlight: 4, BreakerFailures: 100}, nil)})
 }
 
 // refusedURL is a loopback address where nothing listens.

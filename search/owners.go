@@ -67,7 +67,7 @@ func (e *Engine) duplicatedNodes(ctx context.Context, targets []shards.Shard) (m
 	// them leaves (singleflight would fail them all with the first's
 	// cancellation).
 	v, err, _ := e.shared.do(ctx, "owners\x00"+key, e.requestTimeout(), func(ctx context.Context) (any, error) {
-		ctx = shards.WithShardTimeout(ctx, e.shardTimeout())
+		ctx = shards.WithShardTimeout(ctx, e.Timeout)
 		var mu sync.Mutex
 		first := map[string]seenCopy{}
 		copies := map[string][]nodeCopy{}

@@ -37,20 +37,6 @@ const (
 	defaultFetchChunk     = 200
 )
 
-func (e *Engine) firstPageBytes() int {
-	if e.FirstPageBytes > 0 {
-		return e.FirstPageBytes
-	}
-	return defaultFirstPageBytes
-}
-
-func (e *Engine) fetchChunk() int {
-	if e.FetchChunk > 0 {
-		return e.FetchChunk
-	}
-	return defaultFetchChunk
-}
-
 // shardEach is what the first fan-out asks each shard, each row handed
 // to fn as its page is read. Partial searches and small indexes are one pass. A whole-node query
 // asks for the first page; a shard with more than that is asked for
@@ -81,7 +67,7 @@ func (e *Engine) shardEach(req *plan, targets int) func(context.Context, *shards
 			return c.SearchEach(ctx, req.Index, req.Query, req.Partial, fn)
 		}
 	}
-	budget := e.firstPageBytes() / max(targets, 1)
+	budget := e.FirstPageBytes / max(targets, 1)
 	// A request for a small page (a report's 20 rows) needs at most
 	// start+rows rows of any shard: a shard with no more than that
 	// answers in this one round trip; one with more is read names first.
@@ -229,9 +215,9 @@ func (e *Engine) fillObjects(ctx context.Context, req *plan, rows []Row) ([]Row,
 		clients[shard] = c
 	}
 	// One failed chunk stops the others: the page fails as a whole.
-	g, ctx := errgroup.WithContext(shards.WithShardTimeout(ctx, e.shardTimeout()))
-	g.SetLimit(e.limit())
-	chunk := e.fetchChunk()
+	g, ctx := errgroup.WithContext(shards.WithShardTimeout(ctx, e.Timeout))
+	g.SetLimit(e.Concurrency)
+	chunk := e.FetchChunk
 	for shard, idx := range need {
 		c := clients[shard]
 		for lo := 0; lo < len(idx); lo += chunk {
@@ -365,19 +351,6 @@ func queryTerm(name string) (string, bool) {
 }
 
 // orderCache is the cache of merged orders reused by later pages.
-func (e *Engine) orderCache() *Cache {
-	e.ordersOnce.Do(func() {
-		ttl := e.OrderTTL
-		if ttl == 0 {
-			ttl = defaultOrderTTL
-		}
-		e.orders = &Cache{TTL: ttl, MaxBytes: e.OrderBytes}
-		if e.orders.MaxBytes <= 0 {
-			e.orders.MaxBytes = defaultOrderBytes
-		}
-	})
-	return e.orders
-}
 
 // Stream emits every row of the merged answer from Start, in order, then
 // returns the answer without rows. Objects are read a batch at a time

@@ -31,8 +31,7 @@ func startShards(t *testing.T, o fakeshard.Options, pageSize int, fxs ...*devfle
 		out = append(out, s)
 		list = append(list, s.Config(fmt.Sprintf("s%d", i), "prod", key))
 	}
-	return out, &search.Engine{Topology: list, DefaultStack: "prod", PageSize: pageSize,
-		CheckQueries: true}
+	return out, search.MustNew(search.Config{DefaultStack: "prod", PageSize: pageSize, CheckQueries: true}, search.Deps{Topology: list})
 }
 
 // A query every shard refuses is evaluated by Shearch over each shard's
@@ -130,7 +129,7 @@ func TestConsistencyReadsPages(t *testing.T) {
 		shardsOf = append(shardsOf, s)
 		list = append(list, s.Config(fmt.Sprintf("s%d", i), "prod", key))
 	}
-	e := &search.Engine{Topology: list, DefaultStack: "prod", PageSize: 25}
+	e := search.MustNew(search.Config{DefaultStack: "prod", PageSize: 25}, search.Deps{Topology: list})
 	rep, err := e.Consistency(context.Background(), "")
 	if err != nil {
 		t.Fatal(err)

@@ -228,7 +228,7 @@ func (e *Engine) applyRepair(ctx context.Context, ref ObjectRef, a RepairAction,
 	}
 	out := make([]WriteOutcome, len(jobs))
 	var g errgroup.Group
-	g.SetLimit(e.limit())
+	g.SetLimit(e.Concurrency)
 	for i, j := range jobs {
 		g.Go(func() error {
 			s, ok := byName[j.shard]

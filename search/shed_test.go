@@ -37,7 +37,7 @@ func TestShedPartShedsWholeRequest(t *testing.T) {
 	go e.Search(context.Background(), Request{Index: "node", Query: "name:busy1", Partial: map[string][]string{}})
 	waitfor.Until(t, `a.open.Load() == 1 && b.open.Load() == 1`, func() bool { return a.open.Load() == 1 && b.open.Load() == 1 })
 	go e.Search(context.Background(), Request{Index: "node", Query: "name:busy2", Shards: []string{"chef-2"}, Partial: map[string][]string{}})
-	waitfor.Until(t, "one request queued at chef-2's guard", func() bool { _, _, w := e.guards().For("chef-2").State(); return w == 1 })
+	waitfor.Until(t, "one request queued at chef-2's guard", func() bool { _, _, w := e.Guards.For("chef-2").State(); return w == 1 })
 	begin := time.Now()
 	_, err := e.Search(context.Background(), Request{Index: "node", Query: "name:web-1", Partial: map[string][]string{}})
 	var se *fault.Error
@@ -48,7 +48,7 @@ func TestShedPartShedsWholeRequest(t *testing.T) {
 		t.Errorf("shed after %s: a full queue sheds at once", took)
 	}
 	// The shed request left no waiter behind on a.
-	if _, _, w := e.guards().For("chef-1").State(); w != 0 {
+	if _, _, w := e.Guards.For("chef-1").State(); w != 0 {
 		t.Errorf("shard chef-1: %d waiting after the shed request, want none", w)
 	}
 }

@@ -201,7 +201,7 @@ func (g *gathered) batchInto(ctx context.Context, out []Row, n int) ([]Row, bool
 	}
 	if g.copies != nil {
 		var err error
-		if out, g.dups, err = g.e.dropStale(shards.WithShardTimeout(ctx, g.e.shardTimeout()), g.answered, out, g.dups, g.copies); err != nil {
+		if out, g.dups, err = g.e.dropStale(shards.WithShardTimeout(ctx, g.e.Timeout), g.answered, out, g.dups, g.copies); err != nil {
 			return nil, false, err
 		}
 	}
@@ -226,7 +226,7 @@ func (g *gathered) readOhai(ctx context.Context, group []Row) error {
 			if err != nil {
 				break
 			}
-			raw, err := c.Do(shards.WithShardTimeout(ctx, g.e.shardTimeout()), methodGet, p, nil)
+			raw, err := c.Do(shards.WithShardTimeout(ctx, g.e.Timeout), methodGet, p, nil)
 			if err == nil {
 				group[i].Ohai = shards.ObjectRow(raw).Ohai
 			} else if ferr := fanout.RequestFailure(ctx, err); ferr != nil {

@@ -1,10 +1,6 @@
 package search
 
-import (
-	"sync"
-
-	"github.com/shearch/shearch/internal/extsort"
-)
+import "github.com/shearch/shearch/internal/extsort"
 
 // Answers in name order go through internal/extsort; this is the
 // engine's side of it: the bounds from the Engine's fields, the metric,
@@ -17,19 +13,8 @@ const DefaultSpillTotalBytes = extsort.DefaultTotalBytes
 
 func (e *Engine) newSorter() *extsort.Sorter {
 	return extsort.New(extsort.Config{MemBytes: e.SortBytes, MaxBytes: e.SpillBytes, Dir: e.SpillDir,
-		Budget: e.spillBudget(), Spilled: e.metrics.addSpilled})
-}
-
-// spillState is the Engine's share of the budget; a zero value is ready.
-type spillState struct {
-	spillOnce sync.Once
-	spill     *extsort.Budget
-}
-
-func (e *Engine) spillBudget() *extsort.Budget {
-	e.spillOnce.Do(func() { e.spill = extsort.NewBudget(e.SpillTotalBytes) })
-	return e.spill
+		Budget: e.spill, Spilled: e.metrics.addSpilled})
 }
 
 // SpillInUse is how many bytes of sorted runs all requests hold now.
-func (e *Engine) SpillInUse() int64 { return e.spillBudget().InUse() }
+func (e *Engine) SpillInUse() int64 { return e.spill.InUse() }

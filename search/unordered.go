@@ -47,7 +47,7 @@ func (e *Engine) streamUnordered(ctx context.Context, req *plan, begin func(Shar
 		// timeout, and a stream lasts as long as its client reads. Each
 		// page request keeps its own timeout.
 		var wg sync.WaitGroup
-		slots := make(chan struct{}, e.limit())
+		slots := make(chan struct{}, e.Concurrency)
 		for i, s := range targets {
 			wg.Add(1)
 			go func() {

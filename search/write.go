@@ -115,7 +115,7 @@ func (e *Engine) writeOne(ctx context.Context, s shards.Shard, method string, pa
 func (e *Engine) writeAll(ctx context.Context, targets []shards.Shard, method string, path shards.Path, body any) []shardWrite {
 	res := make([]shardWrite, len(targets))
 	var g errgroup.Group
-	g.SetLimit(e.limit())
+	g.SetLimit(e.Concurrency)
 	for i, s := range targets {
 		g.Go(func() error {
 			res[i] = e.writeOne(ctx, s, method, path, body)
@@ -212,7 +212,7 @@ func (e *Engine) createWhereMissing(ctx context.Context, ref ObjectRef, body map
 		return
 	}
 	var g errgroup.Group
-	g.SetLimit(e.limit())
+	g.SetLimit(e.Concurrency)
 	for _, i := range missing {
 		g.Go(func() error {
 			w := e.createOn(ctx, res[i].shard, ref, body)
@@ -384,7 +384,7 @@ func (e *Engine) NodeWrite(ctx context.Context, stack, method, name, onlyShard s
 	w := e.writeOne(ctx, target, method, p, body)
 	if w.out.Code == chefNotFound && cached {
 		// Remembered, but gone from there: it moved. Ask every shard.
-		e.Writes.forget(stack, name)
+		e.owned.forget(stack, name)
 		holders, failed, _ = e.locateNode(ctx, stack, targets, name, false)
 		if target, err = pickHolder(ref, holders, failed, onlyShard); err != nil {
 			return nil, err
@@ -392,7 +392,7 @@ func (e *Engine) NodeWrite(ctx context.Context, stack, method, name, onlyShard s
 		w = e.writeOne(ctx, target, method, p, body)
 	}
 	if method == methodDelete || w.out.Code == chefNotFound {
-		e.Writes.forget(stack, name)
+		e.owned.forget(stack, name)
 	}
 	e.Cache.purge()
 	return nodeResult(w), nil
@@ -450,7 +450,7 @@ func (e *Engine) createNode(ctx context.Context, stack string, targets []shards.
 	}
 	w := e.writeOne(ctx, pick, methodPost, p, body)
 	if w.out.Status == WriteOK {
-		e.Writes.remember(stack, ref.Name, pick.Name)
+		e.owned.remember(stack, ref.Name, pick.Name)
 	}
 	e.Cache.purge()
 	return nodeResult(w), nil

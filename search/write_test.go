@@ -124,7 +124,7 @@ func TestObjectRefChecksNames(t *testing.T) {
 }
 
 func TestWritesGoToOneStack(t *testing.T) {
-	e := &Engine{Topology: StaticShards{{Name: "a", Stack: "prod"}, {Name: "b", Stack: "dev"}}}
+	e := MustNew(Config{}, Deps{Topology: StaticShards{{Name: "a", Stack: "prod"}, {Name: "b", Stack: "dev"}}})
 	_, err := e.StackWrite(t.Context(), "all", "PUT", ObjectRef{Kind: KindRole, Name: "web"}, map[string]any{})
 	var se *fault.Error
 	if !errors.As(err, &se) || se.Kind != fault.BadRequest || !strings.Contains(se.Message, "dev, prod") {
@@ -138,7 +138,7 @@ func TestWritesGoToOneStack(t *testing.T) {
 func TestWritesEmptyTheSearchCache(t *testing.T) {
 	c := &Cache{TTL: time.Minute}
 	c.put("k", &fullAnswer{})
-	e := &Engine{Topology: StaticShards{{Name: "a", Stack: "prod"}}, Cache: c}
+	e := MustNew(Config{}, Deps{Topology: StaticShards{{Name: "a", Stack: "prod"}}, Cache: c})
 	// The shard has no key file: the write fails, yet was attempted.
 	e.StackWrite(t.Context(), "prod", "PUT", ObjectRef{Kind: KindRole, Name: "web"}, map[string]any{})
 	if _, ok := c.get("k"); ok {

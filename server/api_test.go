@@ -27,9 +27,7 @@ import (
 func TestBadQueryNeverReachesShards(t *testing.T) {
 	f := startFleet(t)
 	var asked atomic.Int32
-	e := &search.Engine{Topology: search.StaticShards(f.cluster.ShardList()), DefaultStack: "prod",
-		CheckQueries:  true,
-		OnShardResult: func(string, error) { asked.Add(1) }}
+	e := search.MustNew(search.Config{DefaultStack: "prod", CheckQueries: true}, search.Deps{Topology: search.StaticShards(f.cluster.ShardList()), OnShardResult: func(string, error) { asked.Add(1) }})
 	srv := httptest.NewServer(server.New(e, nil))
 	defer srv.Close()
 	for _, q := range []string{"role:(web", "a AND NOT b AND NOT c", "?foo", "foo\\bar"} {
@@ -82,7 +80,7 @@ func slowShards(t *testing.T, list []shards.Shard, delay time.Duration, hits *at
 func TestConcurrentQueriesShareOneFanOut(t *testing.T) {
 	f := startFleet(t)
 	var hits atomic.Int32
-	e := &search.Engine{Topology: search.StaticShards(slowShards(t, f.cluster.ShardList(), 300*time.Millisecond, &hits)), DefaultStack: "prod"}
+	e := search.MustNew(search.Config{DefaultStack: "prod"}, search.Deps{Topology: search.StaticShards(slowShards(t, f.cluster.ShardList(), 300*time.Millisecond, &hits))})
 	var wg sync.WaitGroup
 	totals := make([]int, 10)
 	for i := range totals {

@@ -33,7 +33,7 @@ func BenchmarkFacets(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer c.Stop()
-	e := &search.Engine{Topology: search.StaticShards(c.ShardList()), DefaultStack: "prod", Timeout: time.Minute}
+	e := search.MustNew(search.Config{DefaultStack: "prod", Timeout: time.Minute}, search.Deps{Topology: search.StaticShards(c.ShardList())})
 	attrs := []string{"platform", "kernel.release", "tags"}
 	partial, _ := facets.PartialFor(attrs)
 

@@ -43,7 +43,7 @@ func BenchmarkSearch(b *testing.B) {
 		name  string
 		limit int
 	}{{"shearch-3-shards-parallel", 16}, {"shearch-3-shards-sequential", 1}} {
-		e := &search.Engine{Topology: search.StaticShards(c.ShardList()), DefaultStack: "prod", Concurrency: mode.limit}
+		e := search.MustNew(search.Config{DefaultStack: "prod", Concurrency: mode.limit}, search.Deps{Topology: search.StaticShards(c.ShardList())})
 		srv := httptest.NewServer(server.New(e, nil))
 		cl, _ := api.NewClient(&api.Config{Addresses: []string{srv.URL}})
 		b.Run(mode.name, func(b *testing.B) {
@@ -55,7 +55,7 @@ func BenchmarkSearch(b *testing.B) {
 		})
 		srv.Close()
 	}
-	e := &search.Engine{Topology: search.StaticShards(c.ShardList()), DefaultStack: "prod"}
+	e := search.MustNew(search.Config{DefaultStack: "prod"}, search.Deps{Topology: search.StaticShards(c.ShardList())})
 	b.Run("shearch-page-of-20-names-first", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			if _, err := e.Search(ctx, search.Request{Index: "node", Query: "*:*", Rows: 20, Start: 100}); err != nil {

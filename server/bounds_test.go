@@ -85,19 +85,19 @@ func bigFleet(t *testing.T) []shards.Shard {
 
 // bigServer serves Shearch over the big fleet; configure adjusts the
 // engine first.
-func bigServer(t *testing.T, configure func(*search.Engine)) (string, *search.Engine) {
+func bigServer(t *testing.T, configure func(*search.Config)) (string, *search.Engine) {
 	t.Helper()
 	return bigServerWith(t, configure, nil)
 }
 
 // bigServerWith is bigServer with the server's own settings too.
-func bigServerWith(t *testing.T, configure func(*search.Engine), configureServer func(*server.Server)) (string, *search.Engine) {
+func bigServerWith(t *testing.T, configure func(*search.Config), configureServer func(*server.Server)) (string, *search.Engine) {
 	t.Helper()
-	e := &search.Engine{Topology: search.StaticShards(bigFleet(t)), DefaultStack: "prod", Timeout: 30 * time.Second,
-		CheckQueries: true}
+	cfg := search.Config{DefaultStack: "prod", Timeout: 30 * time.Second, CheckQueries: true}
 	if configure != nil {
-		configure(e)
+		configure(&cfg)
 	}
+	e := search.MustNew(cfg, search.Deps{Topology: search.StaticShards(bigFleet(t))})
 	s := server.New(e, nil)
 	if configureServer != nil {
 		configureServer(s)
@@ -196,7 +196,7 @@ func TestPageBounds(t *testing.T) {
 
 	// 10,000 whole nodes (100 MB) is within max_rows but not within a
 	// 16 MiB max_page_bytes.
-	base, _ = bigServer(t, func(e *search.Engine) { e.MaxPageBytes = 16 * mib })
+	base, _ = bigServer(t, func(e *search.Config) { e.MaxPageBytes = 16 * mib })
 	for _, path := range []string{"/search/node", "/v1/search/node"} {
 		var status int
 		var first string
@@ -246,7 +246,7 @@ func TestPageBounds(t *testing.T) {
 // Before, every match of the fleet was held at once.
 func TestLocalEvaluationBounded(t *testing.T) {
 	integration.Needs(t, "the time to stream 10,000 whole nodes (about 20 s of CPU)")
-	base, e := bigServer(t, func(e *search.Engine) { e.SortBytes = 1 * mib })
+	base, e := bigServer(t, func(e *search.Config) { e.SortBytes = 1 * mib })
 	q := url.QueryEscape("chef_environment:prod OR chef_environment:dev OR chef_environment:staging")
 	var status int
 	var n int64
@@ -353,7 +353,7 @@ func TestSpillTotalBudget(t *testing.T) {
 		return res.StatusCode, string(b[:min(len(b), 400)]), res.Header
 	}
 	// What one stream spills, with 256 KiB of sort memory.
-	base, e := bigServer(t, func(e *search.Engine) { e.SortBytes = 256 << 10 })
+	base, e := bigServer(t, func(e *search.Config) { e.SortBytes = 256 << 10 })
 	if status, first, _ := stream(base); status != http.StatusOK {
 		t.Fatalf("%d %s", status, first)
 	}
@@ -362,7 +362,7 @@ func TestSpillTotalBudget(t *testing.T) {
 		t.Fatalf("one stream spilled %d bytes: too little to test the budget", one)
 	}
 
-	base, e = bigServer(t, func(e *search.Engine) { e.SortBytes, e.SpillTotalBytes = 256<<10, one*3/2 })
+	base, e = bigServer(t, func(e *search.Config) { e.SortBytes, e.SpillTotalBytes = 256<<10, one*3/2 })
 	held := make(chan struct{})
 	release := make(chan struct{})
 	var wg sync.WaitGroup

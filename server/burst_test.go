@@ -67,9 +67,7 @@ func proxiedOver(t *testing.T, c *devfleet.Cluster, latency, timeout time.Durati
 		list = append(list, s)
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	p.engine = &search.Engine{Topology: list, DefaultStack: "prod", Timeout: timeout, Log: quiet,
-		Guards:       shards.NewGuards(gc, quiet),
-		CheckQueries: true}
+	p.engine = search.MustNew(search.Config{DefaultStack: "prod", Timeout: timeout, CheckQueries: true}, search.Deps{Topology: list, Log: quiet, Guards: shards.NewGuards(gc, quiet)})
 	p.srv = httptest.NewServer(server.New(p.engine, quiet))
 	t.Cleanup(p.srv.Close)
 	return p

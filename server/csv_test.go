@@ -48,7 +48,7 @@ func TestCSVExportNeutralisesFormulas(t *testing.T) {
 	}
 	fs.Start()
 	t.Cleanup(fs.Close)
-	e := &search.Engine{Topology: search.StaticShards{fs.Config("s0", "prod", key)}, DefaultStack: "prod"}
+	e := search.MustNew(search.Config{DefaultStack: "prod"}, search.Deps{Topology: search.StaticShards{fs.Config("s0", "prod", key)}})
 	srv := httptest.NewServer(server.New(e, nil))
 	t.Cleanup(srv.Close)
 

@@ -28,7 +28,7 @@ func TestConsistency(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Stop()
-	e := &search.Engine{Topology: search.StaticShards(c.ShardList()), DefaultStack: "prod"}
+	e := search.MustNew(search.Config{DefaultStack: "prod"}, search.Deps{Topology: search.StaticShards(c.ShardList())})
 	rep, err := e.Consistency(ctx, "")
 	if err != nil {
 		t.Fatal(err)

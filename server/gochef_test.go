@@ -252,7 +252,7 @@ func TestStaleCopyOnlyMatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A fresh engine: the shared one may hold an owners map from before.
-	e := &search.Engine{Topology: search.StaticShards(f.cluster.ShardList()), DefaultStack: "prod"}
+	e := search.MustNew(search.Config{DefaultStack: "prod"}, search.Deps{Topology: search.StaticShards(f.cluster.ShardList())})
 	res, err := e.Search(ctx, search.Request{Index: "node", Query: "ipaddress:127.0.0.12"})
 	if err != nil {
 		t.Fatal(err)

@@ -19,9 +19,15 @@ type metrics struct {
 	handler  http.Handler
 }
 
-func newMetrics(e Engine) *metrics {
+// newMetrics registers the server's metrics on reg; a nil reg is a new
+// registry, given the engine's collectors too.
+func newMetrics(e Engine, reg *prometheus.Registry) *metrics {
+	own := reg == nil
+	if own {
+		reg = prometheus.NewRegistry()
+	}
 	m := &metrics{
-		reg: prometheus.NewRegistry(),
+		reg: reg,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "shearch_http_requests_total",
 			Help: "HTTP requests served, by route pattern and status (499: the client went away)."}, []string{"route", "code"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "shearch_http_request_duration_seconds",
@@ -40,7 +46,7 @@ func newMetrics(e Engine) *metrics {
 	if e != nil {
 		m.drift.WithLabelValues(e.Stack(""))
 	}
-	if e != nil {
+	if e != nil && own {
 		m.reg.MustRegister(e.Collectors()...)
 	}
 	m.handler = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})

@@ -31,8 +31,7 @@ func TestReadyz(t *testing.T) {
 	bad := f.cluster.Shards[1].Shard("dev")
 	bad.URL = dead
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	e := &search.Engine{Topology: search.StaticShards{good, bad}, DefaultStack: "prod", Log: quiet,
-		Guards: shards.NewGuards(shards.GuardConfig{BreakerFailures: 1}, quiet)}
+	e := search.MustNew(search.Config{DefaultStack: "prod"}, search.Deps{Topology: search.StaticShards{good, bad}, Log: quiet, Guards: shards.NewGuards(shards.GuardConfig{BreakerFailures: 1}, quiet)})
 	srv := server.New(e, quiet)
 	ts := httptest.NewServer(srv)
 	defer ts.Close()
@@ -76,8 +75,7 @@ func TestAccessLogAndShardFailureLog(t *testing.T) {
 	bad.URL = dead
 	var buf syncBuffer
 	log := slog.New(slog.NewJSONHandler(&buf, nil))
-	e := &search.Engine{Topology: search.StaticShards{good, bad}, DefaultStack: "prod", Log: log,
-		Guards: shards.NewGuards(shards.GuardConfig{RetryBudget: -1}, log)}
+	e := search.MustNew(search.Config{DefaultStack: "prod"}, search.Deps{Topology: search.StaticShards{good, bad}, Log: log, Guards: shards.NewGuards(shards.GuardConfig{RetryBudget: -1}, log)})
 	ts := httptest.NewServer(server.New(e, log))
 	defer ts.Close()
 	req, _ := http.NewRequest("GET", ts.URL+"/v1/search/node?q=*:*", nil)

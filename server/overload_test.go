@@ -44,9 +44,7 @@ func startProxied(t *testing.T, latency time.Duration, gc shards.GuardConfig) *p
 		list = append(list, s)
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	p.engine = &search.Engine{Topology: list, DefaultStack: "prod", Timeout: 10 * time.Second, Log: quiet,
-		Guards:       shards.NewGuards(gc, quiet),
-		CheckQueries: true}
+	p.engine = search.MustNew(search.Config{DefaultStack: "prod", Timeout: 10 * time.Second, CheckQueries: true}, search.Deps{Topology: list, Log: quiet, Guards: shards.NewGuards(gc, quiet)})
 	p.srv = httptest.NewServer(server.New(p.engine, quiet))
 	t.Cleanup(p.srv.Close)
 	return p

@@ -124,8 +124,7 @@ func fakeShardServer(t testing.TB, list ...shards.Shard) *server.Server {
 			list[i].Timeout = 10 * time.Second
 		}
 	}
-	e := &search.Engine{Topology: search.StaticShards(list), DefaultStack: "prod",
-		CheckQueries: true}
+	e := search.MustNew(search.Config{DefaultStack: "prod", CheckQueries: true}, search.Deps{Topology: search.StaticShards(list)})
 	return server.New(e, nil)
 }
 

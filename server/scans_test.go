@@ -44,8 +44,7 @@ func consistencyGet(t *testing.T, base, token string) (int, string, http.Header)
 func TestConsistencyScansSharedCachedAndBudgeted(t *testing.T) {
 	bigFleet(t)
 	serve := func(ttl time.Duration, limits server.ScanLimits) string {
-		e := &search.Engine{Topology: search.StaticShards(bigFleet(t)), DefaultStack: "prod", Timeout: 30 * time.Second,
-			CheckQueries: true, ConsistencyTTL: ttl}
+		e := search.MustNew(search.Config{DefaultStack: "prod", Timeout: 30 * time.Second, CheckQueries: true, ConsistencyTTL: ttl}, search.Deps{Topology: search.StaticShards(bigFleet(t))})
 		s := server.New(e, nil)
 		s.Auth = tokenAuth(t, "alice-token\nbob-token\nwriter-token write\n")
 		s.Scans = limits

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -62,12 +63,25 @@ type Server struct {
 // requests while in-flight ones finish.
 func (s *Server) Drain() { s.draining.Store(true) }
 
-// New wires the routes.
+// New wires the routes, with metrics in a registry of the server's own
+// that also holds the engine's collectors: for an engine made without a
+// Registerer (tests, one server per engine).
 func New(e Engine, log *slog.Logger) *Server {
+	return newServer(e, log, nil)
+}
+
+// NewWithRegistry wires the routes, with the server's metrics on reg,
+// where the engine registered its own (search.Deps.Registerer): /metrics
+// serves reg.
+func NewWithRegistry(e Engine, log *slog.Logger, reg *prometheus.Registry) *Server {
+	return newServer(e, log, reg)
+}
+
+func newServer(e Engine, log *slog.Logger, reg *prometheus.Registry) *Server {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	s := &Server{Engine: e, Log: log, mux: http.NewServeMux(), metrics: newMetrics(e)}
+	s := &Server{Engine: e, Log: log, mux: http.NewServeMux(), metrics: newMetrics(e, reg)}
 	s.routes()
 	return s
 }

@@ -34,7 +34,7 @@ func oneNodeServer(t *testing.T) *server.Server {
 	}
 	fs.Start()
 	t.Cleanup(fs.Close)
-	e := &search.Engine{Topology: search.StaticShards{fs.Config("s0", "prod", key)}, DefaultStack: "prod"}
+	e := search.MustNew(search.Config{DefaultStack: "prod"}, search.Deps{Topology: search.StaticShards{fs.Config("s0", "prod", key)}})
 	return server.New(e, nil)
 }
 
@@ -86,7 +86,7 @@ func TestForwardedHeadersTrustedOnlyFromProxies(t *testing.T) {
 // the URL nor in a last error that quotes it.
 func TestShardsRedactsCredentials(t *testing.T) {
 	list := search.StaticShards{{Name: "chef-1", Stack: "prod", URL: "https://svc:s3cret-pw@chef-1.example/organizations/acme?token=s3cret-tok"}}
-	s := server.New(&search.Engine{Topology: list, DefaultStack: "prod"}, nil)
+	s := server.New(search.MustNew(search.Config{DefaultStack: "prod"}, search.Deps{Topology: list}), nil)
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
 	get := func() string {

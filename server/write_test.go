@@ -129,7 +129,7 @@ func startWriteFleet(t testing.TB, weights ...int64) *writeFleet {
 			list[i].Weight = &w
 		}
 	}
-	f.engine = &search.Engine{Topology: search.StaticShards(list), DefaultStack: "prod", Timeout: 5 * time.Second}
+	f.engine = search.MustNew(search.Config{DefaultStack: "prod", Timeout: 5 * time.Second}, search.Deps{Topology: search.StaticShards(list)})
 	dir := t.TempDir()
 	tokens := filepath.Join(dir, "tokens")
 	os.WriteFile(tokens, []byte("wtok write\nrtok\n"), 0o600)

@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
 	"log/slog"
 	"net"
 	"net/http"
@@ -101,43 +102,39 @@ func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
 	if cfg.Replica.Advertise != "" {
 		tc.Shared = &discovery.SharedConfig{Address: cfg.Consul.Address, Writer: cfg.Replica.Advertise}
 	}
+	// One registry for the engine's metrics and the server's: /metrics
+	// serves both.
+	reg := prometheus.NewRegistry()
 	topo, err := discovery.NewTopology(tc, log)
 	if err != nil {
 		return nil, &ConfigError{err}
 	}
-	eng := &search.Engine{
-		Topology:       snapshotLister{topo},
-		DefaultStack:   cfg.DefaultStack,
-		Timeout:        cfg.Shards.Timeout.Duration,
-		Concurrency:    cfg.Search.Concurrency,
-		OnShardResult:  topo.ReportShardError,
-		CheckQueries:   true,
-		Guards:         shards.NewGuards(guardConfig(cfg), log),
-		Log:            log,
-		OrderTTL:       cfg.Search.OrderTTL.Duration,
-		OrderBytes:     int(cfg.Search.OrderCacheBytes),
-		FirstPageBytes: int(cfg.Search.FirstPageBytes),
-		FetchChunk:     cfg.Search.FetchChunk,
-		FetchByGet:     cfg.Search.ObjectFetch == "get",
-		SortBytes:      int(cfg.Search.SortMemoryBytes),
-		SpillBytes:     int64(cfg.Search.SpillMaxBytes),
-		SpillDir:       cfg.Search.SpillDir,
-	}
-	eng.MaxAnswerBytes = int64(cfg.Shards.MaxAnswerBytes)
-	eng.MaxRows, eng.MaxPageBytes = cfg.Search.MaxRows, int64(cfg.Search.MaxPageBytes)
-	eng.SpillTotalBytes, eng.ConsistencyTTL = int64(cfg.Search.SpillTotalBytes), cfg.Consistency.CacheTTL.Duration
-	eng.Writes.OwnerTTL, eng.Writes.OwnerCacheSize = cfg.Search.NodeOwnerTTL.Duration, cfg.Search.NodeOwnerCacheSize
+	deps := search.Deps{Topology: snapshotLister{topo}, OnShardResult: topo.ReportShardError,
+		Guards: shards.NewGuards(guardConfig(cfg), log), Log: log, Registerer: reg}
 	if cfg.Search.CacheTTL.Duration > 0 {
-		eng.Cache = &search.Cache{TTL: cfg.Search.CacheTTL.Duration, Size: cfg.Search.CacheSize, MaxBytes: int(cfg.Search.CacheBytes)}
+		deps.Cache = &search.Cache{TTL: cfg.Search.CacheTTL.Duration, Size: cfg.Search.CacheSize, MaxBytes: int(cfg.Search.CacheBytes)}
 	}
 	if cfg.Consul.NodeFallback && cfg.Consul.Address != "" {
 		fb, err := fallback.New(fallback.Config{Address: cfg.Consul.Address})
 		if err != nil {
 			return nil, &ConfigError{err}
 		}
-		eng.Fallback = fb
+		deps.Fallback = fb
 	}
-	srv := server.New(eng, log)
+	eng, err := search.New(search.Config{DefaultStack: cfg.DefaultStack, Timeout: cfg.Shards.Timeout.Duration,
+		Concurrency: cfg.Search.Concurrency, CheckQueries: true,
+		OrderTTL: cfg.Search.OrderTTL.Duration, OrderBytes: int(cfg.Search.OrderCacheBytes),
+		FirstPageBytes: int(cfg.Search.FirstPageBytes), FetchChunk: cfg.Search.FetchChunk, FetchByGet: cfg.Search.ObjectFetch == "get",
+		SortBytes: int(cfg.Search.SortMemoryBytes), SpillBytes: int64(cfg.Search.SpillMaxBytes), SpillDir: cfg.Search.SpillDir,
+		SpillTotalBytes: int64(cfg.Search.SpillTotalBytes), MaxAnswerBytes: int64(cfg.Shards.MaxAnswerBytes),
+		MaxRows: cfg.Search.MaxRows, MaxPageBytes: int64(cfg.Search.MaxPageBytes),
+		ConsistencyTTL: cfg.Consistency.CacheTTL.Duration,
+		Writes:         search.WriteConfig{OwnerTTL: cfg.Search.NodeOwnerTTL.Duration, OwnerCacheSize: cfg.Search.NodeOwnerCacheSize},
+	}, deps)
+	if err != nil {
+		return nil, err
+	}
+	srv := server.NewWithRegistry(eng, log, reg)
 	srv.PublicURL = cfg.PublicURL
 	srv.Facets = facets.Config{MaxBytes: int64(cfg.Search.MaxFacetBytes),
 		Rollout: facets.RolloutConfig{StaleAfter: cfg.Search.RolloutStaleAfter.Duration, MaxLagging: cfg.Search.RolloutMaxLagging}}

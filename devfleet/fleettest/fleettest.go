@@ -32,8 +32,7 @@ func Start(ctx context.Context, n int, fx *devfleet.Fixture, configure func(*Fle
 		return nil, err
 	}
 	f := &Fleet{Cluster: c}
-	f.Engine = &search.Engine{Topology: search.StaticShards(c.ShardList()), DefaultStack: "prod", Timeout: 5 * time.Second, FetchByGet: true,
-		CheckQueries: true}
+	f.Engine = search.MustNew(search.Config{DefaultStack: "prod", Timeout: 5 * time.Second, FetchByGet: true, CheckQueries: true}, search.Deps{Topology: search.StaticShards(c.ShardList())})
 	f.Server = server.New(f.Engine, nil)
 	if configure != nil {
 		configure(f)

@@ -162,7 +162,7 @@ func TestConsulRogueShardsRefused(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer topo.Close()
-		e := &search.Engine{Topology: snapshotLister{topo}, DefaultStack: "prod", Timeout: 5 * time.Second}
+		e := search.MustNew(search.Config{DefaultStack: "prod", Timeout: 5 * time.Second}, search.Deps{Topology: snapshotLister{topo}})
 		return e.Search(t.Context(), search.Request{Index: "node", Query: "*:*"})
 	}
 	legit.ResetStats()
