@@ -191,7 +191,7 @@ func New(cfg Config, deps Deps) (*Engine, error) {
 	}
 	e.orders = &Cache{TTL: e.OrderTTL, MaxBytes: e.OrderBytes}
 	e.spill = extsort.NewBudget(e.SpillTotalBytes)
-	e.owned = newNodeOwners(e.Writes)
+	e.owned = newNodeOwners(&e.Writes)
 	e.metrics.init(e)
 	if deps.Registerer != nil {
 		for _, c := range e.Collectors() {

@@ -35,20 +35,20 @@ type ownerEntry struct {
 // age checked on read: golang-lru's expirable cache runs a janitor
 // goroutine per cache that nothing can stop.
 type nodeOwners struct {
-	ttl time.Duration
+	cfg *WriteConfig // the engine's: its TTL is read on each look-up
 	lru *lru.Cache[string, ownerEntry]
 }
 
-func newNodeOwners(c WriteConfig) *nodeOwners {
+func newNodeOwners(c *WriteConfig) *nodeOwners {
 	l, _ := lru.New[string, ownerEntry](c.OwnerCacheSize) // size > 0: withDefaults
-	return &nodeOwners{ttl: c.OwnerTTL, lru: l}
+	return &nodeOwners{cfg: c, lru: l}
 }
 
 func ownerKey(stack, name string) string { return stack + "\x00" + name }
 
 func (w *nodeOwners) remembered(stack, name string) (string, bool) {
 	e, ok := w.lru.Get(ownerKey(stack, name))
-	if !ok || time.Since(e.at) > w.ttl {
+	if !ok || time.Since(e.at) > w.cfg.OwnerTTL {
 		return "", false
 	}
 	return e.shard, true
