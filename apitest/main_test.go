@@ -19,6 +19,7 @@ import (
 	"github.com/shearch/shearch/api"
 	"github.com/shearch/shearch/auth"
 	"github.com/shearch/shearch/devfleet"
+	"github.com/shearch/shearch/internal/engine"
 	"github.com/shearch/shearch/internal/integration"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/server"
@@ -96,7 +97,7 @@ func (l *liveFleet) start() error {
 	}
 	e := search.MustNew(search.Config{DefaultStack: "prod", Timeout: 10 * time.Second, FetchByGet: true, CheckQueries: true}, search.Deps{Topology: search.StaticShards(l.cluster.ShardList())})
 	l.auth = a
-	s := server.New(e, quiet())
+	s := server.New(engine.Over(e), quiet())
 	s.Auth = a
 	l.srv = httptest.NewServer(s)
 	return nil
@@ -127,6 +128,6 @@ func (l *liveFleet) client(t testing.TB, token string) *api.Client {
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // engineOver is a Shearch engine over static shards with guards gc.
-func engineOver(list []shards.Shard, gc shards.GuardConfig) *search.Engine {
-	return search.MustNew(search.Config{DefaultStack: "prod", Timeout: 30 * time.Second, CheckQueries: true}, search.Deps{Topology: search.StaticShards(list), Log: quiet(), Guards: shards.NewGuards(gc, quiet())})
+func engineOver(list []shards.Shard, gc shards.GuardConfig) *engine.Engine {
+	return engine.Over(search.MustNew(search.Config{DefaultStack: "prod", Timeout: 30 * time.Second, CheckQueries: true}, search.Deps{Topology: search.StaticShards(list), Log: quiet(), Guards: shards.NewGuards(gc, quiet())}))
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/shearch/shearch/completion"
 	"github.com/shearch/shearch/devfleet"
 	"github.com/shearch/shearch/gnife"
+	"github.com/shearch/shearch/internal/engine"
 	"github.com/shearch/shearch/internal/integration"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/server"
@@ -77,7 +78,7 @@ func setup(t *testing.T) *shared {
 			return
 		}
 		e := search.MustNew(search.Config{DefaultStack: "prod", Timeout: 5 * time.Second}, search.Deps{Topology: search.StaticShards(s.cluster.ShardList())})
-		s.handler = server.New(e, nil)
+		s.handler = server.New(engine.Over(e), nil)
 		s.srv = httptest.NewServer(s.handler)
 		it = s
 	})

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shearch/shearch/internal/engine"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/server"
 )
@@ -25,7 +26,7 @@ func BenchmarkStartup(b *testing.B) {
 	}
 	f := startFleet(b)
 	e := search.MustNew(search.Config{DefaultStack: "prod"}, search.Deps{Topology: search.StaticShards(f.cluster.ShardList()), Cache: &search.Cache{TTL: time.Hour}})
-	srv := httptest.NewServer(server.New(e, nil))
+	srv := httptest.NewServer(server.New(engine.Over(e), nil))
 	defer srv.Close()
 	if _, err := e.Search(context.Background(), search.Request{Index: "node", Query: "role:web", Rows: 1000,
 		Partial: map[string][]string{"__display_name": {"name"}}}); err != nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/shearch/shearch/api"
 	"github.com/shearch/shearch/auth"
 	"github.com/shearch/shearch/devfleet"
+	"github.com/shearch/shearch/internal/engine"
 	"github.com/shearch/shearch/internal/integration"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/server"
@@ -40,7 +41,7 @@ type stoppable struct {
 type writeFleet struct {
 	cluster *devfleet.Cluster
 	proxies []*stoppable
-	engine  *search.Engine
+	engine  *engine.Engine
 	srv     *httptest.Server
 }
 
@@ -77,15 +78,14 @@ func startWriteFleet(t *testing.T) *writeFleet {
 		f.proxies = append(f.proxies, p)
 		list[i].URL = p.srv.URL
 	}
-	e := search.MustNew(search.Config{DefaultStack: "prod", Timeout: 5 * time.Second}, search.Deps{Topology: search.StaticShards(list)})
-	f.engine = e
+	f.engine = engine.Over(search.MustNew(search.Config{DefaultStack: "prod", Timeout: 5 * time.Second}, search.Deps{Topology: search.StaticShards(list)}))
 	tokens := filepath.Join(t.TempDir(), "tokens")
 	os.WriteFile(tokens, []byte("wtok write\nrtok\n"), 0o600)
 	a, err := auth.New(auth.Options{TokensFile: tokens})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := server.New(e, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s := server.New(f.engine, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	s.Auth = a
 	f.srv = httptest.NewServer(s)
 	t.Cleanup(f.srv.Close)
@@ -271,7 +271,7 @@ func TestNodeWriteCommands(t *testing.T) {
 	if _, err := c.Do(context.Background(), "POST", post, f.onShard(t, o, shards.Nodes, web)); err != nil {
 		t.Fatal(err)
 	}
-	f.engine.Writes.OwnerTTL = time.Nanosecond // as if the 30 s had passed
+	f.engine.Writer.OwnerTTL = time.Nanosecond // as if the 30 s had passed
 	for _, args := range [][]string{{"tag", "create", web, "x"}, {"node", "delete", web, "-y"}, {"node", "run_list", "add", web, "role[db]"}} {
 		r = f.gnife(t, "wtok", "", args...)
 		a, b := f.cluster.Shards[o].Name, f.cluster.Shards[other].Name

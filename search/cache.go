@@ -122,7 +122,7 @@ func (e *Engine) answer(ctx context.Context, req *plan) (*fullAnswer, bool, erro
 	}
 	// Joiners share the fan-out and its shard slots; it stops when the
 	// last of them leaves.
-	v, err, _ := e.shared.do(ctx, key, e.requestTimeout(), func(fctx context.Context) (any, error) {
+	v, err, _ := e.shared.Do(ctx, key, e.RequestTimeout(), func(fctx context.Context) (any, error) {
 		m, err := e.fetchAnswer(fctx, req)
 		if err == nil {
 			e.Cache.put(key, m)
@@ -152,10 +152,10 @@ func (e *Engine) heldAnswer(req *plan) (*fullAnswer, bool) {
 	return nil, false
 }
 
-// requestTimeout bounds a whole fan-out: a few times the per-shard
-// timeout, since a shard answers in several pages.
-// requestTimeout bounds a request's shared work: a few shard timeouts.
-func (e *Engine) requestTimeout() time.Duration { return requestTimeouts * e.Timeout }
+// RequestTimeout bounds a request's shared work (a whole fan-out, a
+// drift scan): a few times the per-shard timeout, since a shard answers
+// in several pages.
+func (e *Engine) RequestTimeout() time.Duration { return requestTimeouts * e.Timeout }
 
 type cursor struct {
 	After string `json:"a"`
@@ -176,4 +176,18 @@ func decodeCursor(s string) (string, error) {
 		return "", fault.Errorf(fault.BadRequest, "bad cursor %q: pass back next_cursor exactly as received", s)
 	}
 	return c.After, nil
+}
+
+// Forget empties the search cache. Writes call it: an answer cached
+// before a write must not be served after it. (Other Shearch replicas
+// keep theirs until their cache_ttl passes.)
+func (e *Engine) Forget() { e.Cache.purge() }
+
+func (c *Cache) purge() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.items, c.lru = nil, nil
 }

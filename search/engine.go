@@ -15,6 +15,7 @@ import (
 	"github.com/shearch/shearch/internal/extsort"
 	"github.com/shearch/shearch/internal/fanout"
 	"github.com/shearch/shearch/internal/fault"
+	"github.com/shearch/shearch/internal/flight"
 	"github.com/shearch/shearch/query"
 	"github.com/shearch/shearch/shards"
 )
@@ -90,11 +91,6 @@ type Config struct {
 	// rows and 64 MiB): past them the answer is a 413 (bounds.go).
 	MaxRows      int
 	MaxPageBytes int64
-	// ConsistencyTTL is how long a drift report is served again (0:
-	// never; concurrent scans of a stack are shared all the same).
-	ConsistencyTTL time.Duration
-	// Writes bounds the write path's memory of which shard holds a node.
-	Writes WriteConfig
 }
 
 // DefaultTimeout is a shard request's time when neither the shard nor
@@ -132,12 +128,6 @@ func (c Config) withDefaults() Config {
 	if c.MaxPageBytes <= 0 {
 		c.MaxPageBytes = DefaultMaxPageBytes
 	}
-	if c.Writes.OwnerTTL <= 0 {
-		c.Writes.OwnerTTL = defaultOwnerTTL
-	}
-	if c.Writes.OwnerCacheSize <= 0 {
-		c.Writes.OwnerCacheSize = defaultOwnerCacheSize
-	}
 	return c
 }
 
@@ -166,12 +156,10 @@ type Engine struct {
 	Config
 	Deps
 
-	scans   scanCache
 	owners  ownersCache
-	owned   *nodeOwners
 	orders  *Cache
 	clients sync.Map // clientKey -> *shards.Client
-	shared  sharedCalls
+	shared  flight.Group
 	metrics engineMetrics
 	spill   *extsort.Budget
 }
@@ -191,7 +179,6 @@ func New(cfg Config, deps Deps) (*Engine, error) {
 	}
 	e.orders = &Cache{TTL: e.OrderTTL, MaxBytes: e.OrderBytes}
 	e.spill = extsort.NewBudget(e.SpillTotalBytes)
-	e.owned = newNodeOwners(&e.Writes)
 	e.metrics.init(e)
 	if deps.Registerer != nil {
 		for _, c := range e.Collectors() {
@@ -311,8 +298,9 @@ func (e *Engine) pruneClients(s shards.Shard) {
 	})
 }
 
-// fanOpts are the engine's bounds and health hook for a fan-out.
-func (e *Engine) fanOpts() fanout.Options {
+// FanOptions are the engine's bounds and health hook for a fan-out,
+// which writes and drift use too: one bound per shard for all of them.
+func (e *Engine) FanOptions() fanout.Options {
 	return fanout.Options{Limit: e.Concurrency, Timeout: e.Timeout, Client: e.Client, OnShardResult: e.OnShardResult}
 }
 
@@ -320,8 +308,10 @@ func (e *Engine) fanOpts() fanout.Options {
 // sent, never a status Shearch answers with (only server/ picks those).
 const (
 	chefNotFound = 404
-	chefConflict = 409
 )
+
+// methodGet is how the shard client spells the one method reads send.
+const methodGet = "GET"
 
 // Search runs a federated search: validate once, fan out (shared with
 // identical concurrent requests, and cached when enabled), merge, page.
@@ -398,15 +388,6 @@ func (e *Engine) check(req *Request) error {
 		return fault.Errorf(fault.BadRequest, "start and rows must be non-negative integers")
 	}
 	return nil
-}
-
-func anyFallback(s ShardsSummary) bool {
-	for _, d := range s.Details {
-		if d.Status == StatusFallback {
-			return true
-		}
-	}
-	return false
 }
 
 // fallBack asks the fallback for the nodes of each failed shard of

@@ -143,12 +143,5 @@ func rawHash(raw json.RawMessage) [32]byte {
 	if dec.Decode(&v) != nil {
 		return sha256.Sum256(raw)
 	}
-	return ContentHash(v)
-}
-
-// ContentHash hashes an object's JSON; Go writes map keys sorted, so the
-// same content always hashes the same.
-func ContentHash(v any) [32]byte {
-	b, _ := json.Marshal(v)
-	return sha256.Sum256(b)
+	return shards.ContentHash(v)
 }

@@ -28,14 +28,13 @@ func TestNewFillsDefaultsOnce(t *testing.T) {
 		{"FirstPageBytes", e.FirstPageBytes, defaultFirstPageBytes},
 		{"FetchChunk", e.FetchChunk, defaultFetchChunk},
 		{"OrderTTL", e.OrderTTL, defaultOrderTTL},
-		{"owner TTL", e.Writes.OwnerTTL, defaultOwnerTTL},
-		{"request timeout", e.requestTimeout(), requestTimeouts * DefaultTimeout},
+		{"request timeout", e.RequestTimeout(), requestTimeouts * DefaultTimeout},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s: %v, want %v", c.name, c.got, c.want)
 		}
 	}
-	if e.Guards == nil || e.Log == nil || e.orders == nil || e.spill == nil || e.owned == nil {
+	if e.Guards == nil || e.Log == nil || e.orders == nil || e.spill == nil {
 		t.Fatal("New left a part unmade")
 	}
 	if e.OrderTTL != 30*time.Second {

@@ -58,7 +58,7 @@ func (e *Engine) checkIndex(ctx context.Context, targets []shards.Shard, index s
 		return failed, nil
 	case len(failed) > 0:
 		s := fanout.Summarize(answers)
-		err := fault.Errorf(fault.ShardsFailed, "no shard that answered holds data bag %s, and shard(s) failed: %s", index, failedShardsMessage(failedStatus))
+		err := fault.Errorf(fault.ShardsFailed, "no shard that answered holds data bag %s, and shard(s) failed: %s", index, fanout.FailedMessage(failedStatus))
 		err.Shards = &s
 		return nil, err
 	}

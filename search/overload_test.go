@@ -125,49 +125,6 @@ func refusedURL(t *testing.T) string {
 	return u
 }
 
-func TestSharedCallCancelledWhenLastWaiterLeaves(t *testing.T) {
-	var g sharedCalls
-	stopped := make(chan struct{})
-	started := make(chan struct{})
-	fn := func(ctx context.Context) (any, error) {
-		close(started)
-		<-ctx.Done()
-		close(stopped)
-		return nil, ctx.Err()
-	}
-	ctx1, cancel1 := context.WithCancel(context.Background())
-	ctx2, cancel2 := context.WithCancel(context.Background())
-	errs := make(chan error, 2)
-	go func() { _, err, _ := g.do(ctx1, "k", time.Minute, fn); errs <- err }()
-	<-started
-	var joined atomic.Bool
-	go func() {
-		_, err, shared := g.do(ctx2, "k", time.Minute, fn)
-		joined.Store(shared)
-		errs <- err
-	}()
-	waitfor.Until(t, "two callers waiting on the shared call", func() bool { g.mu.Lock(); defer g.mu.Unlock(); return g.calls["k"] != nil && g.calls["k"].waiters == 2 })
-	cancel1()
-	if err := <-errs; !errors.Is(err, context.Canceled) {
-		t.Fatalf("first waiter: %v", err)
-	}
-	select {
-	case <-stopped:
-		t.Fatal("the call stopped while a second waiter still waited")
-	case <-time.After(50 * time.Millisecond):
-	}
-	cancel2()
-	<-errs
-	select {
-	case <-stopped:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the call still runs after its last waiter left")
-	}
-	if !joined.Load() {
-		t.Error("the second caller did not join the first call")
-	}
-}
-
 // A client that goes away stops its shard requests.
 func TestAbandonedSearchStopsShardRequests(t *testing.T) {
 	a, b := newFakeShard(t, hang), newFakeShard(t, hang)
@@ -289,7 +246,7 @@ func TestIdenticalSearchesShareFanOut(t *testing.T) {
 			}
 		}()
 	}
-	waitfor.Until(t, "one search at the shard and 20 callers sharing it", func() bool { return a.open.Load() == 1 && mostWaiters(e, "") == 20 })
+	waitfor.Until(t, "one search at the shard and 20 callers sharing it", func() bool { return a.open.Load() == 1 && e.shared.Waiters("") == 20 })
 	close(release)
 	wg.Wait()
 	if n := a.count("/search/node"); n > 2 { // the query, then the owners pass

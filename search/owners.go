@@ -66,7 +66,7 @@ func (e *Engine) duplicatedNodes(ctx context.Context, targets []shards.Shard) (m
 	// Shared among concurrent callers, and stopped only when the last of
 	// them leaves (singleflight would fail them all with the first's
 	// cancellation).
-	v, err, _ := e.shared.do(ctx, "owners\x00"+key, e.requestTimeout(), func(ctx context.Context) (any, error) {
+	v, err, _ := e.shared.Do(ctx, "owners\x00"+key, e.RequestTimeout(), func(ctx context.Context) (any, error) {
 		ctx = shards.WithShardTimeout(ctx, e.Timeout)
 		var mu sync.Mutex
 		first := map[string]seenCopy{}
@@ -86,7 +86,7 @@ func (e *Engine) duplicatedNodes(ctx context.Context, targets []shards.Shard) (m
 				copies[r.Name] = append(copies[r.Name], nodeCopy{shard: c.Shard.Name, ohai: parseOhai(r.Ohai)})
 				return nil
 			})
-		}, e.fanOpts())
+		}, e.FanOptions())
 		if err := fanout.Shed(answers); err != nil {
 			return nil, err
 		}

@@ -163,7 +163,7 @@ func (e *Engine) pageObjects(ctx context.Context, req *plan, m *fullAnswer, lo, 
 		return rows, nil
 	}
 	key := fmt.Sprintf("page\x00%p\x00%d\x00%d", m, lo, hi)
-	v, err, _ := e.shared.do(ctx, key, e.requestTimeout(), func(ctx context.Context) (any, error) {
+	v, err, _ := e.shared.Do(ctx, key, e.RequestTimeout(), func(ctx context.Context) (any, error) {
 		return e.fillObjects(ctx, req, rows)
 	})
 	if err != nil {

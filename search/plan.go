@@ -108,7 +108,7 @@ func (p *plan) client(e *Engine, shard string) (*shards.Client, error) {
 
 // fanOpts are the engine's fan-out options with the plan's clients.
 func (p *plan) fanOpts(e *Engine) fanout.Options {
-	o := e.fanOpts()
+	o := e.FanOptions()
 	o.Client = p.clientOf(e)
 	return o
 }

@@ -63,7 +63,7 @@ func (e *Engine) Get(ctx context.Context, stack string, path shards.Path, deny b
 	if len(rows) == 0 {
 		// Some shards failed and none of the rest has it: it may well be
 		// on a failed shard, so "not found" would be a lie.
-		return nil, fault.Errorf(fault.ShardsFailed, "%s is not on the shards that answered, and shard(s) failed: %s", path, failedShardsMessage(summary.Details))
+		return nil, fault.Errorf(fault.ShardsFailed, "%s is not on the shards that answered, and shard(s) failed: %s", path, fanout.FailedMessage(summary.Details))
 	}
 	return &ReadResult{Object: rows[0].Object(), Kept: rows[0].Shard, Holders: holders, Duplicates: dups, Shards: summary}, nil
 }
@@ -112,7 +112,7 @@ func (e *Engine) List(ctx context.Context, stack string, path shards.Path, deny 
 // fanRows is a fan-out whose answers are rows, each shard's counted in
 // its summary line.
 func (e *Engine) fanRows(ctx context.Context, targets []shards.Shard, call func(context.Context, *shards.Client) ([]shards.Row, error)) []fanout.Answer[[]shards.Row] {
-	answers := fanout.Do(ctx, targets, call, e.fanOpts())
+	answers := fanout.Do(ctx, targets, call, e.FanOptions())
 	fanout.Count(answers, func(rows []shards.Row) int { return len(rows) })
 	return answers
 }
@@ -128,21 +128,5 @@ func settle[T any](ctx context.Context, answers []fanout.Answer[T], deny bool) (
 		return ShardsSummary{}, err
 	}
 	summary := fanout.Summarize(answers)
-	return summary, checkFailures(summary, deny)
-}
-
-// checkFailures applies the partial-response strategy: with deny, any
-// failed shard fails the request; without it, only all of them do.
-func checkFailures(s ShardsSummary, deny bool) error {
-	var err *fault.Error
-	if deny && s.Failed > 0 {
-		err = fault.Errorf(fault.ShardsFailed, "partial=deny and shard(s) failed: %s", failedShardsMessage(s.Details))
-	} else if s.OK == 0 && !anyFallback(s) {
-		err = fault.Errorf(fault.ShardsFailed, "every shard failed: %s", failedShardsMessage(s.Details))
-	}
-	if err == nil {
-		return nil
-	}
-	err.Shards = &s
-	return err
+	return summary, fanout.CheckFailures(summary, deny)
 }

@@ -77,7 +77,7 @@ func TestCopiesSharePageObjects(t *testing.T) {
 			}
 		}()
 	}
-	waitfor.Until(t, "20 searches waiting on one read of the page's objects", func() bool { return mostWaiters(e, "page\x00") == 20 })
+	waitfor.Until(t, "20 searches waiting on one read of the page's objects", func() bool { return e.shared.Waiters("page\x00") == 20 })
 	close(release)
 	wg.Wait()
 	if n := queriesLike(a, "name:"); n != 1 {

@@ -115,7 +115,7 @@ func (e *Engine) gather(ctx context.Context, req *plan) (*gathered, error) {
 		}
 	}
 	g.sum = fanout.Summarize(answers)
-	if err := checkFailures(g.sum, req.PartialDeny); err != nil {
+	if err := fanout.CheckFailures(g.sum, req.PartialDeny); err != nil {
 		return nil, err
 	}
 	// *:* meets every copy of every node, so the merge sees them all;
@@ -252,7 +252,7 @@ func (g *gathered) close() { g.srt.Close() }
 // whatever the fleet's size.
 func (e *Engine) streamSorted(ctx context.Context, req *plan, begin func(ShardsSummary), emit func(Row) error) (*Result, error) {
 	// The fan-out has the bounds of a merged answer's.
-	fctx, cancel := context.WithTimeout(ctx, e.requestTimeout())
+	fctx, cancel := context.WithTimeout(ctx, e.RequestTimeout())
 	defer cancel()
 	g, err := e.gather(fctx, req)
 	if err != nil {

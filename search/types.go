@@ -3,12 +3,7 @@
 // order, finds duplicates and names the shards that failed.
 package search
 
-import (
-	"fmt"
-	"strings"
-
-	"github.com/shearch/shearch/search/result"
-)
+import "github.com/shearch/shearch/search/result"
 
 // The request and answer shapes live in search/result so that clients
 // need not import the engine.
@@ -31,13 +26,3 @@ const (
 	OrderName      = result.OrderName
 	OrderNone      = result.OrderNone
 )
-
-func failedShardsMessage(details []ShardStatus) string {
-	var parts []string
-	for _, d := range details {
-		if d.Status == StatusFailed {
-			parts = append(parts, fmt.Sprintf("%s (%s)", d.Name, d.Error))
-		}
-	}
-	return strings.Join(parts, ", ")
-}

@@ -114,7 +114,7 @@ func (e *Engine) streamUnordered(ctx context.Context, req *plan, begin func(Shar
 	if begin != nil && total == 0 {
 		begin(sum)
 	}
-	if err := checkFailures(sum, req.PartialDeny); err != nil {
+	if err := fanout.CheckFailures(sum, req.PartialDeny); err != nil {
 		return nil, err
 	}
 	return &Result{Total: total, Start: 0, Rows: []Row{}, Shards: sum, Duplicates: []Duplicate{}}, nil

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/shearch/shearch/api"
+	"github.com/shearch/shearch/internal/engine"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/server"
 	"github.com/shearch/shearch/shards"
@@ -28,7 +29,7 @@ func TestBadQueryNeverReachesShards(t *testing.T) {
 	f := startFleet(t)
 	var asked atomic.Int32
 	e := search.MustNew(search.Config{DefaultStack: "prod", CheckQueries: true}, search.Deps{Topology: search.StaticShards(f.cluster.ShardList()), OnShardResult: func(string, error) { asked.Add(1) }})
-	srv := httptest.NewServer(server.New(e, nil))
+	srv := httptest.NewServer(server.New(engine.Over(e), nil))
 	defer srv.Close()
 	for _, q := range []string{"role:(web", "a AND NOT b AND NOT c", "?foo", "foo\\bar"} {
 		res, err := http.Get(srv.URL + "/search/node?q=" + url.QueryEscape(q))

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/shearch/shearch/devfleet"
+	"github.com/shearch/shearch/internal/engine"
 	"github.com/shearch/shearch/internal/facets"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/server"
@@ -62,7 +63,7 @@ func BenchmarkFacets(b *testing.B) {
 			}
 		}
 	})
-	srv := httptest.NewServer(server.New(e, nil))
+	srv := httptest.NewServer(server.New(engine.Over(e), nil))
 	defer srv.Close()
 	b.Run("csv-export-3-attrs", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/shearch/shearch/api"
 	"github.com/shearch/shearch/devfleet"
+	"github.com/shearch/shearch/internal/engine"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/server"
 )
@@ -44,7 +45,7 @@ func BenchmarkSearch(b *testing.B) {
 		limit int
 	}{{"shearch-3-shards-parallel", 16}, {"shearch-3-shards-sequential", 1}} {
 		e := search.MustNew(search.Config{DefaultStack: "prod", Concurrency: mode.limit}, search.Deps{Topology: search.StaticShards(c.ShardList())})
-		srv := httptest.NewServer(server.New(e, nil))
+		srv := httptest.NewServer(server.New(engine.Over(e), nil))
 		cl, _ := api.NewClient(&api.Config{Addresses: []string{srv.URL}})
 		b.Run(mode.name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {

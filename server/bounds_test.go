@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/shearch/shearch/devfleet/fakeshard"
+	"github.com/shearch/shearch/internal/engine"
 	"github.com/shearch/shearch/internal/integration"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/search/result"
@@ -98,7 +99,7 @@ func bigServerWith(t *testing.T, configure func(*search.Config), configureServer
 		configure(&cfg)
 	}
 	e := search.MustNew(cfg, search.Deps{Topology: search.StaticShards(bigFleet(t))})
-	s := server.New(e, nil)
+	s := server.New(engine.Over(e), nil)
 	if configureServer != nil {
 		configureServer(s)
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/shearch/shearch/devfleet"
+	"github.com/shearch/shearch/internal/engine"
 	"github.com/shearch/shearch/internal/integration"
 	"github.com/shearch/shearch/internal/waitfor"
 	"github.com/shearch/shearch/search"
@@ -68,7 +69,7 @@ func proxiedOver(t *testing.T, c *devfleet.Cluster, latency, timeout time.Durati
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	p.engine = search.MustNew(search.Config{DefaultStack: "prod", Timeout: timeout, CheckQueries: true}, search.Deps{Topology: list, Log: quiet, Guards: shards.NewGuards(gc, quiet)})
-	p.srv = httptest.NewServer(server.New(p.engine, quiet))
+	p.srv = httptest.NewServer(server.New(engine.Over(p.engine), quiet))
 	t.Cleanup(p.srv.Close)
 	return p
 }

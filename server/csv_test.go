@@ -13,6 +13,7 @@ import (
 
 	"github.com/shearch/shearch/devfleet"
 	"github.com/shearch/shearch/devfleet/fakeshard"
+	"github.com/shearch/shearch/internal/engine"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/server"
 )
@@ -49,7 +50,7 @@ func TestCSVExportNeutralisesFormulas(t *testing.T) {
 	fs.Start()
 	t.Cleanup(fs.Close)
 	e := search.MustNew(search.Config{DefaultStack: "prod"}, search.Deps{Topology: search.StaticShards{fs.Config("s0", "prod", key)}})
-	srv := httptest.NewServer(server.New(e, nil))
+	srv := httptest.NewServer(server.New(engine.Over(e), nil))
 	t.Cleanup(srv.Close)
 
 	res, err := http.Get(srv.URL + "/v1/export/node?q=*:*&format=csv&attr=note")

@@ -5,6 +5,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/shearch/shearch/api"
+	"github.com/shearch/shearch/internal/engine"
+	"github.com/shearch/shearch/internal/writes"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/search/result"
 	"github.com/shearch/shearch/shards"
@@ -12,7 +15,7 @@ import (
 
 // Engine is all the HTTP layer asks of the federated engine, so handlers
 // can be tested through httptest against a fake one, with no shard
-// running. *search.Engine is the one served; each part below is one use.
+// running. *engine.Engine is the one served; each part below is one use.
 type Engine interface {
 	Reader
 	Writer
@@ -33,10 +36,10 @@ type Reader interface {
 
 // Writer answers the write endpoints and the repair of drift.
 type Writer interface {
-	NodeWrite(ctx context.Context, stack, method, name, onlyShard string, body map[string]any) (*search.WriteResult, error)
-	StackWrite(ctx context.Context, stack, method string, ref search.ObjectRef, body map[string]any) (*search.WriteResult, error)
-	PlanRepair(ctx context.Context, stack string) (*search.RepairPlan, error)
-	Repair(ctx context.Context, stack string, want []search.RepairAction) (*search.RepairReport, error)
+	NodeWrite(ctx context.Context, stack, method, name, onlyShard string, body map[string]any) (*writes.Result, error)
+	StackWrite(ctx context.Context, stack, method string, ref writes.ObjectRef, body map[string]any) (*writes.Result, error)
+	PlanRepair(ctx context.Context, stack string) (*api.RepairPlan, error)
+	Repair(ctx context.Context, stack string, want []api.RepairAction) (*api.RepairReport, error)
 }
 
 // Operator answers the probes, /metrics, /v1/shards and the drift report.
@@ -46,8 +49,8 @@ type Operator interface {
 	Reachable(stack string) bool
 	Stack(stack string) string
 	Collectors() []prometheus.Collector
-	ConsistencyFor(ctx context.Context, stack string, admit func() error) (*search.Consistency, error)
+	ConsistencyFor(ctx context.Context, stack string, admit func() error) (*api.Consistency, error)
 }
 
 // The engine served must stay one the handlers can call.
-var _ Engine = (*search.Engine)(nil)
+var _ Engine = (*engine.Engine)(nil)

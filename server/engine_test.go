@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shearch/shearch/api"
 	"github.com/shearch/shearch/devfleet"
+	"github.com/shearch/shearch/internal/engine"
 	"github.com/shearch/shearch/internal/integration"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/shards"
@@ -28,7 +30,7 @@ func TestConsistency(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Stop()
-	e := search.MustNew(search.Config{DefaultStack: "prod"}, search.Deps{Topology: search.StaticShards(c.ShardList())})
+	e := engine.Over(search.MustNew(search.Config{DefaultStack: "prod"}, search.Deps{Topology: search.StaticShards(c.ShardList())}))
 	rep, err := e.Consistency(ctx, "")
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +57,7 @@ func TestConsistency(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]search.Drift{}
+	got := map[string]api.Drift{}
 	for _, d := range rep.Drift {
 		got[d.Kind+" "+d.Name] = d
 	}

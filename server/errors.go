@@ -6,7 +6,7 @@ import (
 	"net/http"
 
 	"github.com/shearch/shearch/internal/fault"
-	"github.com/shearch/shearch/search"
+	"github.com/shearch/shearch/internal/writes"
 )
 
 // kindStatus is the status each kind of engine fault answers with: the
@@ -46,16 +46,16 @@ func statusOf(err error) int {
 // writeStatus is the status a write's verdict answers with: 201 for a
 // create every shard did (200 otherwise), 207 when some did, the shards'
 // own code when they all refused alike, 502 when none did.
-func writeStatus(method string, res *search.WriteResult) int {
+func writeStatus(method string, res *writes.Result) int {
 	switch res.Verdict {
-	case search.WroteAll:
+	case writes.WroteAll:
 		if method == http.MethodPost {
 			return http.StatusCreated
 		}
 		return http.StatusOK
-	case search.WroteSome:
+	case writes.WroteSome:
 		return http.StatusMultiStatus
-	case search.Refused:
+	case writes.AllRefused:
 		return res.ShardCode
 	}
 	return http.StatusBadGateway

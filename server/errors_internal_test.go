@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/shearch/shearch/internal/fault"
+	"github.com/shearch/shearch/internal/writes"
 	"github.com/shearch/shearch/search"
 )
 
@@ -94,17 +95,17 @@ func TestFailAnswers(t *testing.T) {
 func TestWriteStatus(t *testing.T) {
 	for _, tc := range []struct {
 		method string
-		res    search.WriteResult
+		res    writes.Result
 		want   int
 	}{
-		{http.MethodPut, search.WriteResult{Verdict: search.WroteAll}, 200},
-		{http.MethodDelete, search.WriteResult{Verdict: search.WroteAll}, 200},
-		{http.MethodPost, search.WriteResult{Verdict: search.WroteAll}, 201},
-		{http.MethodPost, search.WriteResult{Verdict: search.WroteSome}, 207},
-		{http.MethodPut, search.WriteResult{Verdict: search.WroteNone}, 502},
-		{http.MethodPut, search.WriteResult{Verdict: search.Refused, ShardCode: 404}, 404},
-		{http.MethodPost, search.WriteResult{Verdict: search.Refused, ShardCode: 409}, 409},
-		{http.MethodPut, search.WriteResult{Verdict: search.Refused, ShardCode: 403}, 403},
+		{http.MethodPut, writes.Result{Verdict: writes.WroteAll}, 200},
+		{http.MethodDelete, writes.Result{Verdict: writes.WroteAll}, 200},
+		{http.MethodPost, writes.Result{Verdict: writes.WroteAll}, 201},
+		{http.MethodPost, writes.Result{Verdict: writes.WroteSome}, 207},
+		{http.MethodPut, writes.Result{Verdict: writes.WroteNone}, 502},
+		{http.MethodPut, writes.Result{Verdict: writes.AllRefused, ShardCode: 404}, 404},
+		{http.MethodPost, writes.Result{Verdict: writes.AllRefused, ShardCode: 409}, 409},
+		{http.MethodPut, writes.Result{Verdict: writes.AllRefused, ShardCode: 403}, 403},
 	} {
 		if got := writeStatus(tc.method, &tc.res); got != tc.want {
 			t.Errorf("%s %+v: %d, want %d", tc.method, tc.res, got, tc.want)

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shearch/shearch/search"
+	"github.com/shearch/shearch/internal/engine"
 	"github.com/shearch/shearch/shards"
 )
 
@@ -50,7 +50,7 @@ func TestLimits(t *testing.T) {
 		shards.Shard{Name: "chef-1", URL: good.srv.URL + "/organizations/acme"},
 		shards.Shard{Name: "chef-big", URL: big.URL, Timeout: 20 * time.Second},
 		shards.Shard{Name: "chef-repeat", URL: repeat.URL})
-	h.Engine.(*search.Engine).MaxAnswerBytes = 8 << 20
+	h.Engine.(*engine.Engine).MaxAnswerBytes = 8 << 20
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/shearch/shearch/internal/engine"
 	"github.com/shearch/shearch/internal/waitfor"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/server"
@@ -32,7 +33,7 @@ func TestReadyz(t *testing.T) {
 	bad.URL = dead
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	e := search.MustNew(search.Config{DefaultStack: "prod"}, search.Deps{Topology: search.StaticShards{good, bad}, Log: quiet, Guards: shards.NewGuards(shards.GuardConfig{BreakerFailures: 1}, quiet)})
-	srv := server.New(e, quiet)
+	srv := server.New(engine.Over(e), quiet)
 	ts := httptest.NewServer(srv)
 	defer ts.Close()
 	status := func() int {
@@ -76,7 +77,7 @@ func TestAccessLogAndShardFailureLog(t *testing.T) {
 	var buf syncBuffer
 	log := slog.New(slog.NewJSONHandler(&buf, nil))
 	e := search.MustNew(search.Config{DefaultStack: "prod"}, search.Deps{Topology: search.StaticShards{good, bad}, Log: log, Guards: shards.NewGuards(shards.GuardConfig{RetryBudget: -1}, log)})
-	ts := httptest.NewServer(server.New(e, log))
+	ts := httptest.NewServer(server.New(engine.Over(e), log))
 	defer ts.Close()
 	req, _ := http.NewRequest("GET", ts.URL+"/v1/search/node?q=*:*", nil)
 	req.Header.Set("X-Request-Id", "ops-test-7")

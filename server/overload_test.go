@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/shearch/shearch/devfleet"
+	"github.com/shearch/shearch/internal/engine"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/server"
 	"github.com/shearch/shearch/shards"
@@ -45,7 +46,7 @@ func startProxied(t *testing.T, latency time.Duration, gc shards.GuardConfig) *p
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	p.engine = search.MustNew(search.Config{DefaultStack: "prod", Timeout: 10 * time.Second, CheckQueries: true}, search.Deps{Topology: list, Log: quiet, Guards: shards.NewGuards(gc, quiet)})
-	p.srv = httptest.NewServer(server.New(p.engine, quiet))
+	p.srv = httptest.NewServer(server.New(engine.Over(p.engine), quiet))
 	t.Cleanup(p.srv.Close)
 	return p
 }

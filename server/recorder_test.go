@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shearch/shearch/internal/engine"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/server"
 	"github.com/shearch/shearch/shards"
@@ -125,7 +126,7 @@ func fakeShardServer(t testing.TB, list ...shards.Shard) *server.Server {
 		}
 	}
 	e := search.MustNew(search.Config{DefaultStack: "prod", CheckQueries: true}, search.Deps{Topology: search.StaticShards(list)})
-	return server.New(e, nil)
+	return server.New(engine.Over(e), nil)
 }
 
 // rawRequest parses a request exactly as net/http's server would read it

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shearch/shearch/internal/drift"
+	"github.com/shearch/shearch/internal/engine"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/server"
 )
@@ -44,7 +46,8 @@ func consistencyGet(t *testing.T, base, token string) (int, string, http.Header)
 func TestConsistencyScansSharedCachedAndBudgeted(t *testing.T) {
 	bigFleet(t)
 	serve := func(ttl time.Duration, limits server.ScanLimits) string {
-		e := search.MustNew(search.Config{DefaultStack: "prod", Timeout: 30 * time.Second, CheckQueries: true, ConsistencyTTL: ttl}, search.Deps{Topology: search.StaticShards(bigFleet(t))})
+		e := engine.New(search.MustNew(search.Config{DefaultStack: "prod", Timeout: 30 * time.Second, CheckQueries: true}, search.Deps{Topology: search.StaticShards(bigFleet(t))}),
+			engine.Config{Drift: drift.Config{TTL: ttl}})
 		s := server.New(e, nil)
 		s.Auth = tokenAuth(t, "alice-token\nbob-token\nwriter-token write\n")
 		s.Scans = limits

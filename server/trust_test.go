@@ -15,6 +15,7 @@ import (
 	"github.com/shearch/shearch/auth"
 	"github.com/shearch/shearch/devfleet"
 	"github.com/shearch/shearch/devfleet/fakeshard"
+	"github.com/shearch/shearch/internal/engine"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/server"
 )
@@ -35,7 +36,7 @@ func oneNodeServer(t *testing.T) *server.Server {
 	fs.Start()
 	t.Cleanup(fs.Close)
 	e := search.MustNew(search.Config{DefaultStack: "prod"}, search.Deps{Topology: search.StaticShards{fs.Config("s0", "prod", key)}})
-	return server.New(e, nil)
+	return server.New(engine.Over(e), nil)
 }
 
 // With public_url empty, the URLs in answers come from the Host and
@@ -86,7 +87,7 @@ func TestForwardedHeadersTrustedOnlyFromProxies(t *testing.T) {
 // the URL nor in a last error that quotes it.
 func TestShardsRedactsCredentials(t *testing.T) {
 	list := search.StaticShards{{Name: "chef-1", Stack: "prod", URL: "https://svc:s3cret-pw@chef-1.example/organizations/acme?token=s3cret-tok"}}
-	s := server.New(search.MustNew(search.Config{DefaultStack: "prod"}, search.Deps{Topology: list}), nil)
+	s := server.New(engine.Over(search.MustNew(search.Config{DefaultStack: "prod"}, search.Deps{Topology: list})), nil)
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
 	get := func() string {

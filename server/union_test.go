@@ -16,6 +16,7 @@ import (
 	"github.com/shearch/shearch/api"
 	"github.com/shearch/shearch/devfleet"
 	"github.com/shearch/shearch/devfleet/fleettest"
+	"github.com/shearch/shearch/internal/engine"
 	"github.com/shearch/shearch/internal/integration"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/shards"
@@ -27,7 +28,7 @@ var shared = &fleettest.Shared{FixtureDir: "../testdata/fixture", Shards: 3}
 
 type fleet struct {
 	cluster *devfleet.Cluster
-	engine  *search.Engine
+	engine  *engine.Engine
 	srv     *httptest.Server
 	client  *api.Client
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/shearch/shearch/api"
 	"github.com/shearch/shearch/auth"
 	"github.com/shearch/shearch/internal/fault"
+	"github.com/shearch/shearch/internal/writes"
 	"github.com/shearch/shearch/search"
 )
 
@@ -25,16 +26,16 @@ func (s *Server) writeRoutes() {
 		s.mux.HandleFunc("PUT "+prefix+"/nodes/{name}", s.writer(s.nodeWrite))
 		s.mux.HandleFunc("DELETE "+prefix+"/nodes/{name}", s.writer(s.nodeWrite))
 		for _, coll := range []string{"roles", "environments"} {
-			kind := map[string]string{"roles": search.KindRole, "environments": search.KindEnvironment}[coll]
+			kind := map[string]string{"roles": writes.KindRole, "environments": writes.KindEnvironment}[coll]
 			s.mux.HandleFunc("POST "+prefix+"/"+coll, s.writer(s.stackWrite(kind)))
 			s.mux.HandleFunc("PUT "+prefix+"/"+coll+"/{name}", s.writer(s.stackWrite(kind)))
 			s.mux.HandleFunc("DELETE "+prefix+"/"+coll+"/{name}", s.writer(s.stackWrite(kind)))
 		}
-		s.mux.HandleFunc("POST "+prefix+"/data", s.writer(s.stackWrite(search.KindDataBag)))
-		s.mux.HandleFunc("DELETE "+prefix+"/data/{name}", s.writer(s.stackWrite(search.KindDataBag)))
-		s.mux.HandleFunc("POST "+prefix+"/data/{name}", s.writer(s.stackWrite(search.KindDataBagItem)))
-		s.mux.HandleFunc("PUT "+prefix+"/data/{name}/{item}", s.writer(s.stackWrite(search.KindDataBagItem)))
-		s.mux.HandleFunc("DELETE "+prefix+"/data/{name}/{item}", s.writer(s.stackWrite(search.KindDataBagItem)))
+		s.mux.HandleFunc("POST "+prefix+"/data", s.writer(s.stackWrite(writes.KindDataBag)))
+		s.mux.HandleFunc("DELETE "+prefix+"/data/{name}", s.writer(s.stackWrite(writes.KindDataBag)))
+		s.mux.HandleFunc("POST "+prefix+"/data/{name}", s.writer(s.stackWrite(writes.KindDataBagItem)))
+		s.mux.HandleFunc("PUT "+prefix+"/data/{name}/{item}", s.writer(s.stackWrite(writes.KindDataBagItem)))
+		s.mux.HandleFunc("DELETE "+prefix+"/data/{name}/{item}", s.writer(s.stackWrite(writes.KindDataBagItem)))
 	}
 	s.mux.HandleFunc("GET /v1/consistency/repair", s.repairPlan)
 	s.mux.HandleFunc("POST /v1/consistency/repair", s.writer(s.repair))
@@ -70,7 +71,7 @@ func (s *Server) writer(h http.HandlerFunc) http.HandlerFunc {
 }
 
 // audit logs one line per write: who, what, where, and how each shard took it.
-func (s *Server) audit(r *http.Request, c auth.Caller, status int, res *search.WriteResult, msg string) {
+func (s *Server) audit(r *http.Request, c auth.Caller, status int, res *writes.Result, msg string) {
 	attrs := []any{"caller", c.Name, "auth", c.Method, "method", r.Method, "path", r.URL.Path, "status", status}
 	if st := r.URL.Query().Get("stack"); st != "" {
 		attrs = append(attrs, "stack", st)
@@ -84,7 +85,7 @@ func (s *Server) audit(r *http.Request, c auth.Caller, status int, res *search.W
 	s.Log.Info("audit", attrs...)
 }
 
-func outcomeSummary(outs []search.WriteOutcome) string {
+func outcomeSummary(outs []writes.Outcome) string {
 	parts := make([]string, len(outs))
 	for i, o := range outs {
 		parts[i] = fmt.Sprintf("%s=%s/%d", o.Name, o.Status, o.Code)
@@ -176,7 +177,7 @@ func (s *Server) nodeWrite(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) stackWrite(kind string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		ref := search.ObjectRef{Kind: kind, Name: r.PathValue("name"), Item: r.PathValue("item")}
+		ref := writes.ObjectRef{Kind: kind, Name: r.PathValue("name"), Item: r.PathValue("item")}
 		var body map[string]any
 		if r.Method != http.MethodDelete {
 			var err error
@@ -187,10 +188,10 @@ func (s *Server) stackWrite(kind string) http.HandlerFunc {
 		}
 		if r.Method == http.MethodPut {
 			var err error
-			if kind == search.KindDataBagItem {
+			if kind == writes.KindDataBagItem {
 				err = matchURLName(body, "id", ref.Item, "DataBagItem")
 			} else {
-				err = matchURLName(body, "name", ref.Name, map[string]string{search.KindRole: "Role", search.KindEnvironment: "Environment"}[kind])
+				err = matchURLName(body, "name", ref.Name, map[string]string{writes.KindRole: "Role", writes.KindEnvironment: "Environment"}[kind])
 			}
 			if err != nil {
 				s.writeFailed(w, r, err)
@@ -200,7 +201,7 @@ func (s *Server) stackWrite(kind string) http.HandlerFunc {
 		uri := ""
 		if r.Method == http.MethodPost {
 			switch kind {
-			case search.KindDataBagItem:
+			case writes.KindDataBagItem:
 				ref.Item = bodyString(body, "id")
 				// Chef's DataBagItem#save posts {"name":..., "raw_data":{...}}
 				// for some versions; the id is inside, and it is the one
@@ -218,7 +219,7 @@ func (s *Server) stackWrite(kind string) http.HandlerFunc {
 				uri = "data/" + url.PathEscape(ref.Name) + "/" + url.PathEscape(ref.Item)
 			default:
 				ref.Name = bodyString(body, "name")
-				uri = map[string]string{search.KindRole: "roles/", search.KindEnvironment: "environments/", search.KindDataBag: "data/"}[kind] + url.PathEscape(ref.Name)
+				uri = map[string]string{writes.KindRole: "roles/", writes.KindEnvironment: "environments/", writes.KindDataBag: "data/"}[kind] + url.PathEscape(ref.Name)
 			}
 		}
 		res, err := s.Engine.StackWrite(r.Context(), r.URL.Query().Get("stack"), r.Method, ref, body)
@@ -234,7 +235,7 @@ func (s *Server) stackWrite(kind string) http.HandlerFunc {
 // or {"uri"} for a create, pointing at Shearch), with every shard's outcome
 // in X-Shearch-Outcomes. A 207 or an error carries the outcomes in the body
 // too: {"error": [why], "shards": [...]}.
-func (s *Server) writeAnswer(w http.ResponseWriter, r *http.Request, res *search.WriteResult, uri string) {
+func (s *Server) writeAnswer(w http.ResponseWriter, r *http.Request, res *writes.Result, uri string) {
 	c, _ := auth.FromContext(r.Context())
 	status := writeStatus(r.Method, res)
 	s.audit(r, c, status, res, res.Message)
@@ -244,7 +245,7 @@ func (s *Server) writeAnswer(w http.ResponseWriter, r *http.Request, res *search
 		w.Header().Set("X-Shearch-Shard", res.Shard)
 	}
 	setShardHeaders(w, writeSummary(res))
-	if res.Verdict == search.WroteAll {
+	if res.Verdict == writes.WroteAll {
 		obj := res.Object
 		if obj == nil {
 			obj = map[string]any{}
@@ -270,11 +271,11 @@ func (s *Server) writeAnswer(w http.ResponseWriter, r *http.Request, res *search
 }
 
 // writeSummary is the write's outcomes as the shard headers reads use.
-func writeSummary(res *search.WriteResult) search.ShardsSummary {
+func writeSummary(res *writes.Result) search.ShardsSummary {
 	sum := search.ShardsSummary{Total: len(res.Outcomes)}
 	for _, o := range res.Outcomes {
 		d := search.ShardStatus{Name: o.Name, Status: search.StatusOK}
-		if o.Status == search.WriteFailed || o.Status == search.WriteRefused || o.Status == search.WriteExists {
+		if o.Status == writes.Failed || o.Status == writes.Refused || o.Status == writes.Exists {
 			d.Status, d.Error = search.StatusFailed, o.Error
 			if d.Error == "" {
 				d.Error = fmt.Sprintf("HTTP %d", o.Code)

@@ -24,12 +24,14 @@ import (
 	"time"
 
 	"github.com/go-chef/chef"
-	"github.com/shearch/shearch/internal/integration"
-	"github.com/shearch/shearch/server"
 
 	"github.com/shearch/shearch/auth"
 	"github.com/shearch/shearch/devfleet"
+	"github.com/shearch/shearch/internal/engine"
+	"github.com/shearch/shearch/internal/integration"
+	"github.com/shearch/shearch/internal/writes"
 	"github.com/shearch/shearch/search"
+	"github.com/shearch/shearch/server"
 	"github.com/shearch/shearch/shards"
 )
 
@@ -70,7 +72,7 @@ func newShardProxy(t testing.TB, target string) *shardProxy {
 type writeFleet struct {
 	cluster *devfleet.Cluster
 	proxies []*shardProxy
-	engine  *search.Engine
+	engine  *engine.Engine
 	srv     *httptest.Server
 	log     *bytes.Buffer
 	logMu   sync.Mutex
@@ -129,7 +131,7 @@ func startWriteFleet(t testing.TB, weights ...int64) *writeFleet {
 			list[i].Weight = &w
 		}
 	}
-	f.engine = search.MustNew(search.Config{DefaultStack: "prod", Timeout: 5 * time.Second}, search.Deps{Topology: search.StaticShards(list)})
+	f.engine = engine.Over(search.MustNew(search.Config{DefaultStack: "prod", Timeout: 5 * time.Second}, search.Deps{Topology: search.StaticShards(list)}))
 	dir := t.TempDir()
 	tokens := filepath.Join(dir, "tokens")
 	os.WriteFile(tokens, []byte("wtok write\nrtok\n"), 0o600)
@@ -375,7 +377,7 @@ func TestNodeWritesGoToTheOwningShard(t *testing.T) {
 	}
 	// The owner is cached from the PUT above; the duplicate must still be
 	// found once the cache is not trusted, so forget it as a 30s wait would.
-	f.engine.Writes.OwnerTTL = time.Nanosecond
+	f.engine.Writer.OwnerTTL = time.Nanosecond
 	for _, m := range []string{"PUT", "DELETE"} {
 		before := f.seen()
 		a := f.do(t, "wtok", m, "/nodes/"+name, dup)
@@ -406,7 +408,7 @@ func TestNodeWritesGoToTheOwningShard(t *testing.T) {
 // allCodes says every shard's outcome in X-Shearch-Outcomes carries code:
 // what Chef answers a done write with (201 for a create, 200 otherwise).
 func allCodes(a answer, code int) bool {
-	var outs []search.WriteOutcome
+	var outs []writes.Outcome
 	if json.Unmarshal([]byte(a.header.Get("X-Shearch-Outcomes")), &outs) != nil || len(outs) == 0 {
 		return false
 	}
@@ -427,7 +429,7 @@ func TestStackWritesChangeEveryShard(t *testing.T) {
 	if a.status != 200 {
 		t.Fatalf("PUT role: %d %v", a.status, a.body)
 	}
-	var outs []search.WriteOutcome
+	var outs []writes.Outcome
 	json.Unmarshal([]byte(a.header.Get("X-Shearch-Outcomes")), &outs)
 	if len(outs) != 3 || !allCodes(a, 200) {
 		t.Errorf("outcomes header: %v", outs)

@@ -18,7 +18,10 @@ import (
 	"github.com/shearch/shearch/config"
 	"github.com/shearch/shearch/fallback"
 	"github.com/shearch/shearch/internal/discovery"
+	"github.com/shearch/shearch/internal/drift"
+	"github.com/shearch/shearch/internal/engine"
 	"github.com/shearch/shearch/internal/facets"
+	"github.com/shearch/shearch/internal/writes"
 	"github.com/shearch/shearch/replica"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/server"
@@ -128,13 +131,15 @@ func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
 		SortBytes: int(cfg.Search.SortMemoryBytes), SpillBytes: int64(cfg.Search.SpillMaxBytes), SpillDir: cfg.Search.SpillDir,
 		SpillTotalBytes: int64(cfg.Search.SpillTotalBytes), MaxAnswerBytes: int64(cfg.Shards.MaxAnswerBytes),
 		MaxRows: cfg.Search.MaxRows, MaxPageBytes: int64(cfg.Search.MaxPageBytes),
-		ConsistencyTTL: cfg.Consistency.CacheTTL.Duration,
-		Writes:         search.WriteConfig{OwnerTTL: cfg.Search.NodeOwnerTTL.Duration, OwnerCacheSize: cfg.Search.NodeOwnerCacheSize},
 	}, deps)
 	if err != nil {
 		return nil, err
 	}
-	srv := server.NewWithRegistry(eng, log, reg)
+	full := engine.New(eng, engine.Config{
+		Writes: writes.Config{OwnerTTL: cfg.Search.NodeOwnerTTL.Duration, OwnerCacheSize: cfg.Search.NodeOwnerCacheSize},
+		Drift:  drift.Config{TTL: cfg.Consistency.CacheTTL.Duration},
+	})
+	srv := server.NewWithRegistry(full, log, reg)
 	srv.PublicURL = cfg.PublicURL
 	srv.Facets = facets.Config{MaxBytes: int64(cfg.Search.MaxFacetBytes),
 		Rollout: facets.RolloutConfig{StaleAfter: cfg.Search.RolloutStaleAfter.Duration, MaxLagging: cfg.Search.RolloutMaxLagging}}

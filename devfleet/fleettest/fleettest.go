@@ -10,6 +10,7 @@ import (
 
 	"github.com/shearch/shearch/api"
 	"github.com/shearch/shearch/devfleet"
+	"github.com/shearch/shearch/internal/engine"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/server"
 )
@@ -17,7 +18,7 @@ import (
 // Fleet is n shards behind a Shearch.
 type Fleet struct {
 	Cluster *devfleet.Cluster
-	Engine  *search.Engine
+	Engine  *engine.Engine
 	Server  *server.Server
 	HTTP    *httptest.Server
 	Client  *api.Client
@@ -32,7 +33,7 @@ func Start(ctx context.Context, n int, fx *devfleet.Fixture, configure func(*Fle
 		return nil, err
 	}
 	f := &Fleet{Cluster: c}
-	f.Engine = search.MustNew(search.Config{DefaultStack: "prod", Timeout: 5 * time.Second, FetchByGet: true, CheckQueries: true}, search.Deps{Topology: search.StaticShards(c.ShardList())})
+	f.Engine = engine.Over(search.MustNew(search.Config{DefaultStack: "prod", Timeout: 5 * time.Second, FetchByGet: true, CheckQueries: true}, search.Deps{Topology: search.StaticShards(c.ShardList())}))
 	f.Server = server.New(f.Engine, nil)
 	if configure != nil {
 		configure(f)

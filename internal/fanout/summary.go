@@ -154,3 +154,41 @@ func InShardOrder[T any](targets []shards.Shard, answers []Answer[T]) []Answer[T
 	}
 	return out
 }
+
+// CheckFailures applies the partial-response strategy: with deny, any
+// failed shard fails the request; without it, only all of them do (a
+// shard the fallback answered for counts as answered).
+func CheckFailures(s api.ShardSummary, deny bool) error {
+	var err *fault.Error
+	if deny && s.Failed > 0 {
+		err = fault.Errorf(fault.ShardsFailed, "partial=deny and shard(s) failed: %s", FailedMessage(s.Details))
+	} else if s.OK == 0 && !anyFallback(s) {
+		err = fault.Errorf(fault.ShardsFailed, "every shard failed: %s", FailedMessage(s.Details))
+	}
+	if err == nil {
+		return nil
+	}
+	err.Shards = &s
+	return err
+}
+
+func anyFallback(s api.ShardSummary) bool {
+	for _, d := range s.Details {
+		if d.Status == api.StatusFallback {
+			return true
+		}
+	}
+	return false
+}
+
+// FailedMessage names each failed shard with its error, for a message
+// that says which shards to look at.
+func FailedMessage(details []api.ShardStatus) string {
+	var parts []string
+	for _, d := range details {
+		if d.Status == api.StatusFailed {
+			parts = append(parts, fmt.Sprintf("%s (%s)", d.Name, d.Error))
+		}
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,22 +1,25 @@
-package search
+package drift
 
 import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/shearch/shearch/api"
+	"github.com/shearch/shearch/internal/writes"
 )
 
 // versions parses "h1:s0,s1 h2:s2" into a drift's versions.
-func versions(s string) []DriftVersion {
-	var out []DriftVersion
+func versions(s string) []api.DriftVersion {
+	var out []api.DriftVersion
 	for _, f := range strings.Fields(s) {
 		h, shards, _ := strings.Cut(f, ":")
-		out = append(out, DriftVersion{Hash: h, Shards: strings.Split(shards, ",")})
+		out = append(out, api.DriftVersion{Hash: h, Shards: strings.Split(shards, ",")})
 	}
 	return out
 }
 
-func actionText(a RepairAction) string {
+func actionText(a api.RepairAction) string {
 	var b []string
 	if a.From != "" {
 		b = append(b, "copy "+a.Hash+" from "+a.From)
@@ -57,7 +60,7 @@ func TestPlanAction(t *testing.T) {
 		{name: "only Consul shards differ: nothing to plan", versions: "h1:c1", missing: "c2", consul: "c1,c2", want: ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d := Drift{Kind: KindRole, Name: "web", Versions: versions(tc.versions)}
+			d := api.Drift{Kind: writes.KindRole, Name: "web", Versions: versions(tc.versions)}
 			if tc.missing != "" {
 				d.Missing = strings.Split(tc.missing, ",")
 			}
@@ -79,7 +82,7 @@ func TestPlanAction(t *testing.T) {
 			if !ok {
 				return
 			}
-			if a.Kind != KindRole || a.Name != "web" {
+			if a.Kind != writes.KindRole || a.Name != "web" {
 				t.Errorf("action names %s %s", a.Kind, a.Name)
 			}
 			if got := actionText(a); got != tc.want {

@@ -1,4 +1,4 @@
-package search_test
+package drift_test
 
 import (
 	"context"

@@ -1,10 +1,12 @@
-package search
+package drift
 
 import (
 	"context"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/shearch/shearch/api"
 )
 
 // The drift scan reads every role, environment, data bag item and
@@ -25,11 +27,11 @@ type scanCache struct {
 }
 
 type cachedScan struct {
-	rep *Consistency
+	rep *api.Consistency
 	at  time.Time
 }
 
-func (c *scanCache) get(stack string, ttl time.Duration) *Consistency {
+func (c *scanCache) get(stack string, ttl time.Duration) *api.Consistency {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s, ok := c.reports[stack]
@@ -45,7 +47,7 @@ func (c *scanCache) generation() uint64 {
 	return c.gen
 }
 
-func (c *scanCache) put(stack string, rep *Consistency, at time.Time, gen uint64) {
+func (c *scanCache) put(stack string, rep *api.Consistency, at time.Time, gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if gen != c.gen {
@@ -66,49 +68,49 @@ func (c *scanCache) clear() {
 	c.gen++
 }
 
-// Consistency compares roles, environments, data bag items and cookbook
+// api.Consistency compares roles, environments, data bag items and cookbook
 // versions across the shards of a stack: the check that catches an upload
 // that reached some shards and not others. A failed shard is reported and
 // left out of the comparison (its objects are not "missing"). Concurrent
 // calls for one stack share one scan, and a report younger than
 // ConsistencyTTL is served again.
-func (e *Engine) Consistency(ctx context.Context, stack string) (*Consistency, error) {
-	return e.ConsistencyFor(ctx, stack, nil)
+func (c *Checker) Consistency(ctx context.Context, stack string) (*api.Consistency, error) {
+	return c.ConsistencyFor(ctx, stack, nil)
 }
 
-// ConsistencyFor is Consistency for a caller whose new scans are
+// ConsistencyFor is api.Consistency for a caller whose new scans are
 // metered: admit, when not nil, is called only when neither a recent
 // report nor a scan under way can answer, and its error is the answer.
 // The report returned may be shared: do not change it.
-func (e *Engine) ConsistencyFor(ctx context.Context, stack string, admit func() error) (*Consistency, error) {
+func (c *Checker) ConsistencyFor(ctx context.Context, stack string, admit func() error) (*api.Consistency, error) {
 	// A stack that cannot be scanned is refused before it costs anything.
-	if _, err := e.Targets(stack, nil); err != nil {
+	if _, err := c.shards.Targets(stack, nil); err != nil {
 		return nil, err
 	}
-	stack = e.Stack(stack)
-	if e.ConsistencyTTL > 0 {
-		if rep := e.scans.get(stack, e.ConsistencyTTL); rep != nil {
+	stack = c.shards.Stack(stack)
+	if c.TTL > 0 {
+		if rep := c.scans.get(stack, c.TTL); rep != nil {
 			return rep, nil
 		}
 	}
 	// A scan begun before the last write is not joined.
-	gen := e.scans.generation()
+	gen := c.scans.generation()
 	key := "consistency\x00" + stack + "\x00" + strconv.FormatUint(gen, 10)
-	if admit != nil && !e.shared.running(key) {
+	if admit != nil && !c.shared.Running(key) {
 		if err := admit(); err != nil {
 			return nil, err
 		}
 	}
-	v, err, _ := e.shared.do(ctx, key, e.requestTimeout(), func(ctx context.Context) (any, error) {
+	v, err, _ := c.shared.Do(ctx, key, c.shards.RequestTimeout(), func(ctx context.Context) (any, error) {
 		began := time.Now()
-		rep, err := e.scanConsistency(ctx, stack)
-		if err == nil && e.ConsistencyTTL > 0 {
-			e.scans.put(stack, rep, began, gen)
+		rep, err := c.scanConsistency(ctx, stack)
+		if err == nil && c.TTL > 0 {
+			c.scans.put(stack, rep, began, gen)
 		}
 		return rep, err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return v.(*Consistency), nil
+	return v.(*api.Consistency), nil
 }

@@ -1,4 +1,4 @@
-package search
+package writes
 
 import (
 	"context"
@@ -6,12 +6,13 @@ import (
 
 	lru "github.com/hashicorp/golang-lru/v2"
 
+	"github.com/shearch/shearch/api"
 	"github.com/shearch/shearch/internal/fanout"
 	"github.com/shearch/shearch/shards"
 )
 
-// WriteConfig bounds what the write path keeps between requests.
-type WriteConfig struct {
+// Config bounds what the write path keeps between requests.
+type Config struct {
 	// OwnerTTL is how long the shard found holding a node is trusted
 	// before asking the shards again (default 30s). A move is rare, and a
 	// 404 from the remembered shard forgets it at once.
@@ -20,11 +21,21 @@ type WriteConfig struct {
 	OwnerCacheSize int
 }
 
-// Its defaults, set by Config.withDefaults.
+// Its defaults, set by withDefaults.
 const (
 	defaultOwnerTTL       = 30 * time.Second
 	defaultOwnerCacheSize = 10000
 )
+
+func (c Config) withDefaults() Config {
+	if c.OwnerTTL <= 0 {
+		c.OwnerTTL = defaultOwnerTTL
+	}
+	if c.OwnerCacheSize <= 0 {
+		c.OwnerCacheSize = defaultOwnerCacheSize
+	}
+	return c
+}
 
 type ownerEntry struct {
 	shard string
@@ -35,12 +46,12 @@ type ownerEntry struct {
 // age checked on read: golang-lru's expirable cache runs a janitor
 // goroutine per cache that nothing can stop.
 type nodeOwners struct {
-	cfg *WriteConfig // the engine's: its TTL is read on each look-up
+	cfg *Config // the writer's: its TTL is read on each look-up
 	lru *lru.Cache[string, ownerEntry]
 }
 
-func newNodeOwners(c *WriteConfig) *nodeOwners {
-	l, _ := lru.New[string, ownerEntry](c.OwnerCacheSize) // size > 0: withDefaults
+func newNodeOwners(c *Config) *nodeOwners {
+	l, _ := lru.New[string, ownerEntry](c.OwnerCacheSize) // size > 0: New fills it (withDefaults)
 	return &nodeOwners{cfg: c, lru: l}
 }
 
@@ -64,18 +75,18 @@ func (w *nodeOwners) forget(stack, name string) { w.lru.Remove(ownerKey(stack, n
 // a search: a search index lags behind writes (Chef Server's Solr commits
 // every few seconds), and a node created a moment ago must be found, or a
 // second create would put it on two shards.
-func (e *Engine) nodeHolders(ctx context.Context, targets []shards.Shard, name string) (holders []shards.Shard, failed []ShardStatus) {
+func (wr *Writer) nodeHolders(ctx context.Context, targets []shards.Shard, name string) (holders []shards.Shard, failed []api.ShardStatus) {
 	p, err := ObjectRef{Kind: KindNode, Name: name}.objectPath(methodGet)
 	if err != nil {
 		for _, t := range targets {
-			failed = append(failed, ShardStatus{Name: t.Name, Stack: t.Stack, Status: StatusFailed, Error: err.Error()})
+			failed = append(failed, api.ShardStatus{Name: t.Name, Stack: t.Stack, Status: api.StatusFailed, Error: err.Error()})
 		}
 		return nil, failed
 	}
 	answers := fanout.Do(ctx, targets, func(ctx context.Context, c *shards.Client) (struct{}, error) {
 		_, err := c.Do(ctx, methodGet, p, nil)
 		return struct{}{}, err
-	}, e.fanOpts())
+	}, wr.shards.FanOptions())
 	for _, a := range answers {
 		switch {
 		case a.Err == nil:
@@ -90,9 +101,9 @@ func (e *Engine) nodeHolders(ctx context.Context, targets []shards.Shard, name s
 
 // locateNode is nodeHolders through the owner cache: a node remembered on
 // a shard still in the stack is not looked up again.
-func (e *Engine) locateNode(ctx context.Context, stack string, targets []shards.Shard, name string, cached bool) (holders []shards.Shard, failed []ShardStatus, fromCache bool) {
+func (wr *Writer) locateNode(ctx context.Context, stack string, targets []shards.Shard, name string, cached bool) (holders []shards.Shard, failed []api.ShardStatus, fromCache bool) {
 	if cached {
-		if sh, ok := e.owned.remembered(stack, name); ok {
+		if sh, ok := wr.owned.remembered(stack, name); ok {
 			for _, t := range targets {
 				if t.Name == sh {
 					return []shards.Shard{t}, nil, true
@@ -100,11 +111,11 @@ func (e *Engine) locateNode(ctx context.Context, stack string, targets []shards.
 			}
 		}
 	}
-	holders, failed = e.nodeHolders(ctx, targets, name)
+	holders, failed = wr.nodeHolders(ctx, targets, name)
 	if len(holders) == 1 {
-		e.owned.remember(stack, name, holders[0].Name)
+		wr.owned.remember(stack, name, holders[0].Name)
 	} else {
-		e.owned.forget(stack, name)
+		wr.owned.forget(stack, name)
 	}
 	return holders, failed, false
 }

@@ -1,32 +1,22 @@
-package search
+package drift
 
 import (
 	"context"
 	"fmt"
-	"github.com/shearch/shearch/api"
 	"reflect"
 	"sort"
 	"strings"
 
-	"golang.org/x/sync/errgroup"
-
+	"github.com/shearch/shearch/api"
+	"github.com/shearch/shearch/internal/writes"
 	"github.com/shearch/shearch/shards"
 )
 
-// The repair's shapes are the client's wire types.
-type (
-	RepairAction = api.RepairAction
-	RepairPlan   = api.RepairPlan
-	RepairDone   = api.RepairDone
-	RepairSkip   = api.RepairSkip
-	RepairReport = api.RepairReport
-)
-
-// PlanRepair compares the shards of a stack as Consistency does and
+// PlanRepair compares the shards of a stack as api.Consistency does and
 // says what a repair would change. Shards that fail are left out, as
-// Consistency leaves them out.
-func (e *Engine) PlanRepair(ctx context.Context, stack string) (*RepairPlan, error) {
-	plan, _, err := e.planRepair(ctx, stack)
+// api.Consistency leaves them out.
+func (c *Checker) PlanRepair(ctx context.Context, stack string) (*api.RepairPlan, error) {
+	plan, _, err := c.planRepair(ctx, stack)
 	return plan, err
 }
 
@@ -35,17 +25,17 @@ type actionKey [2]string
 
 // planRepair is PlanRepair with the majority copy each action writes,
 // which never travels in the plan.
-func (e *Engine) planRepair(ctx context.Context, stack string) (*RepairPlan, map[actionKey]map[string]any, error) {
-	targets, err := e.writeTargets(stack)
+func (c *Checker) planRepair(ctx context.Context, stack string) (*api.RepairPlan, map[actionKey]map[string]any, error) {
+	targets, err := c.writer.WriteTargets(stack)
 	if err != nil {
 		return nil, nil, err
 	}
-	drifts, _, summary, err := e.compareShards(ctx, targets)
+	drifts, _, summary, err := c.compareShards(ctx, targets)
 	if err != nil {
 		return nil, nil, err
 	}
 	objects := map[actionKey]map[string]any{}
-	plan := &RepairPlan{Stack: e.Stack(stack), Actions: []RepairAction{}, Unrepairable: []Drift{}, Shards: summary}
+	plan := &api.RepairPlan{Stack: c.shards.Stack(stack), Actions: []api.RepairAction{}, Unrepairable: []api.Drift{}, Shards: summary}
 	// Anyone who can register a service in Consul could add copies: a
 	// shard known only from Consul is repaired but never votes.
 	voters := map[string]bool{}
@@ -78,8 +68,8 @@ func (e *Engine) planRepair(ctx context.Context, stack string) (*RepairPlan, map
 // planAction picks the majority among the voting shards, with the copy
 // it writes (nil for a delete); ok is false when no voting shard holds or
 // lacks the object (only shards known from Consul alone differ about it).
-func planAction(d Drift, copies []objCopy, voters map[string]bool) (a RepairAction, obj map[string]any, ok bool) {
-	a = RepairAction{Kind: d.Kind, Name: d.Name}
+func planAction(d api.Drift, copies []objCopy, voters map[string]bool) (a api.RepairAction, obj map[string]any, ok bool) {
+	a = api.RepairAction{Kind: d.Kind, Name: d.Name}
 	votes := func(names []string) int {
 		n := 0
 		for _, s := range names {
@@ -130,32 +120,32 @@ func planAction(d Drift, copies []objCopy, voters map[string]bool) (a RepairActi
 }
 
 // refOf turns a drift kind and name back into the object it names.
-func refOf(kind, name string) (ObjectRef, error) {
+func refOf(kind, name string) (writes.ObjectRef, error) {
 	switch kind {
-	case KindRole, KindEnvironment:
-		return ObjectRef{Kind: kind, Name: name}, nil
-	case KindDataBagItem:
+	case writes.KindRole, writes.KindEnvironment:
+		return writes.ObjectRef{Kind: kind, Name: name}, nil
+	case writes.KindDataBagItem:
 		bag, item, ok := strings.Cut(name, "/")
 		if ok {
-			return ObjectRef{Kind: kind, Name: bag, Item: item}, nil
+			return writes.ObjectRef{Kind: kind, Name: bag, Item: item}, nil
 		}
 	}
-	return ObjectRef{}, fmt.Errorf("cannot repair %s %s", kind, name)
+	return writes.ObjectRef{}, fmt.Errorf("cannot repair %s %s", kind, name)
 }
 
-func sameAction(a, b RepairAction) bool {
+func sameAction(a, b api.RepairAction) bool {
 	return reflect.DeepEqual(a, b)
 }
 
 // Repair applies a plan. With want empty it applies the plan it makes
 // now; otherwise only the actions of want that the shards still call for
 // unchanged, so what was shown to a person is exactly what is done.
-func (e *Engine) Repair(ctx context.Context, stack string, want []RepairAction) (*RepairReport, error) {
-	plan, objects, err := e.planRepair(ctx, stack)
+func (c *Checker) Repair(ctx context.Context, stack string, want []api.RepairAction) (*api.RepairReport, error) {
+	plan, objects, err := c.planRepair(ctx, stack)
 	if err != nil {
 		return nil, err
 	}
-	targets, err := e.writeTargets(stack)
+	targets, err := c.writer.WriteTargets(stack)
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +153,7 @@ func (e *Engine) Repair(ctx context.Context, stack string, want []RepairAction) 
 	for _, t := range targets {
 		byName[t.Name] = t
 	}
-	rep := &RepairReport{Stack: plan.Stack, Applied: []RepairDone{}, Skipped: []RepairSkip{}}
+	rep := &api.RepairReport{Stack: plan.Stack, Applied: []api.RepairDone{}, Skipped: []api.RepairSkip{}}
 	todo := plan.Actions
 	if len(want) > 0 {
 		todo = nil
@@ -171,7 +161,7 @@ func (e *Engine) Repair(ctx context.Context, stack string, want []RepairAction) 
 		// an action, not one per planned action; and each planned action
 		// is applied once however often the list repeats it (a list of the
 		// same action over and over must not multiply writes to shards).
-		planned := make(map[[2]string]*RepairAction, len(plan.Actions))
+		planned := make(map[[2]string]*api.RepairAction, len(plan.Actions))
 		for i := range plan.Actions {
 			a := &plan.Actions[i]
 			planned[[2]string{a.Kind, a.Name}] = a
@@ -182,22 +172,23 @@ func (e *Engine) Repair(ctx context.Context, stack string, want []RepairAction) 
 			a, found := planned[key]
 			switch {
 			case taken[key]:
-				rep.Skipped = append(rep.Skipped, RepairSkip{RepairAction: w, Reason: "listed twice: applied once"})
+				rep.Skipped = append(rep.Skipped, api.RepairSkip{RepairAction: w, Reason: "listed twice: applied once"})
 			case found && sameAction(*a, w):
 				todo = append(todo, *a)
 				taken[key] = true
 			default:
-				rep.Skipped = append(rep.Skipped, RepairSkip{RepairAction: w, Reason: "the shards changed since the plan was made: run the repair again"})
+				rep.Skipped = append(rep.Skipped, api.RepairSkip{RepairAction: w, Reason: "the shards changed since the plan was made: run the repair again"})
 			}
 		}
 	}
 	for _, a := range todo {
 		ref, err := refOf(a.Kind, a.Name)
 		if err != nil {
-			rep.Skipped = append(rep.Skipped, RepairSkip{RepairAction: a, Reason: err.Error()})
+			rep.Skipped = append(rep.Skipped, api.RepairSkip{RepairAction: a, Reason: err.Error()})
 			continue
 		}
-		done := RepairDone{RepairAction: a, Outcomes: e.applyRepair(ctx, ref, a, objects[actionKey{a.Kind, a.Name}], byName)}
+		ch := writes.Change{Update: a.Update, Create: a.Create, Delete: a.Delete}
+		done := api.RepairDone{RepairAction: a, Outcomes: c.writer.Apply(ctx, ref, ch, objects[actionKey{a.Kind, a.Name}], byName)}
 		for _, o := range done.Outcomes {
 			if !o.Done() {
 				rep.Failed++
@@ -206,60 +197,5 @@ func (e *Engine) Repair(ctx context.Context, stack string, want []RepairAction) 
 		}
 		rep.Applied = append(rep.Applied, done)
 	}
-	e.Cache.purge()
-	e.scans.clear()
 	return rep, nil
-}
-
-func (e *Engine) applyRepair(ctx context.Context, ref ObjectRef, a RepairAction, object map[string]any, byName map[string]shards.Shard) []WriteOutcome {
-	type job struct {
-		shard  string
-		method string
-	}
-	var jobs []job
-	for _, s := range a.Update {
-		jobs = append(jobs, job{s, methodPut})
-	}
-	for _, s := range a.Create {
-		jobs = append(jobs, job{s, methodPost})
-	}
-	for _, s := range a.Delete {
-		jobs = append(jobs, job{s, methodDelete})
-	}
-	out := make([]WriteOutcome, len(jobs))
-	var g errgroup.Group
-	g.SetLimit(e.Concurrency)
-	for i, j := range jobs {
-		g.Go(func() error {
-			s, ok := byName[j.shard]
-			if !ok {
-				out[i] = WriteOutcome{Name: j.shard, Status: WriteFailed, Error: "shard left the topology"}
-				return nil
-			}
-			var w shardWrite
-			if j.method == methodPost {
-				w = e.createOn(ctx, s, ref, object)
-				out[i] = w.out
-				return nil
-			}
-			p, err := ref.objectPath(j.method)
-			if err != nil {
-				out[i] = WriteOutcome{Name: j.shard, Status: WriteFailed, Error: err.Error()}
-				return nil
-			}
-			switch j.method {
-			case methodPut:
-				w = e.writeOne(ctx, s, j.method, p, object)
-			default:
-				w = e.writeOne(ctx, s, j.method, p, nil)
-				if w.out.Code == chefNotFound {
-					w.out.Status = WriteAbsent
-				}
-			}
-			out[i] = w.out
-			return nil
-		})
-	}
-	g.Wait()
-	return out
 }

@@ -1,4 +1,4 @@
-package search_test
+package drift_test
 
 import (
 	"context"
@@ -29,7 +29,7 @@ func TestRepairMajorityIgnoresConsulOnlyShards(t *testing.T) {
 		{Roles: []devfleet.Object{role("planted"), other("planted")}},
 	}
 	_, e := startShards(t, fakeshard.Options{}, 0, fxs...)
-	list := e.Topology.(search.StaticShards)
+	list := e.Engine.Topology.(search.StaticShards)
 	list[0].Source, list[1].Source, list[2].Source = shards.SourceStatic, shards.SourceConsul, shards.SourceConsul
 	plan, err := e.PlanRepair(context.Background(), "prod")
 	if err != nil {

@@ -1,12 +1,10 @@
-package search
+package writes
 
 import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/shearch/shearch/internal/fault"
 	"github.com/shearch/shearch/shards"
@@ -59,16 +57,16 @@ func TestPickShardAllZeroIs503(t *testing.T) {
 func outs(specs ...string) []shardWrite {
 	var res []shardWrite
 	for i, sp := range specs {
-		w := shardWrite{out: WriteOutcome{Name: fmt.Sprintf("chef-%d", i+1)}}
+		w := shardWrite{out: Outcome{Name: fmt.Sprintf("chef-%d", i+1)}}
 		switch sp {
 		case "ok":
-			w.out.Status, w.out.Code = WriteOK, 200
+			w.out.Status, w.out.Code = OK, 200
 		case "fail":
-			w.out.Status, w.out.Error = WriteFailed, "connection refused"
+			w.out.Status, w.out.Error = Failed, "connection refused"
 		default:
 			var code int
 			fmt.Sscan(sp, &code)
-			w.out.Status, w.out.Code, w.out.Error = WriteRefused, code, http.StatusText(code)
+			w.out.Status, w.out.Code, w.out.Error = Refused, code, http.StatusText(code)
 		}
 		res = append(res, w)
 	}
@@ -82,23 +80,23 @@ func TestAggregateWrites(t *testing.T) {
 		method string
 		ref    ObjectRef
 		outs   []string
-		want   WriteVerdict
+		want   Verdict
 		code   int
 	}{
 		{"PUT", role, []string{"ok", "ok", "ok"}, WroteAll, 0},
 		{"POST", role, []string{"ok", "ok", "ok"}, WroteAll, 0},
 		{"PUT", role, []string{"ok", "fail", "ok"}, WroteSome, 0},
 		{"PUT", role, []string{"fail", "fail", "fail"}, WroteNone, 0},
-		{"PUT", role, []string{"404", "404", "404"}, Refused, 404},
-		{"PUT", role, []string{"404", "fail", "404"}, Refused, 404}, // a client then POSTs, which names the failed shard
+		{"PUT", role, []string{"404", "404", "404"}, AllRefused, 404},
+		{"PUT", role, []string{"404", "fail", "404"}, AllRefused, 404}, // a client then POSTs, which names the failed shard
 		{"DELETE", role, []string{"404", "fail", "404"}, WroteNone, 0},
-		{"PUT", role, []string{"400", "400", "400"}, Refused, 400},
+		{"PUT", role, []string{"400", "400", "400"}, AllRefused, 400},
 		{"PUT", role, []string{"400", "fail", "400"}, WroteNone, 0},
-		{"POST", role, []string{"409", "409", "409"}, Refused, 409},
+		{"POST", role, []string{"409", "409", "409"}, AllRefused, 409},
 		{"POST", role, []string{"ok", "409", "ok"}, WroteSome, 0},
 		{"POST", bag, []string{"ok", "409", "ok"}, WroteAll, 0},
 		{"DELETE", role, []string{"ok", "404", "ok"}, WroteAll, 0},
-		{"DELETE", role, []string{"404", "404", "404"}, Refused, 404},
+		{"DELETE", role, []string{"404", "404", "404"}, AllRefused, 404},
 		{"DELETE", role, []string{"404", "fail", "ok"}, WroteSome, 0},
 	} {
 		wr := aggregate(c.method, c.ref, outs(c.outs...))
@@ -120,32 +118,5 @@ func TestObjectRefChecksNames(t *testing.T) {
 	}
 	if err := (ObjectRef{Kind: KindDataBagItem, Name: "users", Item: "alice"}).Check(); err != nil {
 		t.Error(err)
-	}
-}
-
-func TestWritesGoToOneStack(t *testing.T) {
-	e := MustNew(Config{}, Deps{Topology: StaticShards{{Name: "a", Stack: "prod"}, {Name: "b", Stack: "dev"}}})
-	_, err := e.StackWrite(t.Context(), "all", "PUT", ObjectRef{Kind: KindRole, Name: "web"}, map[string]any{})
-	var se *fault.Error
-	if !errors.As(err, &se) || se.Kind != fault.BadRequest || !strings.Contains(se.Message, "dev, prod") {
-		t.Fatalf("a write over two stacks: %v, want a 400 naming them", err)
-	}
-	if _, err := e.NodeWrite(t.Context(), "", "DELETE", "web-01", "", nil); !errors.As(err, &se) || se.Kind != fault.BadRequest {
-		t.Fatalf("a node write with no stack over two stacks: %v, want a 400", err)
-	}
-}
-
-func TestWritesEmptyTheSearchCache(t *testing.T) {
-	c := &Cache{TTL: time.Minute}
-	c.put("k", &fullAnswer{})
-	e := MustNew(Config{}, Deps{Topology: StaticShards{{Name: "a", Stack: "prod"}}, Cache: c})
-	// The shard has no key file: the write fails, yet was attempted.
-	e.StackWrite(t.Context(), "prod", "PUT", ObjectRef{Kind: KindRole, Name: "web"}, map[string]any{})
-	if _, ok := c.get("k"); ok {
-		t.Fatal("a cached search answer survived a write")
-	}
-	c.put("k", &fullAnswer{})
-	if _, ok := c.get("k"); !ok {
-		t.Fatal("the cache does not work after a purge")
 	}
 }

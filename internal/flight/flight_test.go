@@ -1,15 +1,17 @@
-package search
+package flight
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/shearch/shearch/internal/waitfor"
 )
 
 type ctxKey struct{}
@@ -37,7 +39,7 @@ func TestSharedCallCancel(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				var g sharedCalls
+				var g Group
 				var runs int
 				var callErr error
 				var sawValue any
@@ -65,7 +67,7 @@ func TestSharedCallCancel(t *testing.T) {
 					ctx, cancel := context.WithCancel(context.WithValue(context.Background(), ctxKey{}, "request-id"))
 					cancels[i] = cancel
 					wg.Go(func() {
-						v, err, shared := g.do(ctx, "k", time.Minute, fn)
+						v, err, shared := g.Do(ctx, "k", time.Minute, fn)
 						results[i] = got{v, err, shared}
 					})
 					// Callers arrive in order, so caller 0 starts the call.
@@ -78,8 +80,8 @@ func TestSharedCallCancel(t *testing.T) {
 				if (callErr != nil) != tc.stopped {
 					t.Fatalf("call stopped with %v; want stopped=%v", callErr, tc.stopped)
 				}
-				if g.running("k") == tc.stopped {
-					t.Errorf("running=%v after the callers left", g.running("k"))
+				if g.Running("k") == tc.stopped {
+					t.Errorf("running=%v after the callers left", g.Running("k"))
 				}
 				close(release)
 				wg.Wait()
@@ -102,7 +104,7 @@ func TestSharedCallCancel(t *testing.T) {
 					}
 				}
 				// A caller now never joins a stopped call.
-				v, err, shared := g.do(context.Background(), "k", time.Minute, func(context.Context) (any, error) { return "fresh", nil })
+				v, err, shared := g.Do(context.Background(), "k", time.Minute, func(context.Context) (any, error) { return "fresh", nil })
 				if v != "fresh" || err != nil || shared {
 					t.Errorf("a later caller got %v, %v, shared=%v; want a fresh call", v, err, shared)
 				}
@@ -118,7 +120,7 @@ func TestSharedCallCancel(t *testing.T) {
 // its callers' contexts, and every caller hears how it ended.
 func TestSharedCallTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var g sharedCalls
+		var g Group
 		began := time.Now()
 		fn := func(ctx context.Context) (any, error) {
 			<-ctx.Done()
@@ -127,7 +129,7 @@ func TestSharedCallTimeout(t *testing.T) {
 		var wg sync.WaitGroup
 		errs := make([]error, 2)
 		for i := range errs {
-			wg.Go(func() { _, errs[i], _ = g.do(context.Background(), "k", 5*time.Second, fn) })
+			wg.Go(func() { _, errs[i], _ = g.Do(context.Background(), "k", 5*time.Second, fn) })
 		}
 		wg.Wait()
 		if took := time.Since(began); took != 5*time.Second {
@@ -144,7 +146,7 @@ func TestSharedCallTimeout(t *testing.T) {
 // TestSharedCallKeys: calls of different keys never share.
 func TestSharedCallKeys(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var g sharedCalls
+		var g Group
 		release := make(chan struct{})
 		var mu sync.Mutex
 		runs := map[string]int{}
@@ -160,7 +162,7 @@ func TestSharedCallKeys(t *testing.T) {
 		var wg sync.WaitGroup
 		for _, k := range []string{"a", "b", "a"} {
 			wg.Go(func() {
-				if v, err, _ := g.do(context.Background(), k, time.Minute, call(k)); v != k || err != nil {
+				if v, err, _ := g.Do(context.Background(), k, time.Minute, call(k)); v != k || err != nil {
 					t.Errorf("key %s got %v, %v", k, v, err)
 				}
 			})
@@ -174,17 +176,45 @@ func TestSharedCallKeys(t *testing.T) {
 	})
 }
 
-// mostWaiters is the most callers waiting on any one shared call of e
-// whose key starts with prefix ("" for any): tests wait for it rather
-// than sleep while callers join.
-func mostWaiters(e *Engine, prefix string) int {
-	e.shared.mu.Lock()
-	defer e.shared.mu.Unlock()
-	most := 0
-	for k, c := range e.shared.calls {
-		if strings.HasPrefix(k, prefix) {
-			most = max(most, c.waiters)
-		}
+func TestSharedCallCancelledWhenLastWaiterLeaves(t *testing.T) {
+	var g Group
+	stopped := make(chan struct{})
+	started := make(chan struct{})
+	fn := func(ctx context.Context) (any, error) {
+		close(started)
+		<-ctx.Done()
+		close(stopped)
+		return nil, ctx.Err()
 	}
-	return most
+	ctx1, cancel1 := context.WithCancel(context.Background())
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	errs := make(chan error, 2)
+	go func() { _, err, _ := g.Do(ctx1, "k", time.Minute, fn); errs <- err }()
+	<-started
+	var joined atomic.Bool
+	go func() {
+		_, err, shared := g.Do(ctx2, "k", time.Minute, fn)
+		joined.Store(shared)
+		errs <- err
+	}()
+	waitfor.Until(t, "two callers waiting on the shared call", func() bool { return g.Waiters("k") == 2 })
+	cancel1()
+	if err := <-errs; !errors.Is(err, context.Canceled) {
+		t.Fatalf("first waiter: %v", err)
+	}
+	select {
+	case <-stopped:
+		t.Fatal("the call stopped while a second waiter still waited")
+	case <-time.After(50 * time.Millisecond):
+	}
+	cancel2()
+	<-errs
+	select {
+	case <-stopped:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the call still runs after its last waiter left")
+	}
+	if !joined.Load() {
+		t.Error("the second caller did not join the first call")
+	}
 }

@@ -1,4 +1,4 @@
-package search
+package writes
 
 import (
 	"hash/fnv"

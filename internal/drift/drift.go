@@ -1,40 +1,77 @@
-package search
+// Package drift compares the objects every shard of a stack must agree on
+// (roles, environments, data bag items, cookbook versions), keeps the
+// report briefly, plans a repair by majority and applies it through
+// writes. It must never import net/http, server or search.
+package drift
 
 import (
 	"context"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"github.com/shearch/shearch/api"
 	"reflect"
 	"sort"
 	"sync"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/shearch/shearch/api"
 	"github.com/shearch/shearch/internal/fanout"
+	"github.com/shearch/shearch/internal/flight"
+	"github.com/shearch/shearch/internal/writes"
 	"github.com/shearch/shearch/shards"
 )
 
-// The drift report's shapes are the client's wire types.
-type (
-	Drift        = api.Drift
-	DriftVersion = api.DriftVersion
-	Consistency  = api.Consistency
-)
+// Shards is how drift finds a stack's shards and reads them: the read
+// engine's own (search.Engine), so a scan shares each shard's bound with
+// the searches.
+type Shards interface {
+	Stack(stack string) string
+	Targets(stack string, names []string) ([]shards.Shard, error)
+	FanOptions() fanout.Options
+	// RequestTimeout bounds a whole scan, run on behalf of every caller
+	// that shares it.
+	RequestTimeout() time.Duration
+}
+
+// Config bounds what drift keeps between requests.
+type Config struct {
+	// TTL is how long a drift report is served again (0: never;
+	// concurrent scans of a stack are shared all the same).
+	TTL time.Duration
+}
+
+// Checker compares the shards of a stack and repairs what drifted.
+// Make it with New.
+type Checker struct {
+	Config
+	shards Shards
+	writer *writes.Writer
+	scans  scanCache
+	shared flight.Group
+}
+
+// New makes a checker over the shards of s, repairing through w.
+func New(cfg Config, s Shards, w *writes.Writer) *Checker {
+	return &Checker{Config: cfg, shards: s, writer: w}
+}
+
+// Forget drops every report kept: a write to the shards (a role, a
+// repair) must not leave a report from before it to be served again.
+func (c *Checker) Forget() { c.scans.clear() }
 
 // scanConsistency reads every shard of the stack and compares (see
-// Consistency, which shares and caches it).
-func (e *Engine) scanConsistency(ctx context.Context, stack string) (*Consistency, error) {
-	targets, err := e.Targets(stack, nil)
+// api.Consistency, which shares and caches it).
+func (c *Checker) scanConsistency(ctx context.Context, stack string) (*api.Consistency, error) {
+	targets, err := c.shards.Targets(stack, nil)
 	if err != nil {
 		return nil, err
 	}
-	drifts, checked, summary, err := e.compareShards(ctx, targets)
+	drifts, checked, summary, err := c.compareShards(ctx, targets)
 	if err != nil {
 		return nil, err
 	}
-	rep := &Consistency{Stack: e.Stack(stack), Checked: checked, Drift: []Drift{}, Shards: summary}
+	rep := &api.Consistency{Stack: c.shards.Stack(stack), Checked: checked, Drift: []api.Drift{}, Shards: summary}
 	for _, d := range drifts {
 		rep.Drift = append(rep.Drift, d.Drift)
 	}
@@ -48,7 +85,7 @@ func (e *Engine) scanConsistency(ctx context.Context, stack string) (*Consistenc
 // objectDrift is one object that differs between shards, with every
 // shard's copy.
 type objectDrift struct {
-	Drift
+	api.Drift
 	copies []objCopy
 }
 
@@ -56,11 +93,11 @@ type objectDrift struct {
 // and cookbook versions and returns the objects that differ. A failed
 // shard is left out of the comparison (its objects are not "missing");
 // every shard failing is an error.
-func (e *Engine) compareShards(ctx context.Context, targets []shards.Shard) (drifts []objectDrift, checked int, summary ShardsSummary, err error) {
+func (c *Checker) compareShards(ctx context.Context, targets []shards.Shard) (drifts []objectDrift, checked int, summary api.ShardSummary, err error) {
 	// Each answer's value maps "kind\x00name" to that shard's object.
-	answers := fanout.Do(ctx, targets, e.inventory, e.fanOpts())
+	answers := fanout.Do(ctx, targets, inventory, c.shards.FanOptions())
 	summary = fanout.Summarize(answers)
-	if err := checkFailures(summary, false); err != nil {
+	if err := fanout.CheckFailures(summary, false); err != nil {
 		return nil, 0, summary, err
 	}
 	keys := map[string]bool{}
@@ -109,20 +146,20 @@ func splitKey(k string) (kind, name string) {
 
 // compare groups copies by content; the most common copy (first shard on
 // a tie) is the reference the others' differing keys are named against.
-func compare(copies []objCopy, missing []string) (Drift, bool) {
-	d := Drift{Missing: missing}
+func compare(copies []objCopy, missing []string) (api.Drift, bool) {
+	d := api.Drift{Missing: missing}
 	if missing == nil {
 		d.Missing = []string{}
 	}
-	byHash := map[string]*DriftVersion{}
+	byHash := map[string]*api.DriftVersion{}
 	var ref map[string]any
 	var order []string
 	for _, c := range copies {
-		sum := ContentHash(c.Data)
+		sum := shards.ContentHash(c.Data)
 		h := hex.EncodeToString(sum[:8])
 		v, ok := byHash[h]
 		if !ok {
-			v = &DriftVersion{Hash: h, Keys: []string{}}
+			v = &api.DriftVersion{Hash: h, Keys: []string{}}
 			byHash[h] = v
 			order = append(order, h)
 		}
@@ -130,7 +167,7 @@ func compare(copies []objCopy, missing []string) (Drift, bool) {
 	}
 	sort.SliceStable(order, func(i, j int) bool { return len(byHash[order[i]].Shards) > len(byHash[order[j]].Shards) })
 	for _, c := range copies {
-		if sum := ContentHash(c.Data); hex.EncodeToString(sum[:8]) == order[0] {
+		if sum := shards.ContentHash(c.Data); hex.EncodeToString(sum[:8]) == order[0] {
 			ref = c.Data
 			break
 		}
@@ -168,7 +205,7 @@ func differingKeys(a, b map[string]any) []string {
 // inventory reads every shared object of one shard: one paged search per
 // index (roles, environments, each data bag) and one cookbook listing, so
 // its cost grows with pages, not with a request per object.
-func (e *Engine) inventory(ctx context.Context, c *shards.Client) (map[string]map[string]any, error) {
+func inventory(ctx context.Context, c *shards.Client) (map[string]map[string]any, error) {
 	var mu sync.Mutex
 	out := map[string]map[string]any{}
 	add := func(kind, name string, obj map[string]any) {
@@ -185,14 +222,14 @@ func (e *Engine) inventory(ctx context.Context, c *shards.Client) (map[string]ma
 	searchAll := func(kind, index string) {
 		g.Go(func() error {
 			rows, err := c.Search(gctx, index, "*:*", nil)
-			if kind == "data_bag_item" && isNotFound(err) {
+			if kind == "data_bag_item" && fanout.IsNotFound(err) {
 				return nil // the bag went away since it was listed
 			}
 			if err != nil {
 				return err
 			}
 			for _, r := range rows {
-				obj := Row{Data: r.Data}.Object()
+				obj := api.Row{Data: r.Data}.Object()
 				if kind != "data_bag_item" {
 					add(kind, r.Name, obj)
 					continue
@@ -233,9 +270,4 @@ func (e *Engine) inventory(ctx context.Context, c *shards.Client) (map[string]ma
 		return nil
 	})
 	return out, g.Wait()
-}
-
-func isNotFound(err error) bool {
-	var se *shards.StatusError
-	return errors.As(err, &se) && se.Status == chefNotFound
 }
