@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/shearch/shearch/api"
-	"github.com/shearch/shearch/auth"
 	"github.com/shearch/shearch/devfleet"
+	"github.com/shearch/shearch/internal/auth"
 	"github.com/shearch/shearch/internal/engine"
 	"github.com/shearch/shearch/internal/integration"
 	"github.com/shearch/shearch/search"

@@ -16,9 +16,9 @@ import (
 	consulapi "github.com/hashicorp/consul/api"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/shearch/shearch/config"
 	"github.com/shearch/shearch/devfleet/consulagent"
 	"github.com/shearch/shearch/devfleet/route53stub"
+	"github.com/shearch/shearch/internal/config"
 	"github.com/shearch/shearch/internal/discovery"
 	"github.com/shearch/shearch/shards"
 )

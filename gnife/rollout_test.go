@@ -14,9 +14,9 @@ import (
 	"time"
 
 	"github.com/shearch/shearch/api"
-	"github.com/shearch/shearch/auth"
 	"github.com/shearch/shearch/devfleet"
 	"github.com/shearch/shearch/devfleet/fleettest"
+	"github.com/shearch/shearch/internal/auth"
 	"github.com/shearch/shearch/internal/integration"
 	"github.com/shearch/shearch/shards"
 )

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/shearch/shearch/auth"
+	"github.com/shearch/shearch/internal/auth"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/shards"
 )

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shearch/shearch/auth"
+	"github.com/shearch/shearch/internal/auth"
 	"github.com/shearch/shearch/knife"
 	"github.com/shearch/shearch/server"
 )

@@ -18,7 +18,7 @@ import (
 
 	"github.com/go-chef/chef"
 
-	"github.com/shearch/shearch/auth"
+	"github.com/shearch/shearch/internal/auth"
 	"github.com/shearch/shearch/server"
 )
 

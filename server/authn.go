@@ -6,7 +6,7 @@ import (
 	"path"
 	"strings"
 
-	"github.com/shearch/shearch/auth"
+	"github.com/shearch/shearch/internal/auth"
 	"github.com/shearch/shearch/shards"
 )
 

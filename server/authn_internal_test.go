@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/shearch/shearch/auth"
+	"github.com/shearch/shearch/internal/auth"
 )
 
 // The handlers see who called; write handlers refuse readers with a

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/shearch/shearch/auth"
+	"github.com/shearch/shearch/internal/auth"
 	"github.com/shearch/shearch/internal/fault"
 )
 

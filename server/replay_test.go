@@ -10,7 +10,7 @@ import (
 
 	"github.com/go-chef/chef"
 
-	"github.com/shearch/shearch/auth"
+	"github.com/shearch/shearch/internal/auth"
 )
 
 // signedAs builds a request signed by user (go-chef, protocol 1.0, as

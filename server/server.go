@@ -17,7 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/shearch/shearch/auth"
+	"github.com/shearch/shearch/internal/auth"
 	"github.com/shearch/shearch/internal/facets"
 	"github.com/shearch/shearch/internal/fault"
 	"github.com/shearch/shearch/search"

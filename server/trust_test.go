@@ -12,9 +12,9 @@ import (
 	"testing"
 
 	"github.com/shearch/shearch/api"
-	"github.com/shearch/shearch/auth"
 	"github.com/shearch/shearch/devfleet"
 	"github.com/shearch/shearch/devfleet/fakeshard"
+	"github.com/shearch/shearch/internal/auth"
 	"github.com/shearch/shearch/internal/engine"
 	"github.com/shearch/shearch/search"
 	"github.com/shearch/shearch/server"

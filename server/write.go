@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/shearch/shearch/api"
-	"github.com/shearch/shearch/auth"
+	"github.com/shearch/shearch/internal/auth"
 	"github.com/shearch/shearch/internal/fault"
 	"github.com/shearch/shearch/internal/writes"
 	"github.com/shearch/shearch/search"

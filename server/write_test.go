@@ -25,8 +25,8 @@ import (
 
 	"github.com/go-chef/chef"
 
-	"github.com/shearch/shearch/auth"
 	"github.com/shearch/shearch/devfleet"
+	"github.com/shearch/shearch/internal/auth"
 	"github.com/shearch/shearch/internal/engine"
 	"github.com/shearch/shearch/internal/integration"
 	"github.com/shearch/shearch/internal/writes"

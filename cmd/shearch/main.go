@@ -17,9 +17,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/shearch/shearch/config"
 	"github.com/shearch/shearch/devfleet"
-	"github.com/shearch/shearch/service"
+	"github.com/shearch/shearch/internal/config"
+	"github.com/shearch/shearch/internal/service"
 )
 
 var version = "dev"

@@ -28,11 +28,11 @@ import (
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
 
-	"github.com/shearch/shearch/config"
 	"github.com/shearch/shearch/deploy"
 	"github.com/shearch/shearch/devfleet"
 	"github.com/shearch/shearch/devfleet/fakeshard"
-	"github.com/shearch/shearch/service"
+	"github.com/shearch/shearch/internal/config"
+	"github.com/shearch/shearch/internal/service"
 )
 
 // liveMetrics serves a Shearch (the production wiring, service.New) over

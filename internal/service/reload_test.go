@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shearch/shearch/config"
-	"github.com/shearch/shearch/service"
+	"github.com/shearch/shearch/internal/config"
+	"github.com/shearch/shearch/internal/service"
 )
 
 // authYAML writes a shard key, a tokens file and a keys folder, and

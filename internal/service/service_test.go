@@ -9,11 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shearch/shearch/config"
 	"github.com/shearch/shearch/devfleet"
 	"github.com/shearch/shearch/devfleet/route53stub"
+	"github.com/shearch/shearch/internal/config"
 	"github.com/shearch/shearch/internal/integration"
-	"github.com/shearch/shearch/service"
+	"github.com/shearch/shearch/internal/service"
 )
 
 func getJSON(t *testing.T, url string, v any) {

@@ -6,7 +6,7 @@ import (
 	"os"
 	"os/signal"
 
-	"github.com/shearch/shearch/config"
+	"github.com/shearch/shearch/internal/config"
 )
 
 // Reload re-reads what changes without a restart: the tokens file, the

@@ -17,8 +17,8 @@ import (
 
 	"github.com/go-chef/chef"
 
-	"github.com/shearch/shearch/config"
-	"github.com/shearch/shearch/service"
+	"github.com/shearch/shearch/internal/config"
+	"github.com/shearch/shearch/internal/service"
 )
 
 // SIGHUP re-reads auth.writers from the config file: a writer removed

@@ -27,7 +27,7 @@ func TestSIGTERMDrains(t *testing.T) {
 	bin := filepath.Join(dir, "shearch")
 	// No deadline of ours on the build: on a busy machine it can take
 	// minutes; the test binary's -timeout still bounds it.
-	build := exec.Command("go", "build", "-o", bin, "../cmd/shearch")
+	build := exec.Command("go", "build", "-o", bin, "../../cmd/shearch")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}

@@ -4,7 +4,7 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/shearch/shearch/fallback"
+	"github.com/shearch/shearch/internal/fallback"
 	"github.com/shearch/shearch/query"
 )
 

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/shearch/shearch/config"
+	"github.com/shearch/shearch/internal/config"
 )
 
 // The trust settings: their defaults, and one line naming a bad value.

@@ -21,7 +21,7 @@ import (
 
 	"github.com/shearch/shearch/devfleet"
 	"github.com/shearch/shearch/devfleet/consulagent"
-	"github.com/shearch/shearch/fallback"
+	"github.com/shearch/shearch/internal/fallback"
 	"github.com/shearch/shearch/internal/fault"
 	"github.com/shearch/shearch/internal/integration"
 	"github.com/shearch/shearch/search"
@@ -43,7 +43,7 @@ func startFleet(t *testing.T) *fleet {
 	integration.Needs(t, "consul and goiardi")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	fx, err := devfleet.ReadFixture("../testdata/fixture")
+	fx, err := devfleet.ReadFixture("../../testdata/fixture")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,9 +22,9 @@ import (
 	"time"
 
 	"github.com/shearch/shearch/api"
-	"github.com/shearch/shearch/config"
 	"github.com/shearch/shearch/gnife"
-	"github.com/shearch/shearch/service"
+	"github.com/shearch/shearch/internal/config"
+	"github.com/shearch/shearch/internal/service"
 )
 
 // selfSigned writes a certificate for 127.0.0.1 and its key.

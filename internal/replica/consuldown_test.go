@@ -12,9 +12,9 @@ import (
 
 	consulapi "github.com/hashicorp/consul/api"
 
-	"github.com/shearch/shearch/config"
 	"github.com/shearch/shearch/devfleet/consulagent"
-	"github.com/shearch/shearch/service"
+	"github.com/shearch/shearch/internal/config"
+	"github.com/shearch/shearch/internal/service"
 )
 
 type syncBuffer struct {

@@ -2,7 +2,7 @@ package service
 
 import (
 	"github.com/shearch/shearch/internal/discovery"
-	"github.com/shearch/shearch/replica"
+	"github.com/shearch/shearch/internal/replica"
 	"github.com/shearch/shearch/shards"
 )
 

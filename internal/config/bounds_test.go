@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shearch/shearch/config"
+	"github.com/shearch/shearch/internal/config"
 )
 
 // The bounds and trust settings of issue 20 have their documented

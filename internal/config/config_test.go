@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shearch/shearch/config"
+	"github.com/shearch/shearch/internal/config"
 )
 
 // The security bounds have their documented defaults, and sizes read

@@ -32,7 +32,7 @@ type knifeRequest struct {
 // knifeRequests reads the requests real knife 16.12.3 signed as alice.
 func knifeRequests(t testing.TB) []knifeRequest {
 	t.Helper()
-	f, err := os.Open("../testdata/chef-auth/knife-16.12.3-requests.ndjson")
+	f, err := os.Open("../../testdata/chef-auth/knife-16.12.3-requests.ndjson")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func keysDir(t testing.TB, files map[string][]byte) string {
 }
 
 func alicePub(t testing.TB) []byte {
-	b, err := os.ReadFile("../testdata/chef-auth/alice.pem")
+	b, err := os.ReadFile("../../testdata/chef-auth/alice.pem")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,8 +13,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/shearch/shearch/config"
-	"github.com/shearch/shearch/service"
+	"github.com/shearch/shearch/internal/config"
+	"github.com/shearch/shearch/internal/service"
 )
 
 // GET /v1/shards carries this replica's share beside the topology, and the
