@@ -1,6 +1,3 @@
-// Package bench measures Shearch as operators run it: a separate shearch
-// process (so its peak RSS is its own) in front of fake shards served by
-// the benchmark process, or real goiardi shards for the gnife figures.
 package bench
 
 import (

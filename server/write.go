@@ -275,7 +275,7 @@ func writeSummary(res *writes.Result) search.ShardsSummary {
 	sum := search.ShardsSummary{Total: len(res.Outcomes)}
 	for _, o := range res.Outcomes {
 		d := search.ShardStatus{Name: o.Name, Status: search.StatusOK}
-		if o.Status == writes.Failed || o.Status == writes.Refused || o.Status == writes.Exists {
+		if o.Status == api.WriteFailed || o.Status == api.WriteRefused || o.Status == api.WriteExists {
 			d.Status, d.Error = search.StatusFailed, o.Error
 			if d.Error == "" {
 				d.Error = fmt.Sprintf("HTTP %d", o.Code)

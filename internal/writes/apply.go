@@ -5,6 +5,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/shearch/shearch/api"
 	"github.com/shearch/shearch/shards"
 )
 
@@ -41,7 +42,7 @@ func (wr *Writer) Apply(ctx context.Context, ref ObjectRef, ch Change, object ma
 		g.Go(func() error {
 			s, ok := byName[j.shard]
 			if !ok {
-				out[i] = Outcome{Name: j.shard, Status: Failed, Error: "shard left the topology"}
+				out[i] = Outcome{Name: j.shard, Status: api.WriteFailed, Error: "shard left the topology"}
 				return nil
 			}
 			var w shardWrite
@@ -52,7 +53,7 @@ func (wr *Writer) Apply(ctx context.Context, ref ObjectRef, ch Change, object ma
 			}
 			p, err := ref.objectPath(j.method)
 			if err != nil {
-				out[i] = Outcome{Name: j.shard, Status: Failed, Error: err.Error()}
+				out[i] = Outcome{Name: j.shard, Status: api.WriteFailed, Error: err.Error()}
 				return nil
 			}
 			switch j.method {
@@ -61,7 +62,7 @@ func (wr *Writer) Apply(ctx context.Context, ref ObjectRef, ch Change, object ma
 			default:
 				w = wr.writeOne(ctx, s, j.method, p, nil)
 				if w.out.Code == chefNotFound {
-					w.out.Status = Absent
+					w.out.Status = api.WriteAbsent
 				}
 			}
 			out[i] = w.out

@@ -105,7 +105,7 @@ func (wr *Writer) createNode(ctx context.Context, stack string, targets []shards
 		return nil, err
 	}
 	w := wr.writeOne(ctx, pick, methodPost, p, body)
-	if w.out.Status == OK {
+	if w.out.Status == api.WriteOK {
 		wr.owned.remember(stack, ref.Name, pick.Name)
 	}
 	wr.changed()
@@ -115,8 +115,8 @@ func (wr *Writer) createNode(ctx context.Context, stack string, targets []shards
 func nodeResult(w shardWrite) *Result {
 	wr := &Result{Object: w.body, Shard: w.shard.Name, Outcomes: []Outcome{w.out}}
 	switch w.out.Status {
-	case OK:
-	case Refused:
+	case api.WriteOK:
+	case api.WriteRefused:
 		wr.Verdict, wr.ShardCode = AllRefused, w.out.Code
 		wr.Message = w.out.Error
 	default:

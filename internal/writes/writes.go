@@ -59,18 +59,8 @@ const (
 	chefConflict = 409
 )
 
-// Outcome statuses of one shard's part in a write.
-const (
-	OK      = api.WriteOK
-	Created = api.WriteCreated
-	Absent  = api.WriteAbsent
-	Exists  = api.WriteExists
-	Refused = api.WriteRefused
-	Failed  = api.WriteFailed
-	Skipped = api.WriteSkipped
-)
-
-// Outcome is one shard's part in a write: a client wire type.
+// Outcome is one shard's part in a write: a client wire type, whose
+// Status is one of api's Write* statuses (api.WriteOK, ...).
 type Outcome = api.WriteOutcome
 
 // Verdict is what a write came to over the shards it went to; the
@@ -137,19 +127,19 @@ func (wr *Writer) writeOne(ctx context.Context, s shards.Shard, method string, p
 	var se *shards.StatusError
 	switch {
 	case err == nil:
-		w.out.Status, w.out.Code = OK, code
+		w.out.Status, w.out.Code = api.WriteOK, code
 		var obj map[string]any
 		if len(data) > 0 && shards.DecodeJSON(data, &obj) == nil {
 			w.body = obj
 		}
 	case errors.As(err, &se):
 		w.out.Code, w.out.Error = se.Status, strings.Join(se.Messages, "; ")
-		w.out.Status, w.refusal = Refused, se
+		w.out.Status, w.refusal = api.WriteRefused, se
 		if se.Status >= 500 {
-			w.out.Status = Failed
+			w.out.Status = api.WriteFailed
 		}
 	default:
-		w.out.Status, w.out.Error = Failed, fanout.Detail(err, s.Name)
+		w.out.Status, w.out.Error = api.WriteFailed, fanout.Detail(err, s.Name)
 	}
 	return w
 }
@@ -232,7 +222,7 @@ func (wr *Writer) createWhereMissing(ctx context.Context, ref ObjectRef, body ma
 	any2xx := false
 	var missing []int
 	for i, r := range res {
-		if r.out.Status == OK {
+		if r.out.Status == api.WriteOK {
 			any2xx = true
 		}
 		if r.out.Code == chefNotFound {
@@ -247,8 +237,8 @@ func (wr *Writer) createWhereMissing(ctx context.Context, ref ObjectRef, body ma
 	for _, i := range missing {
 		g.Go(func() error {
 			w := wr.createOn(ctx, res[i].shard, ref, body)
-			if w.out.Status == OK {
-				w.out.Status = Created
+			if w.out.Status == api.WriteOK {
+				w.out.Status = api.WriteCreated
 			}
 			res[i] = w
 			return nil
@@ -262,13 +252,13 @@ func (wr *Writer) createWhereMissing(ctx context.Context, ref ObjectRef, body ma
 func (wr *Writer) createOn(ctx context.Context, s shards.Shard, ref ObjectRef, body any) shardWrite {
 	p, err := ref.createPath()
 	if err != nil {
-		return shardWrite{shard: s, out: Outcome{Name: s.Name, Status: Failed, Error: err.Error()}}
+		return shardWrite{shard: s, out: Outcome{Name: s.Name, Status: api.WriteFailed, Error: err.Error()}}
 	}
 	w := wr.writeOne(ctx, s, methodPost, p, body)
 	if ref.Kind == KindDataBagItem && w.out.Code == chefNotFound {
 		bags, _ := shards.WritePath(methodPost, shards.DataBags)
 		bag := wr.writeOne(ctx, s, methodPost, bags, map[string]any{"name": ref.Name})
-		if bag.out.Status != OK && bag.out.Code != chefConflict {
+		if bag.out.Status != api.WriteOK && bag.out.Code != chefConflict {
 			return bag
 		}
 		w = wr.writeOne(ctx, s, methodPost, p, body)
@@ -286,10 +276,10 @@ func aggregate(method string, ref ObjectRef, res []shardWrite) *Result {
 	done := 0
 	for i := range res {
 		r := &res[i]
-		if r.out.Status == Refused {
+		if r.out.Status == api.WriteRefused {
 			codes[r.out.Code]++
 		}
-		if r.out.Status == OK || r.out.Status == Created {
+		if r.out.Status == api.WriteOK || r.out.Status == api.WriteCreated {
 			done++
 		}
 	}
@@ -299,12 +289,12 @@ func aggregate(method string, ref ObjectRef, res []shardWrite) *Result {
 		r := &res[i]
 		switch {
 		case method == methodDelete && r.out.Code == chefNotFound && done > 0:
-			r.out.Status = Absent
+			r.out.Status = api.WriteAbsent
 		case method == methodPost && r.out.Code == chefConflict:
-			r.out.Status = Exists
+			r.out.Status = api.WriteExists
 			if ref.Kind == KindDataBag && done > 0 {
 				// A bag has no content: there, it is as wanted.
-				r.out.Status = OK
+				r.out.Status = api.WriteOK
 			}
 		}
 	}
@@ -356,7 +346,7 @@ func aggregate(method string, ref ObjectRef, res []shardWrite) *Result {
 func failedCount(res []shardWrite) int {
 	n := 0
 	for _, r := range res {
-		if r.out.Status == Failed {
+		if r.out.Status == api.WriteFailed {
 			n++
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shearch/shearch/api"
 	"github.com/shearch/shearch/internal/fault"
 	"github.com/shearch/shearch/internal/writes"
 	"github.com/shearch/shearch/search"
@@ -39,7 +40,7 @@ func TestEveryWriteRunsChanged(t *testing.T) {
 		t.Fatalf("after a role write: changed ran %d times, want 1", changed)
 	}
 	outs := w.Apply(t.Context(), writes.ObjectRef{Kind: writes.KindRole, Name: "web"}, writes.Change{Update: []string{"a"}, Delete: []string{"gone"}}, map[string]any{}, map[string]shards.Shard{"a": list[0]})
-	if changed != 2 || len(outs) != 2 || outs[1].Status != writes.Failed || outs[1].Error != "shard left the topology" {
+	if changed != 2 || len(outs) != 2 || outs[1].Status != api.WriteFailed || outs[1].Error != "shard left the topology" {
 		t.Fatalf("after a repair's change: changed ran %d times, outcomes %+v", changed, outs)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/shearch/shearch/api"
 	"github.com/shearch/shearch/internal/fault"
 	"github.com/shearch/shearch/shards"
 )
@@ -60,13 +61,13 @@ func outs(specs ...string) []shardWrite {
 		w := shardWrite{out: Outcome{Name: fmt.Sprintf("chef-%d", i+1)}}
 		switch sp {
 		case "ok":
-			w.out.Status, w.out.Code = OK, 200
+			w.out.Status, w.out.Code = api.WriteOK, 200
 		case "fail":
-			w.out.Status, w.out.Error = Failed, "connection refused"
+			w.out.Status, w.out.Error = api.WriteFailed, "connection refused"
 		default:
 			var code int
 			fmt.Sscan(sp, &code)
-			w.out.Status, w.out.Code, w.out.Error = Refused, code, http.StatusText(code)
+			w.out.Status, w.out.Code, w.out.Error = api.WriteRefused, code, http.StatusText(code)
 		}
 		res = append(res, w)
 	}
