@@ -112,7 +112,9 @@ func New(cfg Config) *Sorter {
 	return s
 }
 
-func rowBytes(r Row) int {
+// RowBytes is what a row counts against a sort's memory bound: a caller
+// that holds rows itself before they reach a sorter counts them the same.
+func RowBytes(r Row) int {
 	return RowOverhead + len(r.Name) + len(r.Shard) + len(r.URL) + len(r.Data) + len(r.Ohai)
 }
 
@@ -141,7 +143,7 @@ func (s *Sorter) Add(rows ...Row) error {
 			return s.err
 		}
 		s.rows = append(s.rows, r)
-		s.held += rowBytes(r)
+		s.held += RowBytes(r)
 		s.n++
 		if s.held > s.maxBytes {
 			s.err = s.spill()
