@@ -102,12 +102,22 @@ func (h *held) sorter() (*extsort.Sorter, error) {
 	return h.srt, err
 }
 
-// sorted returns an iterator over every row held, in (name, shard)
-// order. A row is valid until the next call but one: a merge of held
-// parts gives the rows themselves, the sorter's go through two slots.
-func (h *held) sorted() (func() (*Row, bool, error), error) {
+// sorted returns an iterator over every row held but those skip skips,
+// in (name, shard) order. A row is valid until the next call but one: a
+// merge of held parts gives the rows themselves, the sorter's go
+// through two slots (which is why rows are skipped here: a skipped row
+// must not take a slot).
+func (h *held) sorted(skip func(*Row) bool) (func() (*Row, bool, error), error) {
 	if !h.over.Load() {
-		return newMerged(h.parts).next, nil
+		m := newMerged(h.parts)
+		return func() (*Row, bool, error) {
+			for {
+				r, ok := m.next()
+				if !ok || !skip(r) {
+					return r, ok, nil
+				}
+			}
+		}, nil
 	}
 	next, err := h.srt.Sorted()
 	if err != nil {
@@ -116,13 +126,18 @@ func (h *held) sorted() (func() (*Row, bool, error), error) {
 	var slots [2]Row
 	i := 0
 	return func() (*Row, bool, error) {
-		r, ok, err := next()
-		if err != nil || !ok {
-			return nil, false, err
+		for {
+			r, ok, err := next()
+			if err != nil || !ok {
+				return nil, false, err
+			}
+			if skip(&r) {
+				continue
+			}
+			i ^= 1
+			slots[i] = r
+			return &slots[i], true, nil
 		}
-		i ^= 1
-		slots[i] = r
-		return &slots[i], true, nil
 	}, nil
 }
 
@@ -323,9 +338,9 @@ func (m *merged) down(i int) {
 	}
 }
 
-func (m *merged) next() (*Row, bool, error) {
+func (m *merged) next() (*Row, bool) {
 	if len(m.heap) == 0 {
-		return nil, false, nil
+		return nil, false
 	}
 	p := m.heap[0]
 	r := m.head(p)
@@ -336,7 +351,7 @@ func (m *merged) next() (*Row, bool, error) {
 		m.heap = m.heap[:last]
 	}
 	m.down(0)
-	return r, true, nil
+	return r, true
 }
 
 // partRows are the row slices of closed answers, up to pooledPartRows

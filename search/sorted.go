@@ -136,26 +136,17 @@ func (e *Engine) gather(ctx context.Context, req *plan) (*gathered, error) {
 			return nil, err
 		}
 	}
-	if g.next, err = g.held.sorted(); err != nil {
+	if g.next, err = g.held.sorted(g.skip); err != nil {
 		return nil, err
 	}
 	ok = true
 	return g, nil
 }
 
-// read returns the next row in (name, shard) order, past the rows of
-// failed shards.
-func (g *gathered) read() (*Row, bool, error) {
-	for {
-		r, ok, err := g.next()
-		if err != nil || !ok {
-			return nil, false, err
-		}
-		if len(g.failed) > 0 && r.Source == SourceChef && g.failed[r.Shard] {
-			continue
-		}
-		return r, true, nil
-	}
+// skip says whether r is a failed shard's own row: the fallback stands
+// in for it.
+func (g *gathered) skip(r *Row) bool {
+	return len(g.failed) > 0 && r.Source == SourceChef && g.failed[r.Shard]
 }
 
 // nextRow returns the next merged row: the copy pickCopy keeps of a name.
@@ -165,13 +156,13 @@ func (g *gathered) nextRow(ctx context.Context) (*Row, bool, error) {
 	first := g.ahead
 	g.ahead = nil
 	if first == nil {
-		r, ok, err := g.read()
+		r, ok, err := g.next()
 		if !ok {
 			return nil, false, err
 		}
 		first = r
 	}
-	r, ok, err := g.read()
+	r, ok, err := g.next()
 	if err != nil {
 		return nil, false, err
 	}
@@ -181,7 +172,7 @@ func (g *gathered) nextRow(ctx context.Context) (*Row, bool, error) {
 	}
 	g.cur = append(g.cur[:0], *first, *r)
 	for {
-		if r, ok, err = g.read(); err != nil {
+		if r, ok, err = g.next(); err != nil {
 			return nil, false, err
 		}
 		if !ok || r.Name != g.cur[0].Name {
