@@ -92,10 +92,12 @@ func (h *held) sorter() (*extsort.Sorter, error) {
 	parts := h.parts
 	h.parts = nil
 	h.mu.Unlock()
+	// The parts are sorted already: each is written as a run of its
+	// own, so memory never holds them and the sorter's copy at once.
 	var err error
 	for _, p := range parts {
 		if err == nil {
-			err = h.srt.Add(p.rows...)
+			err = h.srt.AddRun(len(p.rows), p.row)
 		}
 		putRows(p.rows)
 	}
@@ -131,11 +133,15 @@ func (h *held) sorted(skip func(*Row) bool) (func() (*Row, bool, error), error) 
 			if err != nil || !ok {
 				return nil, false, err
 			}
-			if skip(&r) {
+			// The slot of the row given two calls ago: a skipped row
+			// read into it leaves the row given last alone (and r
+			// stays on the stack).
+			j := i ^ 1
+			slots[j] = r
+			if skip(&slots[j]) {
 				continue
 			}
-			i ^= 1
-			slots[i] = r
+			i = j
 			return &slots[i], true, nil
 		}
 	}, nil
@@ -211,11 +217,18 @@ func (p *part) count() bool {
 	return p.h.bytes.Add(n) > p.h.limit
 }
 
-// flush hands the part's rows to the sorter.
+// flush hands the part's rows to the sorter. The rows it held in memory
+// may have grown its slice past a batch: that goes, so a stream past the
+// bound holds a batch a shard, as it did with the sorter alone.
 func (p *part) flush() error {
 	err := p.h.srt.Add(p.rows...)
-	clear(p.rows)
-	p.rows = p.rows[:0]
+	if cap(p.rows) > 2*addBatch {
+		putRows(p.rows)
+		p.rows = make([]Row, 0, addBatch)
+	} else {
+		clear(p.rows)
+		p.rows = p.rows[:0]
+	}
 	return err
 }
 
@@ -269,6 +282,14 @@ func compareRows(a, b *Row) int {
 	return strings.Compare(a.Shard, b.Shard)
 }
 
+// row is the part's i-th row in (name, shard) order.
+func (p sortedPart) row(i int) *Row {
+	if p.ord != nil {
+		i = int(p.ord[i])
+	}
+	return &p.rows[i]
+}
+
 func sortPart(rows []Row) sortedPart {
 	inOrder := true
 	for i := 1; i < len(rows) && inOrder; i++ {
@@ -307,14 +328,7 @@ func newMerged(parts []sortedPart) *merged {
 }
 
 // head is part p's next row.
-func (m *merged) head(p int) *Row {
-	sp := &m.parts[p]
-	i := m.at[p]
-	if sp.ord != nil {
-		i = int(sp.ord[i])
-	}
-	return &sp.rows[i]
-}
+func (m *merged) head(p int) *Row { return m.parts[p].row(m.at[p]) }
 
 func (m *merged) less(i, j int) bool {
 	return compareRows(m.head(m.heap[i]), m.head(m.heap[j])) < 0
