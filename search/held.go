@@ -16,9 +16,10 @@ import (
 // shard instead, each shard's part sorted by its own goroutine as soon
 // as its reads end (while slower shards still answer), and the parts are
 // merged. The rows held count against SortBytes as the sorter counts
-// them; the row that passes it sends every row to the sorter, which
-// spills, so memory holds what it held before and the answer is the
-// same either way.
+// them (a part adds its count every countEvery rows); once they pass
+// it, the parts held go to disk as sorted runs and every row from then
+// on to the sorter, which spills: memory holds what it held before, and
+// the answer is the same either way (TestHeldMergeMatchesSorter).
 
 // held is a fan-out's rows on their way to the merge: in memory, a
 // sorted part per shard, or, past the bound, in the sorter.

@@ -11,9 +11,9 @@ import (
 // addBatch is how many rows a shard hands the sorter at once.
 const addBatch = 256
 
-// gathered is a fan-out's answer on its way out of the sorter: the
-// shards' summary, then the merged rows (one per name, in name order) a
-// batch at a time.
+// gathered is a fan-out's answer on its way out of the merge: the
+// shards' summary, then the merged rows (one per name, in name order),
+// a row or a batch at a time.
 type gathered struct {
 	e    *Engine
 	req  *plan
