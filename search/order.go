@@ -46,9 +46,12 @@ const orderChunk = 256 << 10
 type orderBuilder struct {
 	o       *order
 	shardIx map[string]uint16
-	srcIx   map[string]uint8
 	limit   int64
 	cur     int // the chunk small rows go to; -1 before the first
+	// most, when known, is at most how many bytes the rows to come
+	// hold: a chunk is no larger than what is left of it. A 4,000-row
+	// order of 290 KB took two full chunks, 512 KB a page.
+	most int64
 }
 
 // newOrderBuilder starts an order of at most about hint rows (the rows
@@ -60,10 +63,13 @@ func newOrderBuilder(limit int64, hint int) *orderBuilder {
 	// The hint counts every copy a fan-out met; the entries count
 	// against the bound as the bytes do, so they are sized within it.
 	o := &order{ents: make([]orderEnt, 0, min(int64(hint), limit/int64(unsafe.Sizeof(orderEnt{}))/2))}
-	return &orderBuilder{o: o, shardIx: map[string]uint16{}, srcIx: map[string]uint8{}, limit: limit, cur: -1}
+	return &orderBuilder{o: o, shardIx: map[string]uint16{}, limit: limit, cur: -1}
 }
 
-func (b *orderBuilder) add(r Row) error {
+func (b *orderBuilder) add(r Row) error { return b.addRow(&r) }
+
+// addRow appends r, copying what the order keeps of it.
+func (b *orderBuilder) addRow(r *Row) error {
 	o := b.o
 	need := len(r.Name) + len(r.Data)
 	if len(r.Name) > math.MaxUint16 {
@@ -85,7 +91,11 @@ func (b *orderBuilder) add(r Row) error {
 		if need > orderChunk/4 {
 			o.chunks = append(o.chunks, make([]byte, 0, need))
 		} else {
-			o.chunks = append(o.chunks, make([]byte, 0, orderChunk))
+			size := orderChunk
+			if left := b.most - int64(o.bytes); left >= int64(need) && left < orderChunk {
+				size = int(left)
+			}
+			o.chunks = append(o.chunks, make([]byte, 0, size))
 			b.cur = last
 		}
 	}
@@ -99,23 +109,47 @@ func (b *orderBuilder) add(r Row) error {
 		}
 		o.urls[len(o.ents)] = r.URL
 	}
-	s, ok := b.shardIx[r.Shard]
-	if !ok {
-		s = uint16(len(o.shards))
-		o.shards = append(o.shards, r.Shard)
-		b.shardIx[r.Shard] = s
-	}
-	src, ok := b.srcIx[r.Source]
-	if !ok {
-		src = uint8(len(o.sources))
-		o.sources = append(o.sources, r.Source)
-		b.srcIx[r.Source] = src
-	}
+	s, src := b.shardOf(r.Shard), b.sourceOf(r.Source)
 	ent.shard, ent.src = s, src
 	o.ents = append(o.ents, ent)
 	o.bytes += need
 	return nil
 }
+
+// shardOf is the index of a shard's name in the order. A fleet has a
+// few shards, and looking through them beat the map's hashing of a name
+// a row; a large fleet has the map.
+func (b *orderBuilder) shardOf(name string) uint16 {
+	o := b.o
+	if len(o.shards) <= fewNames {
+		for i, s := range o.shards {
+			if s == name {
+				return uint16(i)
+			}
+		}
+	} else if i, ok := b.shardIx[name]; ok {
+		return i
+	}
+	i := uint16(len(o.shards))
+	o.shards = append(o.shards, name)
+	b.shardIx[name] = i
+	return i
+}
+
+func (b *orderBuilder) sourceOf(name string) uint8 {
+	o := b.o
+	for i, s := range o.sources {
+		if s == name {
+			return uint8(i)
+		}
+	}
+	i := uint8(len(o.sources))
+	o.sources = append(o.sources, name)
+	return i
+}
+
+// fewNames is how many shard names are looked through before the map.
+const fewNames = 16
 
 func (b *orderBuilder) done() *order {
 	o := b.o

@@ -54,7 +54,7 @@ func TestOrderKeepsRows(t *testing.T) {
 	if !o.has("n02999") || o.has("n03000") || o.after("n00009") != 10 {
 		t.Fatal("has/after disagree with the rows")
 	}
-	if err := (&orderBuilder{o: &order{}, shardIx: map[string]uint16{}, srcIx: map[string]uint8{}, limit: 100}).add(Row{Name: "x", Data: make([]byte, 200)}); err == nil || !strings.Contains(err.Error(), "shards.max_answer_bytes") {
+	if err := (&orderBuilder{o: &order{}, shardIx: map[string]uint16{}, limit: 100}).add(Row{Name: "x", Data: make([]byte, 200)}); err == nil || !strings.Contains(err.Error(), "shards.max_answer_bytes") {
 		t.Fatalf("past the bound: %v", err)
 	}
 }

@@ -109,19 +109,12 @@ func (e *Engine) fetchAnswer(ctx context.Context, req *plan) (*fullAnswer, error
 		return nil, err
 	}
 	defer g.close()
-	b := newOrderBuilder(e.MaxAnswerBytes, g.srt.Count())
-	// The order copies what it keeps of each row: one batch slice
-	// serves the whole merge.
-	var rows []Row
-	for more := true; more; {
-		if rows, more, err = g.batchInto(ctx, rows, streamBatch); err != nil {
-			return nil, err
-		}
-		for _, r := range rows {
-			if err := b.add(r); err != nil {
-				return nil, err
-			}
-		}
+	b := newOrderBuilder(e.MaxAnswerBytes, g.held.count())
+	b.most = g.held.keptBytes()
+	// The order copies what it keeps of each row: the merge's rows go
+	// to it as they are.
+	if err := g.each(ctx, b.addRow); err != nil {
+		return nil, err
 	}
 	m := &fullAnswer{ord: b.done(), shards: g.sum, dups: g.duplicates()}
 	m.size = m.ord.size()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"sort"
 
-	"github.com/shearch/shearch/internal/extsort"
 	"github.com/shearch/shearch/internal/fanout"
 	"github.com/shearch/shearch/shards"
 )
@@ -12,18 +11,22 @@ import (
 // addBatch is how many rows a shard hands the sorter at once.
 const addBatch = 256
 
-// gathered is a fan-out's answer on its way out of the sorter: the
-// shards' summary, then the merged rows (one per name, in name order) a
-// batch at a time.
+// gathered is a fan-out's answer on its way out of the merge: the
+// shards' summary, then the merged rows (one per name, in name order),
+// a row or a batch at a time.
 type gathered struct {
-	e   *Engine
-	req *plan
-	srt *extsort.Sorter
-	sum ShardsSummary
+	e    *Engine
+	req  *plan
+	held *held
+	sum  ShardsSummary
 	// failed shards' own rows are left out: the fallback stands in.
 	failed map[string]bool
-	next   func() (Row, bool, error)
-	cur    []Row // the rows of the name being read, in shard order
+	next   func() (*Row, bool, error)
+	// ahead is the row read past the last name; cur the rows of a name
+	// held more than once, in shard order; kept the copy pickCopy kept.
+	ahead *Row
+	cur   []Row
+	kept  Row
 	// copies and answered feed dropStale for queries other than *:*.
 	copies   map[string][]nodeCopy
 	answered []shards.Shard
@@ -35,9 +38,9 @@ type gathered struct {
 	targets []shards.Shard
 }
 
-// gather runs the fan-out of req into a sorter: memory holds at most
-// SortBytes of rows, the rest goes to sorted runs on disk. The caller
-// closes the answer.
+// gather runs the fan-out of req: memory holds at most SortBytes of
+// rows, sorted per shard and merged (held.go); past it they go to the
+// sorter, and on to sorted runs on disk. The caller closes the answer.
 func (e *Engine) gather(ctx context.Context, req *plan) (*gathered, error) {
 	if err := req.resolve(e); err != nil {
 		return nil, err
@@ -45,7 +48,7 @@ func (e *Engine) gather(ctx context.Context, req *plan) (*gathered, error) {
 	targets := req.targets
 	isNode := req.Index == "node"
 	listed := req.names != nil
-	g := &gathered{e: e, req: req, srt: e.newSorter(), failed: map[string]bool{}, dups: []Duplicate{}, listed: listed, targets: targets}
+	g := &gathered{e: e, req: req, held: e.newHeld(), failed: map[string]bool{}, dups: []Duplicate{}, listed: listed, targets: targets}
 	ok := false
 	defer func() {
 		if !ok {
@@ -61,26 +64,19 @@ func (e *Engine) gather(ctx context.Context, req *plan) (*gathered, error) {
 	each := e.shardEach(req, len(targets))
 	answers := fanout.Do(ctx, fanout.Without(targets, skipped), func(ctx context.Context, c *shards.Client) (int, error) {
 		name := c.Shard.Name
-		n := 0
-		batch := make([]Row, 0, addBatch)
+		p := g.held.part()
 		err := each(ctx, c, func(r shards.Row) error {
-			n++
-			batch = append(batch, rowFrom(r, name, SourceChef))
-			if len(batch) < addBatch {
-				return nil
-			}
-			err := g.srt.Add(batch...)
-			batch = batch[:0]
-			return err
+			return p.add(rowFrom(r, name, SourceChef))
 		})
-		if err == nil {
-			err = g.srt.Add(batch...)
+		if err != nil {
+			p.drop()
+			return p.n, err
 		}
-		return n, err
+		return p.n, p.done()
 	}, req.fanOpts(e))
 	// The sorter's own failure (search.spill_dir, search.spill_max_bytes)
 	// is the answer, once: it is no shard's fault.
-	if err := g.srt.Err(); err != nil {
+	if err := g.held.err(); err != nil {
 		return nil, err
 	}
 	fanout.Count(answers, func(n int) int { return n })
@@ -94,9 +90,12 @@ func (e *Engine) gather(ctx context.Context, req *plan) (*gathered, error) {
 		}
 		// Every shard refused the query: what the sorter holds is
 		// nothing, or a failing shard's first pages. Start afresh.
-		g.srt.Close()
-		g.srt = e.newSorter()
-		if answers, err = e.searchLocally(ctx, targets, req, req.Partial, g.srt); err != nil {
+		g.held.reset()
+		srt, err := g.held.sorter()
+		if err != nil {
+			return nil, err
+		}
+		if answers, err = e.searchLocally(ctx, targets, req, req.Partial, srt); err != nil {
 			return nil, err
 		}
 	}
@@ -108,8 +107,15 @@ func (e *Engine) gather(ctx context.Context, req *plan) (*gathered, error) {
 		}
 	}
 	if isNode && e.Fallback != nil {
-		for _, r := range fallBack(ctx, e, req, answers) {
-			if err := g.srt.Add(r); err != nil {
+		if rows := fallBack(ctx, e, req, answers); len(rows) > 0 {
+			p := g.held.part()
+			for _, r := range rows {
+				if err := p.add(r); err != nil {
+					p.drop()
+					return nil, err
+				}
+			}
+			if err := p.done(); err != nil {
 				return nil, err
 			}
 		}
@@ -130,45 +136,97 @@ func (e *Engine) gather(ctx context.Context, req *plan) (*gathered, error) {
 			return nil, err
 		}
 	}
-	if g.next, err = g.srt.Sorted(); err != nil {
+	if g.next, err = g.held.sorted(g.skip); err != nil {
 		return nil, err
 	}
 	ok = true
 	return g, nil
 }
 
+// skip says whether r is a failed shard's own row: the fallback stands
+// in for it.
+func (g *gathered) skip(r *Row) bool {
+	return len(g.failed) > 0 && r.Source == SourceChef && g.failed[r.Shard]
+}
+
 // nextRow returns the next merged row: the copy pickCopy keeps of a name.
-func (g *gathered) nextRow(ctx context.Context) (Row, bool, error) {
-	for {
+// The row is valid until the next call, and is not to be written: it
+// may be a held row itself. A name held once is not copied at all.
+func (g *gathered) nextRow(ctx context.Context) (*Row, bool, error) {
+	first := g.ahead
+	g.ahead = nil
+	if first == nil {
 		r, ok, err := g.next()
-		if err != nil {
-			return Row{}, false, err
+		if !ok {
+			return nil, false, err
 		}
-		if ok && r.Source == SourceChef && g.failed[r.Shard] {
-			continue
+		first = r
+	}
+	r, ok, err := g.next()
+	if err != nil {
+		return nil, false, err
+	}
+	if !ok || r.Name != first.Name {
+		g.ahead = r
+		return first, true, nil
+	}
+	g.cur = append(g.cur[:0], *first, *r)
+	for {
+		if r, ok, err = g.next(); err != nil {
+			return nil, false, err
 		}
-		if ok && (len(g.cur) == 0 || r.Name == g.cur[0].Name) {
-			g.cur = append(g.cur, r)
-			continue
+		if !ok || r.Name != g.cur[0].Name {
+			g.ahead = r
+			break
 		}
-		if len(g.cur) == 0 {
-			return Row{}, false, nil
+		g.cur = append(g.cur, *r)
+	}
+	if g.listed {
+		if err := g.readOhai(ctx, g.cur); err != nil {
+			return nil, false, err
 		}
-		if g.listed && len(g.cur) > 1 {
-			if err := g.readOhai(ctx, g.cur); err != nil {
-				return Row{}, false, err
+	}
+	keep, d := pickCopy(g.req.Index, g.cur)
+	if d != nil {
+		g.dups = append(g.dups, *d)
+	}
+	g.kept = keep
+	return &g.kept, true, nil
+}
+
+// each hands fn every merged row, in order; fn must not keep the row.
+// Without stale copies to look for, rows go to fn as the merge gives
+// them, never copied into batches.
+func (g *gathered) each(ctx context.Context, fn func(*Row) error) error {
+	if len(g.copies) > 0 {
+		var rows []Row
+		for more := true; more; {
+			var err error
+			if rows, more, err = g.batchInto(ctx, rows, streamBatch); err != nil {
+				return err
+			}
+			for i := range rows {
+				if err := fn(&rows[i]); err != nil {
+					return err
+				}
 			}
 		}
-		keep, d := pickCopy(g.req.Index, g.cur)
-		if d != nil {
-			g.dups = append(g.dups, *d)
-		}
-		g.cur = g.cur[:0]
-		if ok {
-			g.cur = append(g.cur, r)
-		}
-		return keep, true, nil
+		return nil
 	}
+	for !g.done {
+		r, ok, err := g.nextRow(ctx)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			g.done = true
+			break
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // batch returns up to n merged rows; more says whether rows are left.
@@ -197,7 +255,7 @@ func (g *gathered) batchInto(ctx context.Context, out []Row, n int) ([]Row, bool
 			g.done = true
 			break
 		}
-		out = append(out, r)
+		out = append(out, *r)
 	}
 	if g.copies != nil {
 		var err error
@@ -244,7 +302,7 @@ func (g *gathered) duplicates() []Duplicate {
 	return g.dups
 }
 
-func (g *gathered) close() { g.srt.Close() }
+func (g *gathered) close() { g.held.close() }
 
 // streamSorted is Stream in name order without holding the answer: rows
 // come out of the sorter merged, a batch at a time, each batch's objects

@@ -112,7 +112,9 @@ func New(cfg Config) *Sorter {
 	return s
 }
 
-func rowBytes(r Row) int {
+// RowBytes is what a row counts against a sort's memory bound: a caller
+// that holds rows itself before they reach a sorter counts them the same.
+func RowBytes(r Row) int {
 	return RowOverhead + len(r.Name) + len(r.Shard) + len(r.URL) + len(r.Data) + len(r.Ohai)
 }
 
@@ -141,7 +143,7 @@ func (s *Sorter) Add(rows ...Row) error {
 			return s.err
 		}
 		s.rows = append(s.rows, r)
-		s.held += rowBytes(r)
+		s.held += RowBytes(r)
 		s.n++
 		if s.held > s.maxBytes {
 			s.err = s.spill()
@@ -214,10 +216,39 @@ func Compare(a, b Row) int {
 	return strings.Compare(a.Shard, b.Shard)
 }
 
-// spill writes the held rows as one sorted run. The file is removed as
+// spill writes the held rows as one sorted run.
+func (s *Sorter) spill() error {
+	Sort(s.rows)
+	if err := s.writeRun(len(s.rows), func(i int) *Row { return &s.rows[i] }); err != nil {
+		return err
+	}
+	clear(s.rows) // let the rows' bytes go
+	s.rows, s.held = s.rows[:0], 0
+	return nil
+}
+
+// AddRun writes n rows as one sorted run of their own, row(i) being the
+// i-th in the sorter's order, without holding them: a caller that held
+// rows itself, sorted and within the memory bound, hands them over once
+// the bound is passed, and memory does not hold them twice.
+func (s *Sorter) AddRun(n int, row func(i int) *Row) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return s.err
+	}
+	s.n += n
+	s.err = s.writeRun(n, row)
+	return s.err
+}
+
+// writeRun writes n rows, in order, as one run. The file is removed as
 // soon as it is made: it lives while open, and nothing is left behind if
 // the process dies.
-func (s *Sorter) spill() error {
+func (s *Sorter) writeRun(n int, row func(int) *Row) error {
+	if n == 0 {
+		return nil
+	}
 	if s.file == nil {
 		f, err := os.CreateTemp(s.dir, "shearch-sort-")
 		if err != nil {
@@ -226,11 +257,10 @@ func (s *Sorter) spill() error {
 		os.Remove(f.Name())
 		s.file, s.w = f, bufio.NewWriterSize(f, 256<<10)
 	}
-	Sort(s.rows)
 	start := s.spilled
 	var buf []byte
-	for i := range s.rows {
-		buf = appendRow(buf[:0], s.rows[i])
+	for i := 0; i < n; i++ {
+		buf = appendRow(buf[:0], *row(i))
 		if s.spilled+int64(len(buf)) > s.maxSpilled {
 			// Refused before it is written: the bound holds on disk and
 			// in the shared budget, not only once the run is done.
@@ -250,8 +280,6 @@ func (s *Sorter) spill() error {
 	}
 	s.runs = append(s.runs, run{off: start, size: s.spilled - start})
 	s.spilledTo(s.spilled - start)
-	clear(s.rows) // let the rows' bytes go
-	s.rows, s.held = s.rows[:0], 0
 	return nil
 }
 

@@ -288,3 +288,39 @@ func TestSorterAfterClosedOneHoldsOnlyItsRows(t *testing.T) {
 		}
 	}
 }
+
+// Rows sorted and held elsewhere go in as runs of their own, among rows
+// added one by one: the merge gives every row once in (name, shard)
+// order, and a run is held to search.spill_max_bytes as the sorter's own
+// are.
+func TestAddRun(t *testing.T) {
+	rows := manyRows(900)
+	s := New(Config{MemBytes: 4096, Dir: t.TempDir()})
+	defer s.Close()
+	for lo := 0; lo < 600; lo += 200 {
+		part := slices.Clone(rows[lo : lo+200])
+		ord := make([]int, len(part))
+		for i := range ord {
+			ord[i] = i
+		}
+		slices.SortFunc(ord, func(a, b int) int { return Compare(part[a], part[b]) })
+		if err := s.AddRun(len(part), func(i int) *Row { return &part[ord[i]] }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Add(rows[600:]...); err != nil {
+		t.Fatal(err)
+	}
+	got := drain(t, s)
+	want := slices.Clone(rows)
+	Sort(want)
+	if s.Count() != len(rows) || !slices.Equal(keys(got), keys(want)) {
+		t.Fatalf("%d rows counted, %d merged, want %d in order", s.Count(), len(got), len(rows))
+	}
+	small := New(Config{MaxBytes: 1000, Dir: t.TempDir()})
+	defer small.Close()
+	err := small.AddRun(len(rows), func(i int) *Row { return &rows[i] })
+	if err == nil || !strings.Contains(err.Error(), "search.spill_max_bytes") || small.spilled > 1000 {
+		t.Fatalf("a run past the bound: %v, %d bytes written", err, small.spilled)
+	}
+}
