@@ -2,7 +2,6 @@ package search_test
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"testing"
 
@@ -14,23 +13,8 @@ import (
 // startShards serves one fake shard per fixture, named s0, s1, ...
 func startShards(t *testing.T, o fakeshard.Options, pageSize int, fxs ...*devfleet.Fixture) ([]*fakeshard.Shard, *search.Engine) {
 	t.Helper()
-	key, err := fakeshard.WriteKey(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []*fakeshard.Shard
-	var list search.StaticShards
-	for i, fx := range fxs {
-		s, err := fakeshard.FromFixture(fx, o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.Start()
-		t.Cleanup(s.Close)
-		out = append(out, s)
-		list = append(list, s.Config(fmt.Sprintf("s%d", i), "prod", key))
-	}
-	return out, search.MustNew(search.Config{DefaultStack: "prod", PageSize: pageSize, CheckQueries: true}, search.Deps{Topology: list})
+	out, list := fakeshard.StartFixtures(t, o, fxs...)
+	return out, search.MustNew(search.Config{DefaultStack: "prod", PageSize: pageSize, CheckQueries: true}, search.Deps{Topology: search.StaticShards(list)})
 }
 
 // A query every shard refuses is evaluated by Shearch over each shard's

@@ -13,8 +13,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"testing"
 
 	"github.com/shearch/shearch/devfleet"
+	"github.com/shearch/shearch/shards"
 )
 
 // Fleet spreads n synthetic nodes of about 10 KB over count shards (by
@@ -186,4 +188,28 @@ func WriteKey(dir string) (string, error) {
 		return "", fmt.Errorf("fakeshard: writing the client key: %v", err)
 	}
 	return path, nil
+}
+
+// StartFixtures serves one fake shard per fixture, named s0, s1, ... in
+// the prod stack, stopped when the test ends, and returns them with the
+// shard list Shearch would be given for them.
+func StartFixtures(t testing.TB, o Options, fxs ...*devfleet.Fixture) ([]*Shard, []shards.Shard) {
+	t.Helper()
+	key, err := WriteKey(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*Shard
+	var list []shards.Shard
+	for i, fx := range fxs {
+		s, err := FromFixture(fx, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Start()
+		t.Cleanup(s.Close)
+		out = append(out, s)
+		list = append(list, s.Config(fmt.Sprintf("s%d", i), "prod", key))
+	}
+	return out, list
 }

@@ -17,23 +17,8 @@ import (
 // the whole engine over them.
 func startShards(t *testing.T, o fakeshard.Options, pageSize int, fxs ...*devfleet.Fixture) ([]*fakeshard.Shard, *engine.Engine) {
 	t.Helper()
-	key, err := fakeshard.WriteKey(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []*fakeshard.Shard
-	var list search.StaticShards
-	for i, fx := range fxs {
-		s, err := fakeshard.FromFixture(fx, o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.Start()
-		t.Cleanup(s.Close)
-		out = append(out, s)
-		list = append(list, s.Config(fmt.Sprintf("s%d", i), "prod", key))
-	}
-	return out, engine.Over(search.MustNew(search.Config{DefaultStack: "prod", PageSize: pageSize, CheckQueries: true}, search.Deps{Topology: list}))
+	out, list := fakeshard.StartFixtures(t, o, fxs...)
+	return out, engine.Over(search.MustNew(search.Config{DefaultStack: "prod", PageSize: pageSize, CheckQueries: true}, search.Deps{Topology: search.StaticShards(list)}))
 }
 
 // The drift report reads each index with one paged search per shard, not

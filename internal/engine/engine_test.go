@@ -16,19 +16,11 @@ import (
 // the shards again after it. (The fake shard refuses the write: a write
 // that may have reached a shard counts all the same.)
 func TestWriteEmptiesTheSearchCache(t *testing.T) {
-	key, err := fakeshard.WriteKey(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
 	fx := &devfleet.Fixture{Roles: []devfleet.Object{{"name": "web", "json_class": "Chef::Role", "chef_type": "role"}}}
-	s, err := fakeshard.FromFixture(fx, fakeshard.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Start()
-	t.Cleanup(s.Close)
+	fake, list := fakeshard.StartFixtures(t, fakeshard.Options{}, fx)
+	s := fake[0]
 	read := search.MustNew(search.Config{DefaultStack: "prod"}, search.Deps{
-		Topology: search.StaticShards{s.Config("s0", "prod", key)},
+		Topology: search.StaticShards(list),
 		Cache:    &search.Cache{TTL: time.Minute}})
 	e := engine.Over(read)
 	searches := func() int64 {
