@@ -178,10 +178,10 @@ func decodeCursor(s string) (string, error) {
 	return c.After, nil
 }
 
-// Forget empties the search cache. Writes call it: an answer cached
-// before a write must not be served after it. (Other Shearch replicas
-// keep theirs until their cache_ttl passes.)
-func (e *Engine) Forget() { e.Cache.purge() }
+// ForgetAnswers empties the search cache. Writes call it: an answer
+// cached before a write must not be served after it. (Other Shearch
+// replicas keep theirs until their cache_ttl passes.)
+func (e *Engine) ForgetAnswers() { e.Cache.purge() }
 
 func (c *Cache) purge() {
 	if c == nil {

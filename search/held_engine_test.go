@@ -5,9 +5,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"path"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/shearch/shearch/devfleet"
+	"github.com/shearch/shearch/devfleet/fakeshard"
 	"github.com/shearch/shearch/search"
 )
 
@@ -89,4 +97,58 @@ func answerText(t *testing.T, r *search.Result) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// A shard whose data bag goes away between pages answers 404 part-way:
+// Classify calls it a shard without that bag, so its rows are left out.
+// They must be left out whether its first pages were held in memory or
+// had gone to the sorter: the answer is the same either way.
+func TestShardLostPartWayIsLeftOutInMemoryAndSpilled(t *testing.T) {
+	items := func(prefix string, n int) []devfleet.Object {
+		var out []devfleet.Object
+		for i := range n {
+			out = append(out, devfleet.Object{"id": fmt.Sprintf("%s-%03d", prefix, i), "shell": "/bin/sh"})
+		}
+		return out
+	}
+	var fxs []*devfleet.Fixture
+	for _, p := range []string{"a", "b", "c"} {
+		fxs = append(fxs, &devfleet.Fixture{DataBags: map[string][]devfleet.Object{"users": items(p, 400)}})
+	}
+	fakes, list := fakeshard.StartFixtures(t, fakeshard.Options{}, fxs...)
+	// s1 sends six pages of 50, more than a part hands the sorter at once,
+	// then has no bag: 404 from the seventh page on.
+	var searches atomic.Int64
+	target, _ := url.Parse(strings.TrimSuffix(fakes[1].URL(), "/organizations/"+path.Base(fakes[1].URL())))
+	rp := httputil.NewSingleHostReverseProxy(target)
+	lost := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.Path, "/search/users") && searches.Add(1) > 6 {
+			http.Error(w, `{"error":["Cannot load data bag users"]}`, http.StatusNotFound)
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(lost.Close)
+	list[1].URL = lost.URL + "/organizations/" + path.Base(fakes[1].URL())
+	var got []string
+	for _, sortBytes := range []int{64 << 20, 2048} {
+		searches.Store(0)
+		e := search.MustNew(search.Config{DefaultStack: "prod", PageSize: 50, SortBytes: sortBytes, SpillDir: t.TempDir()},
+			search.Deps{Topology: search.StaticShards(list)})
+		res, err := e.Search(context.Background(), search.Request{Index: "users", Query: "*:*", Rows: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, r := range res.Rows {
+			names = append(names, r.Shard+"/"+r.Name)
+		}
+		got = append(got, fmt.Sprintf("total %d ok %d: %v", res.Total, res.Shards.OK, names))
+	}
+	if got[0] != got[1] {
+		t.Fatalf("in memory:\n%s\nspilled:\n%s", got[0], got[1])
+	}
+	if strings.Contains(got[0], "s1/") {
+		t.Fatalf("the lost shard's first page is in the answer: %s", got[0])
+	}
 }

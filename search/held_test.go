@@ -319,3 +319,29 @@ func TestHeldBound(t *testing.T) {
 		}
 	}
 }
+
+// TestHeldPooledRoomBounded: a fan-out over many shards that answer a
+// row each does not hold a pooled slice's room a shard: past the memory
+// bound, parts start in a batch's room.
+func TestHeldPooledRoomBounded(t *testing.T) {
+	for range 16 {
+		putRows(make([]Row, 0, pooledPartRows))
+	}
+	const limit = 1 << 20
+	h := &held{limit: limit, newSorter: func() *extsort.Sorter { return extsort.New(extsort.Config{MemBytes: limit, Dir: t.TempDir()}) }}
+	defer h.close()
+	var room int64
+	for i := range 64 {
+		p := h.part()
+		if err := p.add(Row{Name: fmt.Sprintf("n%02d", i), Shard: "s"}); err != nil {
+			t.Fatal(err)
+		}
+		room += int64(cap(p.rows)) * rowSize
+		if err := p.done(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if most := int64(limit + 64*addBatch*rowSize); room > most {
+		t.Fatalf("64 one-row parts hold %d bytes of room, want at most the bound and a batch a part (%d)", room, most)
+	}
+}

@@ -84,6 +84,16 @@ func (e *Engine) gather(ctx context.Context, req *plan) (*gathered, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	// A shard whose reads failed part-way may have sent some pages, and
+	// its rows are left out: dropped if held in memory, skipped if they
+	// reached the sorter. Classify may yet call the shard ok (a data bag
+	// it lost between pages: no rows), so this is noted first, and the
+	// answer is the same in memory or spilled.
+	for _, a := range answers {
+		if a.Err != nil {
+			g.failed[a.Shard.Name] = true
+		}
+	}
 	if err := fanout.Classify(answers); err != nil {
 		if !e.CheckQueries || !refusedByAll(err) {
 			return nil, err
@@ -98,9 +108,11 @@ func (e *Engine) gather(ctx context.Context, req *plan) (*gathered, error) {
 		if answers, err = e.searchLocally(ctx, targets, req, req.Partial, srt); err != nil {
 			return nil, err
 		}
+		g.held.n.Add(int64(srt.Count()))
+		clear(g.failed)
 	}
-	// A shard that failed part-way may have sent some pages: its rows
-	// are left out, and the fallback stands in for it.
+	// A failed shard's rows are left out, and the fallback stands in
+	// for it.
 	for _, a := range answers {
 		if a.Err != nil {
 			g.failed[a.Shard.Name] = true

@@ -12,7 +12,7 @@ import (
 )
 
 // ScanLimits bound the drift scans one caller may start. A report served
-// again (drift.Config.TTL) or a scan already under way costs
+// again (drift.Config.ReportTTL) or a scan already under way costs
 // nothing; each new scan, and each repair plan (GET
 // /v1/consistency/repair, which always reads afresh), is one of a
 // caller's PerCaller per Window. A repair itself (POST, writers only)

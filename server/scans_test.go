@@ -47,7 +47,7 @@ func TestConsistencyScansSharedCachedAndBudgeted(t *testing.T) {
 	bigFleet(t)
 	serve := func(ttl time.Duration, limits server.ScanLimits) string {
 		e := engine.New(search.MustNew(search.Config{DefaultStack: "prod", Timeout: 30 * time.Second, CheckQueries: true}, search.Deps{Topology: search.StaticShards(bigFleet(t))}),
-			engine.Config{Drift: drift.Config{TTL: ttl}})
+			engine.Config{Drift: drift.Config{ReportTTL: ttl}})
 		s := server.New(e, nil)
 		s.Auth = tokenAuth(t, "alice-token\nbob-token\nwriter-token write\n")
 		s.Scans = limits

@@ -36,9 +36,9 @@ type Shards interface {
 
 // Config bounds what drift keeps between requests.
 type Config struct {
-	// TTL is how long a drift report is served again (0: never;
+	// ReportTTL is how long a drift report is served again (0: never;
 	// concurrent scans of a stack are shared all the same).
-	TTL time.Duration
+	ReportTTL time.Duration
 }
 
 // Checker compares the shards of a stack and repairs what drifted.

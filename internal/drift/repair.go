@@ -197,5 +197,8 @@ func (c *Checker) Repair(ctx context.Context, stack string, want []api.RepairAct
 		}
 		rep.Applied = append(rep.Applied, done)
 	}
+	// Even a repair that applied nothing read the shards afresh: a
+	// report from before it is not served after it.
+	c.Forget()
 	return rep, nil
 }

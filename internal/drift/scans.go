@@ -88,8 +88,8 @@ func (c *Checker) ConsistencyFor(ctx context.Context, stack string, admit func()
 		return nil, err
 	}
 	stack = c.shards.Stack(stack)
-	if c.TTL > 0 {
-		if rep := c.scans.get(stack, c.TTL); rep != nil {
+	if c.ReportTTL > 0 {
+		if rep := c.scans.get(stack, c.ReportTTL); rep != nil {
 			return rep, nil
 		}
 	}
@@ -104,7 +104,7 @@ func (c *Checker) ConsistencyFor(ctx context.Context, stack string, admit func()
 	v, err, _ := c.shared.Do(ctx, key, c.shards.RequestTimeout(), func(ctx context.Context) (any, error) {
 		began := time.Now()
 		rep, err := c.scanConsistency(ctx, stack)
-		if err == nil && c.TTL > 0 {
+		if err == nil && c.ReportTTL > 0 {
 			c.scans.put(stack, rep, began, gen)
 		}
 		return rep, err

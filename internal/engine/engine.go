@@ -37,9 +37,12 @@ func New(read *search.Engine, cfg Config) *Engine {
 // Over is New with writes and drift at their defaults.
 func Over(read *search.Engine) *Engine { return New(read, Config{}) }
 
-// changed runs after every write: neither a search answer nor a drift
-// report from before it may be served after it.
-func (e *Engine) changed() {
-	e.Engine.Forget()
-	e.Checker.Forget()
+// changed runs after every write: no search answer from before it may
+// be served after it, nor a drift report when the write changed what
+// every shard shares.
+func (e *Engine) changed(shared bool) {
+	e.Engine.ForgetAnswers()
+	if shared {
+		e.Checker.Forget()
+	}
 }

@@ -48,6 +48,15 @@ const (
 	defaultTimeout = 10 * time.Second
 )
 
+// MostAtOnce is Limit, or its default when unset: errgroup takes a
+// limit of 0 to mean that nothing ever runs.
+func (o Options) MostAtOnce() int {
+	if o.Limit <= 0 {
+		return defaultLimit
+	}
+	return o.Limit
+}
+
 // Do asks every target at once (at most Limit at a time) and never
 // cancels the others when one fails: a failed shard is reported, not
 // fatal. Answers are in the targets' order.
@@ -58,12 +67,8 @@ func Do[T any](ctx context.Context, targets []shards.Shard, call func(context.Co
 	// requests that can still be served whole.
 	ctx, shedAll := context.WithCancel(ctx)
 	defer shedAll()
-	limit := opts.Limit
-	if limit <= 0 {
-		limit = defaultLimit
-	}
 	var g errgroup.Group
-	g.SetLimit(limit)
+	g.SetLimit(opts.MostAtOnce())
 	for i, s := range targets {
 		g.Go(func() error {
 			begin := time.Now()

@@ -137,7 +137,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Service, error) {
 	}
 	full := engine.New(eng, engine.Config{
 		Writes: writes.Config{OwnerTTL: cfg.Search.NodeOwnerTTL.Duration, OwnerCacheSize: cfg.Search.NodeOwnerCacheSize},
-		Drift:  drift.Config{TTL: cfg.Consistency.CacheTTL.Duration},
+		Drift:  drift.Config{ReportTTL: cfg.Consistency.CacheTTL.Duration},
 	})
 	srv := server.NewWithRegistry(full, log, reg)
 	srv.PublicURL = cfg.PublicURL

@@ -37,7 +37,7 @@ func (wr *Writer) Apply(ctx context.Context, ref ObjectRef, ch Change, object ma
 	}
 	out := make([]Outcome, len(jobs))
 	var g errgroup.Group
-	g.SetLimit(wr.shards.FanOptions().Limit)
+	g.SetLimit(wr.shards.FanOptions().MostAtOnce())
 	for i, j := range jobs {
 		g.Go(func() error {
 			s, ok := byName[j.shard]
@@ -70,6 +70,6 @@ func (wr *Writer) Apply(ctx context.Context, ref ObjectRef, ch Change, object ma
 		})
 	}
 	g.Wait()
-	wr.changed()
+	wr.changed(true)
 	return out
 }

@@ -50,7 +50,7 @@ func (wr *Writer) NodeWrite(ctx context.Context, stack, method, name, onlyShard 
 	if method == methodDelete || w.out.Code == chefNotFound {
 		wr.owned.forget(stack, name)
 	}
-	wr.changed()
+	wr.changed(false)
 	return nodeResult(w), nil
 }
 
@@ -108,7 +108,7 @@ func (wr *Writer) createNode(ctx context.Context, stack string, targets []shards
 	if w.out.Status == api.WriteOK {
 		wr.owned.remember(stack, ref.Name, pick.Name)
 	}
-	wr.changed()
+	wr.changed(false)
 	return nodeResult(w), nil
 }
 

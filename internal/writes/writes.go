@@ -36,16 +36,19 @@ type Writer struct {
 	Config
 	shards Shards
 	owned  *nodeOwners
-	// changed runs after each write: answers cached before it (searches,
-	// drift reports) must not be served after it.
-	changed func()
+	// changed runs after each write, so that what was cached before it
+	// is not served after it: search answers after any write, and drift
+	// reports too when shared is set (a role, an environment, a data bag,
+	// a repair). A node write leaves drift reports alone: they compare no
+	// nodes, and chef-client writes its node at the end of every run.
+	changed func(shared bool)
 }
 
 // New makes a writer over the shards of s; changed, when not nil, runs
 // after every write.
-func New(cfg Config, s Shards, changed func()) *Writer {
+func New(cfg Config, s Shards, changed func(shared bool)) *Writer {
 	if changed == nil {
-		changed = func() {}
+		changed = func(bool) {}
 	}
 	wr := &Writer{Config: cfg.withDefaults(), shards: s, changed: changed}
 	wr.owned = newNodeOwners(&wr.Config)
@@ -149,7 +152,7 @@ func (wr *Writer) writeOne(ctx context.Context, s shards.Shard, method string, p
 func (wr *Writer) writeAll(ctx context.Context, targets []shards.Shard, method string, path shards.Path, body any) []shardWrite {
 	res := make([]shardWrite, len(targets))
 	var g errgroup.Group
-	g.SetLimit(wr.shards.FanOptions().Limit)
+	g.SetLimit(wr.shards.FanOptions().MostAtOnce())
 	for i, s := range targets {
 		g.Go(func() error {
 			res[i] = wr.writeOne(ctx, s, method, path, body)
@@ -190,7 +193,7 @@ func (wr *Writer) StackWrite(ctx context.Context, stack, method string, ref Obje
 	if method == methodPut {
 		wr.createWhereMissing(ctx, ref, body, res)
 	}
-	wr.changed()
+	wr.changed(true)
 	return aggregate(method, ref, res), nil
 }
 
@@ -233,7 +236,7 @@ func (wr *Writer) createWhereMissing(ctx context.Context, ref ObjectRef, body ma
 		return
 	}
 	var g errgroup.Group
-	g.SetLimit(wr.shards.FanOptions().Limit)
+	g.SetLimit(wr.shards.FanOptions().MostAtOnce())
 	for _, i := range missing {
 		g.Go(func() error {
 			w := wr.createOn(ctx, res[i].shard, ref, body)

@@ -29,10 +29,14 @@ func TestWritesGoToOneStack(t *testing.T) {
 // change each run the hook that empties what reads and drift cached, even
 // when the write fails (it may have reached a shard before failing).
 func TestEveryWriteRunsChanged(t *testing.T) {
-	changed := 0
+	changed := 0 // shared writes seen
 	// The shard has no key file: the write fails, yet was attempted.
 	list := search.StaticShards{{Name: "a", Stack: "prod"}}
-	w := writes.New(writes.Config{}, search.MustNew(search.Config{}, search.Deps{Topology: list}), func() { changed++ })
+	w := writes.New(writes.Config{}, search.MustNew(search.Config{}, search.Deps{Topology: list}), func(shared bool) {
+		if shared {
+			changed++
+		}
+	})
 	if _, err := w.StackWrite(t.Context(), "prod", "PUT", writes.ObjectRef{Kind: writes.KindRole, Name: "web"}, map[string]any{}); err != nil {
 		t.Fatal(err)
 	}
