@@ -13,7 +13,7 @@ import (
 // cookbook list of every shard of a stack. Any reader could start one on
 // every call, unshared and uncached, and so push other callers into
 // 429s. Concurrent scans of one stack are now one scan; a report is
-// served again for ConsistencyTTL; and a caller who starts a new scan
+// served again for ReportTTL; and a caller who starts a new scan
 // passes its admission first (the API counts it against the caller's
 // budget). Repairs never use any of this: they read afresh.
 
@@ -73,7 +73,7 @@ func (c *scanCache) clear() {
 // that reached some shards and not others. A failed shard is reported and
 // left out of the comparison (its objects are not "missing"). Concurrent
 // calls for one stack share one scan, and a report younger than
-// ConsistencyTTL is served again.
+// ReportTTL is served again.
 func (c *Checker) Consistency(ctx context.Context, stack string) (*api.Consistency, error) {
 	return c.ConsistencyFor(ctx, stack, nil)
 }
